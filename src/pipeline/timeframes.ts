@@ -50,12 +50,12 @@ export function isTimeframe(value: string): value is Timeframe {
 }
 
 /** `1m` → ['1m'], `all` → every timeframe; anything else is a usage error naming the flag. */
-export function parseTimeframes(value: string, flag = 'timeframe'): Timeframe[] {
+export function parseTimeframes(value: string, where = '--timeframe'): Timeframe[] {
   if (value === 'all') return [...TIMEFRAMES]
   const names = value.split(',').map((part) => part.trim())
   for (const name of names) {
     if (!isTimeframe(name)) {
-      throw new UsageError(`--${flag}: unknown timeframe '${name}' (expected one of ${TIMEFRAMES.join(', ')} or all)`, {code: 'unknown_timeframe'})
+      throw new UsageError(`${where}: unknown timeframe '${name}' (expected one of ${TIMEFRAMES.join(', ')} or all)`, {code: 'unknown_timeframe'})
     }
   }
 

@@ -17,6 +17,8 @@ export interface OpenOptions {
   threads?: number
   /** Create the file and the schema when missing (init, ingest); otherwise a missing file is an error. */
   create?: boolean
+  /** Read only: several readers may share the file, and no holder note is written. */
+  readOnly?: boolean
   /** For tests: how often to retry the lock. */
   retryEveryMs?: number
 }
@@ -41,6 +43,7 @@ export class Warehouse {
     const {DuckDBInstance} = await import('@duckdb/node-api')
     const settings: Record<string, string> = {memory_limit: options.memoryLimit ?? '1GB'}
     if (options.threads) settings.threads = String(options.threads)
+    if (options.readOnly) settings.access_mode = 'READ_ONLY'
     const holderFile = `${path}.holder.json`
     const deadline = Date.now() + options.lockTimeoutMs
     for (;;) {
@@ -48,7 +51,7 @@ export class Warehouse {
         const instance = await DuckDBInstance.create(path, settings)
         const connection = await instance.connect()
         const warehouse = new Warehouse(path, instance, connection, holderFile)
-        warehouse.writeHolder(options.operation)
+        if (!options.readOnly) warehouse.writeHolder(options.operation)
         if (options.create) await warehouse.ensureSchema()
         return warehouse
       } catch (error) {

@@ -1,0 +1,110 @@
+import {Command, Errors, Flags, Interfaces} from '@oclif/core'
+
+import {ExitCode, K2Error} from './pipeline/errors.js'
+import {Home, resolveHome} from './pipeline/home.js'
+import {nowMicros} from './pipeline/time.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+export interface ErrorJson {
+  error: {code: string; exit: number; message: string; suggestions: string[]}
+}
+
+/**
+ * What every k2ops command shares: `--json`, the home/warehouse flags, the command's clock, and
+ * the exit codes of the README (oclif would turn every `--json` failure into exit 1).
+ */
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override enableJsonFlag = true
+
+  static override baseFlags = {
+    home: Flags.string({
+      summary: 'k2ops home: config, warehouse, run history, logs (private, 0700).',
+      env: 'K2OPS_HOME',
+      helpGroup: 'GLOBAL',
+    }),
+    warehouse: Flags.string({
+      summary: 'Warehouse file (default <home>/warehouse.duckdb).',
+      env: 'K2OPS_WAREHOUSE',
+      helpGroup: 'GLOBAL',
+    }),
+    'lock-timeout': Flags.integer({
+      summary: 'Seconds to wait for a warehouse held by another k2ops process before exiting 4.',
+      env: 'K2OPS_LOCK_TIMEOUT',
+      min: 0,
+      helpGroup: 'GLOBAL',
+    }),
+  }
+
+  protected flags!: BaseFlags<T>
+  protected args!: BaseArgs<T>
+  private resolvedHome?: Home
+
+  public override async init(): Promise<void> {
+    await super.init()
+    const {args, flags} = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as BaseFlags<T>
+    this.args = args as BaseArgs<T>
+  }
+
+  /** Flags > K2OPS_* > config file > defaults, resolved once per command. */
+  protected get home(): Home {
+    this.resolvedHome ??= resolveHome({
+      home: this.flags.home,
+      warehouse: this.flags.warehouse,
+      lockTimeoutSeconds: this.flags['lock-timeout'],
+      defaultDir: this.config.dataDir,
+    })
+    return this.resolvedHome
+  }
+
+  /** The command's clock in µs (K2OPS_NOW replaces it). */
+  protected now(): number {
+    return nowMicros()
+  }
+
+  protected get interactive(): boolean {
+    return Boolean(process.stdout.isTTY) && !this.jsonEnabled()
+  }
+
+  protected warehouseOptions(operation: string, create = false) {
+    const home = this.home
+    return {operation, lockTimeoutMs: home.lockTimeoutMs, memoryLimit: home.memoryLimit, threads: home.threads, create}
+  }
+
+  protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<unknown> {
+    if (err instanceof Errors.ExitError) throw err
+    const failure = describeFailure(err)
+    process.exitCode = failure.exit
+    if (this.jsonEnabled()) {
+      this.logJson({error: {code: failure.code, exit: failure.exit, message: failure.message, suggestions: failure.hint ? [failure.hint] : []}} satisfies ErrorJson)
+    } else {
+      this.logToStderr(`k2ops: ${failure.message}`)
+      if (failure.hint) this.logToStderr(`hint: ${failure.hint}`)
+      if (failure.exit === ExitCode.failed && !(err instanceof K2Error) && process.env.DEBUG) this.logToStderr(err.stack ?? '')
+    }
+
+    throw new Errors.ExitError(failure.exit)
+  }
+}
+
+function describeFailure(err: Error & {oclif?: {exit?: number}; code?: string}): {code: string; exit: number; message: string; hint?: string} {
+  if (err instanceof K2Error) return {code: err.code, exit: err.exit, message: err.message, hint: err.hint}
+  const lines = (err.message ?? String(err)).split('\n').map((line) => line.trim()).filter(Boolean)
+  const message = lines[0] ?? 'unknown error'
+  if (err.oclif?.exit !== undefined) {
+    // oclif's own parse and validation errors: a usage error unless it said otherwise.
+    const exit = err.oclif.exit === 1 ? ExitCode.failed : ExitCode.usage
+    // Parse errors put the offending names on the following lines: keep them on the one line.
+    return {code: exit === ExitCode.usage ? 'usage' : 'failed', exit, message: lines.slice(0, 4).join(' '), hint: exit === ExitCode.usage ? 'See --help for the flags and examples.' : undefined}
+  }
+
+  return {code: 'internal', exit: ExitCode.failed, message, hint: 'Run again with DEBUG=k2ops:* for details.'}
+}

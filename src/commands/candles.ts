@@ -1,0 +1,83 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../base-command.js'
+import {CandleRow} from '../pipeline/candle-query.js'
+import {UsageError} from '../pipeline/errors.js'
+import {parseInstant} from '../pipeline/time.js'
+import {TIMEFRAMES, Timeframe} from '../pipeline/timeframes.js'
+import {withWarehouse} from '../pipeline/warehouse.js'
+import {renderCandleChart} from '../render/candle-chart.js'
+import {renderTable} from '../render/table.js'
+
+export interface CandlesResult {
+  symbol: string
+  exchange: string | null
+  timeframe: Timeframe
+  candles: CandleRow[]
+}
+
+export default class Candles extends BaseCommand<typeof Candles> {
+  static override summary = 'Show the latest candles of a symbol as a table (and a chart on a terminal).'
+  static override examples = [
+    '<%= config.bin %> candles BTCUSDT',
+    '<%= config.bin %> candles BTCUSDT --exchange BINANCE --timeframe 5m --limit 48',
+    '<%= config.bin %> candles BTCUSDT --timeframe 1m --from 2024-08-08T23:50:00Z --to 2024-08-09T00:00:00Z --json',
+  ]
+
+  static override args = {
+    symbol: Args.string({description: 'Symbol, as stored (e.g. BTCUSDT).', required: true}),
+  }
+
+  static override flags = {
+    exchange: Flags.string({char: 'e', summary: 'Only this exchange (e.g. BINANCE).'}),
+    timeframe: Flags.option({char: 't', summary: 'Candle timeframe.', options: TIMEFRAMES, default: '1m' as const})(),
+    from: Flags.string({summary: 'First window start to show: ISO-8601 or relative (-2h).'}),
+    to: Flags.string({summary: 'Show windows starting before this instant.'}),
+    limit: Flags.integer({char: 'n', summary: 'Show at most this many candles (the newest).', default: 20, min: 1, max: 100_000}),
+  }
+
+  async run(): Promise<CandlesResult> {
+    const symbol = this.args.symbol.toUpperCase()
+    const exchange = this.flags.exchange?.toUpperCase()
+    const now = this.now()
+    const fromMicros = this.flags.from === undefined ? undefined : parseInstant(this.flags.from, '--from', now)
+    const toMicros = this.flags.to === undefined ? undefined : parseInstant(this.flags.to, '--to', now)
+    if (fromMicros !== undefined && toMicros !== undefined && fromMicros >= toMicros) throw new UsageError('--from is not before --to', {code: 'bad_range'})
+    const {knownMarkets, readCandles} = await import('../pipeline/candle-query.js')
+    const {candles, markets} = await withWarehouse(this.home.warehouse, {...this.warehouseOptions('candles'), readOnly: true}, async (warehouse) => {
+      const rows = await readCandles(warehouse, {symbol, exchange, timeframe: this.flags.timeframe, fromMicros, toMicros, limit: this.flags.limit})
+      return {candles: rows, markets: rows.length === 0 ? await knownMarkets(warehouse, this.flags.timeframe) : []}
+    })
+    if (!this.jsonEnabled()) await this.display(symbol, candles, markets)
+    return {symbol, exchange: exchange ?? null, timeframe: this.flags.timeframe, candles}
+  }
+
+  private async display(symbol: string, candles: CandleRow[], markets: Array<{symbol: string; exchange: string}>): Promise<void> {
+    if (candles.length === 0) {
+      const known = markets.map((m) => `${m.symbol}@${m.exchange}`).join(', ')
+      this.log(`No ${this.flags.timeframe} candles for ${symbol}${this.flags.exchange ? ` on ${this.flags.exchange}` : ''} in that range.${known ? ` Markets with candles: ${known}` : ''}`)
+      return
+    }
+
+    this.log(
+      renderTable(
+        ['WINDOW START (UTC)', 'EXCHANGE', 'OPEN', 'HIGH', 'LOW', 'CLOSE', 'VOLUME', 'TRADES', 'VWAP'],
+        candles.map((c) => [c.window_start.replace('.000000Z', 'Z'), c.exchange, c.open_price, c.high_price, c.low_price, c.close_price, c.volume, c.trade_count, c.vwap]),
+        {alignRight: [2, 3, 4, 5, 6, 7, 8]},
+      ),
+    )
+    const exchanges = new Set(candles.map((c) => c.exchange))
+    if (this.interactive && exchanges.size === 1 && candles.length > 1) {
+      const chalk = process.env.NO_COLOR ? undefined : (await import('chalk')).default
+      const width = Math.max(10, (process.stdout.columns ?? 80) - 16)
+      const shown = candles.slice(-width)
+      this.log('')
+      this.log(
+        renderCandleChart(
+          shown.map((c) => ({open: Number(c.open_price), high: Number(c.high_price), low: Number(c.low_price), close: Number(c.close_price)})),
+          {color: chalk ? (rising, text) => (rising ? chalk.green(text) : chalk.red(text)) : undefined},
+        ),
+      )
+    }
+  }
+}

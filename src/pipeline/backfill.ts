@@ -1,0 +1,91 @@
+import type {Warehouse} from './warehouse.js'
+
+import {END_OF_TIME} from './flow-run.js'
+import {recomputeWindows} from './recompute.js'
+import {MICROS_PER_DAY} from './time.js'
+import {Timeframe, ceilToWindow, floorToWindow} from './timeframes.js'
+import {advanceWatermark, newestIngestion, readWatermark} from './watermark.js'
+
+export interface BackfillRange {
+  timeframe: Timeframe
+  /** Window starts in [fromMicros, toMicros), aligned to the timeframe. */
+  fromMicros: number
+  toMicros: number
+}
+
+export interface BackfillChunk {
+  /** A UTC day [fromMicros, toMicros), cut to the ranges it holds. */
+  fromMicros: number
+  toMicros: number
+  ranges: BackfillRange[]
+}
+
+export interface BackfillPlan {
+  ranges: BackfillRange[]
+  chunks: BackfillChunk[]
+}
+
+/**
+ * Aligns [from, to) outwards to each timeframe's windows, leaves out windows not closed at `now`
+ * (unless `includeOpen`), and cuts the work into UTC days. Every timeframe divides a day, so no
+ * window straddles two chunks.
+ */
+export function planBackfill(timeframes: Timeframe[], fromMicros: number, toMicros: number, nowMicros: number, includeOpen = false): BackfillPlan {
+  const ranges: BackfillRange[] = []
+  for (const tf of timeframes) {
+    const cutoff = includeOpen ? END_OF_TIME : floorToWindow(nowMicros, tf)
+    const from = floorToWindow(fromMicros, tf)
+    const to = Math.min(ceilToWindow(toMicros, tf), cutoff)
+    if (to > from) ranges.push({timeframe: tf, fromMicros: from, toMicros: to})
+  }
+
+  const chunks: BackfillChunk[] = []
+  if (ranges.length === 0) return {ranges, chunks}
+  const first = Math.floor(Math.min(...ranges.map((r) => r.fromMicros)) / MICROS_PER_DAY) * MICROS_PER_DAY
+  const last = Math.max(...ranges.map((r) => r.toMicros))
+  for (let day = first; day < last; day += MICROS_PER_DAY) {
+    const inDay = ranges
+      .map((r) => ({timeframe: r.timeframe, fromMicros: Math.max(r.fromMicros, day), toMicros: Math.min(r.toMicros, day + MICROS_PER_DAY)}))
+      .filter((r) => r.toMicros > r.fromMicros)
+    if (inDay.length > 0) {
+      chunks.push({fromMicros: Math.min(...inDay.map((r) => r.fromMicros)), toMicros: Math.max(...inDay.map((r) => r.toMicros)), ranges: inDay})
+    }
+  }
+
+  return {ranges, chunks}
+}
+
+export interface ChunkResult {
+  candles: number
+  removed: number
+  trades: number
+}
+
+/** One chunk, all its timeframes, in one transaction: an interrupted backfill keeps whole days. */
+export async function backfillChunk(warehouse: Warehouse, chunk: BackfillChunk, nowMicros: number): Promise<ChunkResult> {
+  return warehouse.transaction(async () => {
+    const total = {candles: 0, removed: 0, trades: 0}
+    for (const range of chunk.ranges) {
+      const result = await recomputeWindows(warehouse, range.timeframe, {kind: 'range', fromMicros: range.fromMicros, toMicros: range.toMicros}, nowMicros)
+      total.candles += result.candles
+      total.removed += result.removed
+      total.trades = Math.max(total.trades, result.trades)
+    }
+
+    return total
+  })
+}
+
+/**
+ * After every chunk is done: where the backfill covered every trade ingested since a flow's last
+ * run, that flow need not recompute them again.
+ */
+export async function settleBackfillWatermarks(warehouse: Warehouse, plan: BackfillPlan, nowMicros: number): Promise<void> {
+  await warehouse.transaction(async () => {
+    const newest = await newestIngestion(warehouse)
+    for (const range of plan.ranges) {
+      const previous = await readWatermark(warehouse, range.timeframe)
+      await advanceWatermark(warehouse, range.timeframe, {previous, newest, coveredFrom: range.fromMicros, coveredTo: range.toMicros, nowMicros})
+    }
+  })
+}

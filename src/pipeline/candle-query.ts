@@ -1,0 +1,63 @@
+import type {Warehouse} from './warehouse.js'
+
+import {TIMEFRAME_SPECS, Timeframe} from './timeframes.js'
+
+export interface CandleRow {
+  symbol: string
+  exchange: string
+  window_start: string
+  window_end: string
+  open_price: string
+  high_price: string
+  low_price: string
+  close_price: string
+  volume: string
+  trade_count: string
+  vwap: string
+}
+
+export interface CandleQuery {
+  symbol: string
+  exchange?: string
+  timeframe: Timeframe
+  fromMicros?: number
+  toMicros?: number
+  limit: number
+}
+
+/** The newest `limit` candles of a symbol in a range, oldest first; decimals kept as exact text. */
+export async function readCandles(warehouse: Warehouse, query: CandleQuery): Promise<CandleRow[]> {
+  const {table} = TIMEFRAME_SPECS[query.timeframe]
+  const params: Record<string, string | bigint | number> = {symbol: query.symbol, limit: query.limit}
+  const where = ['symbol = $symbol']
+  if (query.exchange) {
+    where.push('exchange = $exchange')
+    params.exchange = query.exchange
+  }
+
+  if (query.fromMicros !== undefined) {
+    where.push('window_start >= make_timestamp($from::BIGINT)')
+    params.from = BigInt(query.fromMicros)
+  }
+
+  if (query.toMicros !== undefined) {
+    where.push('window_start < make_timestamp($to::BIGINT)')
+    params.to = BigInt(query.toMicros)
+  }
+
+  return warehouse.json<CandleRow>(
+    `SELECT * FROM (
+       SELECT symbol, exchange, strftime(window_start, '%Y-%m-%dT%H:%M:%S.%fZ') AS window_start,
+              strftime(window_end, '%Y-%m-%dT%H:%M:%S.%fZ') AS window_end,
+              open_price, high_price, low_price, close_price, volume, trade_count, vwap
+       FROM ${table} WHERE ${where.join(' AND ')}
+       ORDER BY window_start DESC, exchange LIMIT $limit::INTEGER
+     ) ORDER BY window_start, exchange`,
+    params,
+  )
+}
+
+/** Which symbols and exchanges have candles, to suggest when a query finds none. */
+export async function knownMarkets(warehouse: Warehouse, timeframe: Timeframe): Promise<Array<{symbol: string; exchange: string}>> {
+  return warehouse.json(`SELECT DISTINCT symbol, exchange FROM ${TIMEFRAME_SPECS[timeframe].table} ORDER BY 1, 2 LIMIT 20`)
+}

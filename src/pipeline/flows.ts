@@ -1,0 +1,53 @@
+import type {Warehouse} from './warehouse.js'
+
+import {JobFailedError} from './errors.js'
+import {FlowWindowResult, runFlowWindows} from './flow-run.js'
+import {RunHistory, RunRecord, RunTrigger} from './run-history.js'
+import {formatMicros} from './time.js'
+import {TIMEFRAME_SPECS, Timeframe} from './timeframes.js'
+
+export interface FlowRunOptions {
+  trigger: RunTrigger
+  nowMicros: number
+  /** Default: the flow's own lookback (DESIGN.md, "Flows and schedules"). */
+  lookbackMicros?: number
+  includeOpen?: boolean
+}
+
+export interface FlowRun {
+  record: RunRecord
+  result?: FlowWindowResult
+}
+
+/** Runs one flow and records it in the run history: Running, then Completed or Failed. */
+export async function runFlow(warehouse: Warehouse, history: RunHistory, tf: Timeframe, options: FlowRunOptions): Promise<FlowRun> {
+  const spec = TIMEFRAME_SPECS[tf]
+  const started = history.start({flow: spec.flow, deployment: spec.deployment, timeframe: tf, trigger: options.trigger, warehouse: warehouse.path})
+  try {
+    const result = await runFlowWindows(warehouse, tf, {
+      nowMicros: options.nowMicros,
+      lookbackMicros: options.lookbackMicros ?? spec.lookbackMicros,
+      includeOpen: options.includeOpen,
+    })
+    const record = history.finish(started, {
+      state: 'Completed',
+      rangeFrom: formatMicros(result.fromMicros),
+      rangeTo: formatMicros(result.toMicros),
+      candles: result.candles,
+      removed: result.removed,
+      trades: result.trades,
+      lateWindows: result.lateWindows,
+    })
+    return {record, result}
+  } catch (error) {
+    const message = (error as Error).message.split('\n')[0]
+    const record = history.finish(started, {state: 'Failed', error: message})
+    return {record}
+  }
+}
+
+/** For callers that want a failed run as an error (exit 1). */
+export function assertCompleted(run: FlowRun): FlowWindowResult {
+  if (run.result) return run.result
+  throw new JobFailedError(`${run.record.flow} failed: ${run.record.error}`, {hint: 'See `k2ops runs` (or the run history in the home) for the recorded run.'})
+}
