@@ -4,7 +4,7 @@ import {END_OF_TIME} from './flow-run.js'
 import {recomputeWindows} from './recompute.js'
 import {MICROS_PER_DAY} from './time.js'
 import {Timeframe, ceilToWindow, floorToWindow} from './timeframes.js'
-import {advanceWatermark, newestIngestion, readWatermark} from './watermark.js'
+import {allIngestedWithin, newestIngestion, readMark, writeMark} from './watermark.js'
 
 export interface BackfillRange {
   timeframe: Timeframe
@@ -78,14 +78,17 @@ export async function backfillChunk(warehouse: Warehouse, chunk: BackfillChunk, 
 
 /**
  * After every chunk is done: where the backfill covered every trade ingested since a flow's last
- * run, that flow need not recompute them again.
+ * run, that flow need not recompute them again (a first backfill of all history makes the next
+ * flow run as cheap as a routine one).
  */
 export async function settleBackfillWatermarks(warehouse: Warehouse, plan: BackfillPlan, nowMicros: number): Promise<void> {
   await warehouse.transaction(async () => {
     const newest = await newestIngestion(warehouse)
     for (const range of plan.ranges) {
-      const previous = await readWatermark(warehouse, range.timeframe)
-      await advanceWatermark(warehouse, range.timeframe, {previous, newest, coveredFrom: range.fromMicros, coveredTo: range.toMicros, nowMicros})
+      const mark = await readMark(warehouse, range.timeframe)
+      if (newest <= mark.ingestedThrough) continue
+      if (!(await allIngestedWithin(warehouse, {after: mark.ingestedThrough, through: newest, fromMicros: range.fromMicros, toMicros: range.toMicros}))) continue
+      await writeMark(warehouse, range.timeframe, {ingestedThrough: newest, closedThrough: mark.closedThrough ?? range.toMicros}, nowMicros)
     }
   })
 }

@@ -3,7 +3,7 @@ import type {Warehouse} from './warehouse.js'
 import {AFFECTED_TABLE, recomputeWindows} from './recompute.js'
 import {TRADES_TABLE} from './schema.js'
 import {TIMEFRAME_SPECS, Timeframe, floorToWindow} from './timeframes.js'
-import {advanceWatermark, newestIngestion, readWatermark} from './watermark.js'
+import {newestIngestion, readMark, writeMark} from './watermark.js'
 
 /** Far beyond any trade: the end of "every window" when open windows are included. */
 export const END_OF_TIME = 2 ** 62
@@ -30,16 +30,19 @@ export interface FlowWindowResult {
 }
 
 /**
- * One run of a timeframe's flow, in one transaction: recompute the lookback range, plus every older
- * window that received trades since the last run (exact, through ingestion_timestamp), then move
- * the watermark. Windows not closed yet are left for a later run unless `includeOpen`.
+ * One run of a timeframe's flow, in one transaction: recompute every window from the lookback (or
+ * from where the last run stopped, if that is older: catch-up and windows that were open then) up
+ * to the last closed window, plus every older window that received trades since the last run
+ * (exact, through ingestion_timestamp). Windows not closed yet wait unless `includeOpen`.
  */
 export async function runFlowWindows(warehouse: Warehouse, tf: Timeframe, options: FlowWindowOptions): Promise<FlowWindowResult> {
   const {micros} = TIMEFRAME_SPECS[tf]
   const cutoff = options.includeOpen ? END_OF_TIME : floorToWindow(options.nowMicros, tf)
-  const from = Math.min(floorToWindow(options.nowMicros - options.lookbackMicros, tf), cutoff)
+  const lookbackFrom = Math.min(floorToWindow(options.nowMicros - options.lookbackMicros, tf), cutoff)
   return warehouse.transaction(async () => {
-    const previous = await readWatermark(warehouse, tf)
+    const mark = await readMark(warehouse, tf)
+    const previous = mark.ingestedThrough
+    const from = mark.closedThrough === null ? lookbackFrom : Math.min(lookbackFrom, mark.closedThrough)
     const newest = await newestIngestion(warehouse)
     const range = await recomputeWindows(warehouse, tf, {kind: 'range', fromMicros: from, toMicros: cutoff}, options.nowMicros)
     await warehouse.run(
@@ -50,7 +53,7 @@ export async function runFlowWindows(warehouse: Warehouse, tf: Timeframe, option
     )
     const late = await recomputeWindows(warehouse, tf, {kind: 'keys'}, options.nowMicros)
     await warehouse.run(`DROP TABLE ${AFFECTED_TABLE}`)
-    const ingestedThrough = await advanceWatermark(warehouse, tf, {previous, newest, coveredFrom: -END_OF_TIME, coveredTo: cutoff, nowMicros: options.nowMicros})
+    await writeMark(warehouse, tf, {ingestedThrough: newest, closedThrough: cutoff}, options.nowMicros)
     return {
       timeframe: tf,
       fromMicros: from,
@@ -59,7 +62,7 @@ export async function runFlowWindows(warehouse: Warehouse, tf: Timeframe, option
       removed: range.removed + late.removed,
       trades: range.trades + late.trades,
       lateWindows: late.candles + late.removed,
-      ingestedThrough,
+      ingestedThrough: newest,
     }
   })
 }

@@ -37,12 +37,14 @@ function candleDdl(table: string): string {
 }
 
 /**
- * k2ops' own bookkeeping: per timeframe, every trade with ingestion_timestamp ≤ ingested_through
- * is reflected in that timeframe's candles. This is what makes late trades exact.
+ * k2ops' own bookkeeping, per timeframe: every trade with ingestion_timestamp ≤ ingested_through
+ * whose window starts before closed_through is reflected in that timeframe's candles. This is what
+ * makes late trades exact.
  */
 const WATERMARKS_DDL = `CREATE TABLE IF NOT EXISTS ${WATERMARKS_TABLE} (
   timeframe VARCHAR NOT NULL,
   ingested_through BIGINT NOT NULL,
+  closed_through BIGINT,
   updated_at TIMESTAMP NOT NULL
 )`
 

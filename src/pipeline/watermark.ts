@@ -6,10 +6,34 @@ import {Timeframe} from './timeframes.js'
 /** No trade has been reflected yet: every stored trade is new to the flow. */
 export const NOTHING_INGESTED = -1
 
-/** Every trade with ingestion_timestamp ≤ the returned value is reflected in `tf`'s candles. */
-export async function readWatermark(warehouse: Warehouse, tf: Timeframe): Promise<number> {
-  const rows = await warehouse.all<{through: bigint}>(`SELECT ingested_through AS through FROM ${WATERMARKS_TABLE} WHERE timeframe = $tf`, {tf})
-  return rows.length > 0 ? Number(rows[0].through) : NOTHING_INGESTED
+/**
+ * How far a timeframe's candles are known to be complete: every trade with
+ * ingestion_timestamp ≤ ingestedThrough in a window starting before closedThrough is in them.
+ * Trades ingested later, or in windows from closedThrough on, still have to be built.
+ */
+export interface FlowMark {
+  ingestedThrough: number
+  /** null: never run, nothing is known to be built. */
+  closedThrough: number | null
+}
+
+export async function readMark(warehouse: Warehouse, tf: Timeframe): Promise<FlowMark> {
+  const rows = await warehouse.all<{ingested: bigint; closed: bigint | null}>(
+    `SELECT ingested_through AS ingested, closed_through AS closed FROM ${WATERMARKS_TABLE} WHERE timeframe = $tf`,
+    {tf},
+  )
+  if (rows.length === 0) return {ingestedThrough: NOTHING_INGESTED, closedThrough: null}
+  return {ingestedThrough: Number(rows[0].ingested), closedThrough: rows[0].closed === null ? null : Number(rows[0].closed)}
+}
+
+export async function writeMark(warehouse: Warehouse, tf: Timeframe, mark: FlowMark, nowMicros: number): Promise<void> {
+  await warehouse.run(`DELETE FROM ${WATERMARKS_TABLE} WHERE timeframe = $tf`, {tf})
+  await warehouse.run(`INSERT INTO ${WATERMARKS_TABLE} VALUES ($tf, $ingested::BIGINT, $closed::BIGINT, make_timestamp($now::BIGINT))`, {
+    tf,
+    ingested: BigInt(mark.ingestedThrough),
+    closed: mark.closedThrough === null ? null : BigInt(mark.closedThrough),
+    now: BigInt(nowMicros),
+  })
 }
 
 export async function newestIngestion(warehouse: Warehouse): Promise<number> {
@@ -17,29 +41,13 @@ export async function newestIngestion(warehouse: Warehouse): Promise<number> {
   return row.newest === null ? NOTHING_INGESTED : Number(row.newest)
 }
 
-/**
- * After a run recomputed every window of trades in [coveredFrom, coveredTo), move the watermark as
- * far as it stays exact: up to `newest` if every trade ingested since `previous` lies in the covered
- * range, else to just before the first trade that still waits (e.g. one in a window not closed yet).
- */
-export async function advanceWatermark(
-  warehouse: Warehouse,
-  tf: Timeframe,
-  span: {previous: number; newest: number; coveredFrom: number; coveredTo: number; nowMicros: number},
-): Promise<number> {
-  const waiting = await warehouse.one<{first: bigint | null}>(
-    `SELECT min(ingestion_timestamp) AS first FROM ${TRADES_TABLE}
-     WHERE ingestion_timestamp > $previous::BIGINT AND ingestion_timestamp <= $newest::BIGINT
-       AND NOT ("timestamp" >= $from::BIGINT AND "timestamp" < $to::BIGINT)`,
-    {previous: BigInt(span.previous), newest: BigInt(span.newest), from: BigInt(span.coveredFrom), to: BigInt(span.coveredTo)},
+/** Were all trades ingested in (after, through] inside [from, to)? */
+export async function allIngestedWithin(warehouse: Warehouse, span: {after: number; through: number; fromMicros: number; toMicros: number}): Promise<boolean> {
+  const row = await warehouse.one<{outside: boolean}>(
+    `SELECT EXISTS (SELECT 1 FROM ${TRADES_TABLE}
+       WHERE ingestion_timestamp > $after::BIGINT AND ingestion_timestamp <= $through::BIGINT
+         AND NOT ("timestamp" >= $from::BIGINT AND "timestamp" < $to::BIGINT)) AS outside`,
+    {after: BigInt(span.after), through: BigInt(span.through), from: BigInt(span.fromMicros), to: BigInt(span.toMicros)},
   )
-  const through = waiting.first === null ? span.newest : Math.max(span.previous, Number(waiting.first) - 1)
-  if (through === span.previous) return through
-  await warehouse.run(`DELETE FROM ${WATERMARKS_TABLE} WHERE timeframe = $tf`, {tf})
-  await warehouse.run(`INSERT INTO ${WATERMARKS_TABLE} VALUES ($tf, $through::BIGINT, make_timestamp($now::BIGINT))`, {
-    tf,
-    through: BigInt(through),
-    now: BigInt(span.nowMicros),
-  })
-  return through
+  return !row.outside
 }

@@ -1,0 +1,73 @@
+import {join} from 'node:path'
+
+import {TRADES_TABLE} from '../../src/pipeline/schema.js'
+import {TIMEFRAME_SPECS, Timeframe} from '../../src/pipeline/timeframes.js'
+import {Warehouse} from '../../src/pipeline/warehouse.js'
+
+export async function openTestWarehouse(dir: string, file = 'warehouse.duckdb'): Promise<Warehouse> {
+  return Warehouse.open(join(dir, file), {operation: 'test', lockTimeoutMs: 2000, create: true})
+}
+
+export interface TestTrade {
+  id: string
+  symbol?: string
+  exchange?: string
+  /** ISO-8601 instant or µs. */
+  at: string | number
+  price: string
+  qty: string
+  seq?: number | null
+  ingestedAt?: number
+}
+
+export function micros(iso: string): number {
+  const [whole, frac = ''] = iso.replace('Z', '').split('.')
+  return Date.parse(`${whole}Z`) * 1000 + Number(frac.padEnd(6, '0').slice(0, 6))
+}
+
+/** Inserts trades straight into the source table (bypassing ingest), as a feed would. */
+export async function insertTrades(warehouse: Warehouse, trades: TestTrade[], defaultIngestedAt = 1): Promise<void> {
+  for (const t of trades) {
+    const ts = typeof t.at === 'number' ? t.at : micros(t.at)
+    await warehouse.run(
+      `INSERT INTO ${TRADES_TABLE} VALUES ($id, $symbol, $exchange, $ts::BIGINT, $price::DECIMAL(18,8), $qty::DECIMAL(38,8), 'BUY', $seq::BIGINT, $ing::BIGINT, CAST(make_timestamp($ts::BIGINT) AS DATE))`,
+      {
+        id: t.id,
+        symbol: t.symbol ?? 'BTCUSDT',
+        exchange: t.exchange ?? 'BINANCE',
+        ts: BigInt(ts),
+        price: t.price,
+        qty: t.qty,
+        seq: t.seq === undefined ? BigInt(Number.parseInt(t.id.replaceAll(/\D/g, '') || '0', 10)) : t.seq === null ? null : BigInt(t.seq),
+        ing: BigInt(t.ingestedAt ?? defaultIngestedAt),
+      },
+    )
+  }
+}
+
+export interface StoredCandle {
+  symbol: string
+  exchange: string
+  window_start: string
+  window_end: string
+  window_date: string
+  open_price: string
+  high_price: string
+  low_price: string
+  close_price: string
+  volume: string
+  trade_count: string
+  vwap: string
+  created_at: string
+  updated_at: string
+}
+
+/** Every stored candle of a timeframe, in key order, values as exact text. */
+export async function candles(warehouse: Warehouse, tf: Timeframe): Promise<StoredCandle[]> {
+  return warehouse.json<StoredCandle>(`SELECT * FROM ${TIMEFRAME_SPECS[tf].table} ORDER BY symbol, exchange, window_start`)
+}
+
+/** Candles without the bookkeeping timestamps: what two equivalent runs must agree on. */
+export async function candleValues(warehouse: Warehouse, tf: Timeframe): Promise<Array<Omit<StoredCandle, 'created_at' | 'updated_at'>>> {
+  return (await candles(warehouse, tf)).map(({created_at: _c, updated_at: _u, ...rest}) => rest)
+}
