@@ -71,3 +71,14 @@ export async function candles(warehouse: Warehouse, tf: Timeframe): Promise<Stor
 export async function candleValues(warehouse: Warehouse, tf: Timeframe): Promise<Array<Omit<StoredCandle, 'created_at' | 'updated_at'>>> {
   return (await candles(warehouse, tf)).map(({created_at: _c, updated_at: _u, ...rest}) => rest)
 }
+
+/** Fills a warehouse with synthetic trades straight from the generator (no ingest). */
+export async function seedSyntheticTrades(warehouse: Warehouse, options: {trades: number; from: string; to: string; seed?: number; ingestedAt?: number}): Promise<void> {
+  const {DEMO_MARKETS, syntheticTradesSql} = await import('../../src/pipeline/synthetic-trades.js')
+  const sql = syntheticTradesSql({markets: DEMO_MARKETS, trades: options.trades, fromMicros: micros(options.from), toMicros: micros(options.to), seed: options.seed})
+  await warehouse.run(
+    `INSERT INTO ${TRADES_TABLE}
+     SELECT trade_id, symbol, exchange, "timestamp", price, quantity, side, source_sequence, ${Math.trunc(options.ingestedAt ?? 1)}, CAST(make_timestamp("timestamp") AS DATE)
+     FROM (${sql})`,
+  )
+}

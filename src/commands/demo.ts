@@ -1,0 +1,109 @@
+import {Flags} from '@oclif/core'
+import {rmSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {BaseCommand} from '../base-command.js'
+import {ExitCode} from '../pipeline/errors.js'
+import {RunHistory, RunRecord} from '../pipeline/run-history.js'
+import {formatMicros} from '../pipeline/time.js'
+import {TIMEFRAMES} from '../pipeline/timeframes.js'
+import {withWarehouse} from '../pipeline/warehouse.js'
+import {renderRuns} from '../render/runs.js'
+import {renderTable} from '../render/table.js'
+import {runTasks} from '../render/tasks.js'
+
+export interface DemoResult {
+  home: string
+  warehouse: string
+  trades: number
+  lateTrades: number
+  markets: Array<{exchange: string; symbol: string; trades: number; from: string; to: string}>
+  candles: Record<string, number>
+  runs: RunRecord[]
+  next: string[]
+}
+
+export default class Demo extends BaseCommand<typeof Demo> {
+  static override summary = 'Quick start: synthetic trades in a throwaway home, all five flows, a late batch, then what was made.'
+  static override description = `Generates realistic trades (six markets on two exchanges: random-walk prices, bursty arrivals, same-millisecond ties, meme-coin sizes) for the three days before now, ingests them, runs the five candle flows, then ingests a batch of late trades (three days old) and runs the flows again so the late windows are rebuilt. The demo home is wiped and made again on every run; pass --home to put it elsewhere.`
+  static override examples = ['<%= config.bin %> demo', '<%= config.bin %> demo --trades 1000000', '<%= config.bin %> demo --home ./demo-home --json']
+
+  static override flags = {
+    trades: Flags.integer({summary: 'How many synthetic trades to generate.', default: 200_000, min: 100, max: 100_000_000}),
+    seed: Flags.integer({summary: 'Seed of the generator (same seed, same trades).', default: 42}),
+  }
+
+  async run(): Promise<DemoResult> {
+    const home = this.flags.home ?? join(this.config.dataDir, 'demo')
+    rmSync(home, {recursive: true, force: true})
+    this.flags.home = home
+    const {warehouse: warehousePath, dir} = this.home
+    const now = this.now()
+    const history = new RunHistory(this.home.runHistoryFile)
+    const runs: RunRecord[] = []
+    const {summarizeWarehouse, writeDemoTapes} = await import('../pipeline/demo.js')
+    const {ingestFile} = await import('../pipeline/ingest/ingest-file.js')
+    const {runFlow} = await import('../pipeline/flows.js')
+    const context = {lateTrades: 0}
+    await withWarehouse(warehousePath, this.warehouseOptions('demo', true), async (warehouse) => {
+      const ingestOptions = {format: 'k2' as const, rejectsDir: join(dir, 'rejects'), nowMicros: now}
+      const runAll = async (label: string) => {
+        for (const tf of TIMEFRAMES) {
+          const run = await runFlow(warehouse, history, tf, {trigger: 'demo', nowMicros: now})
+          runs.push(run.record)
+          if (!run.result) throw new Error(`${run.record.flow} failed (${label}): ${run.record.error}`)
+        }
+      }
+
+      let tapes: Awaited<ReturnType<typeof writeDemoTapes>>
+      await runTasks(
+        [
+          {
+            title: `Generate ${this.flags.trades.toLocaleString('en-US')} synthetic trades`,
+            task: async () => {
+              tapes = await writeDemoTapes(join(dir, 'tapes'), {trades: this.flags.trades, nowMicros: now, seed: this.flags.seed})
+            },
+          },
+          {title: 'Ingest the trade tape', task: async () => void (await ingestFile(warehouse, tapes.main, ingestOptions))},
+          {title: 'Run the five candle flows', task: () => runAll('first pass')},
+          {
+            title: 'Ingest late trades (three days old) and run the flows again',
+            task: async (_, task) => {
+              const late = await ingestFile(warehouse, tapes.late, {...ingestOptions, nowMicros: now + 1})
+              context.lateTrades = late.inserted
+              await runAll('late pass')
+              task.title = `Ingested ${late.inserted} late trades (${formatMicros(tapes.lateFromMicros)} → ${formatMicros(tapes.lateToMicros)}) and rebuilt their windows`
+            },
+          },
+        ],
+        {json: this.jsonEnabled(), context: {}},
+      )
+      Object.assign(context, await summarizeWarehouse(warehouse))
+    })
+    const summary = context as typeof context & Awaited<ReturnType<typeof summarizeWarehouse>>
+    const homeFlag = `--home ${home}`
+    const next = [
+      `k2ops candles BTCUSDT --exchange BINANCE --timeframe 5m ${homeFlag}`,
+      `k2ops trigger all ${homeFlag}`,
+      `k2ops backfill --timeframe 1h --from -1d ${homeFlag}`,
+    ]
+    const result: DemoResult = {home, warehouse: warehousePath, trades: summary.trades, lateTrades: summary.lateTrades, markets: summary.markets, candles: summary.candles, runs, next}
+    if (!this.jsonEnabled()) this.display(result)
+    if (runs.some((run) => run.state !== 'Completed')) process.exitCode = ExitCode.failed
+    return result
+  }
+
+  private display(result: DemoResult): void {
+    this.log(`Demo home ${result.home} (throwaway; made again on every demo run)`)
+    this.log('')
+    this.log(renderTable(['EXCHANGE', 'SYMBOL', 'TRADES', 'FROM', 'TO'], result.markets.map((m) => [m.exchange, m.symbol, m.trades, m.from, m.to]), {alignRight: [2]}))
+    this.log('')
+    this.log(`Candles: ${TIMEFRAMES.map((tf) => `${tf} ${result.candles[tf]}`).join(', ')}`)
+    this.log('')
+    this.log('Second pass (after the late batch):')
+    this.log(renderRuns(result.runs.slice(-TIMEFRAMES.length)))
+    this.log('')
+    this.log('Look at it:')
+    for (const command of result.next) this.log(`  ${command}`)
+  }
+}

@@ -1,0 +1,30 @@
+import {execa} from 'execa'
+import {dirname, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+export const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/run.js')
+
+export interface CliResult {
+  exitCode: number
+  stdout: string
+  stderr: string
+  /** stdout parsed as JSON, when it is JSON. */
+  json: any
+}
+
+/** Runs the built CLI as a user would: a real child process, no TTY, no colour. */
+export async function k2ops(args: string[], env: Record<string, string | undefined> = {}, options: {timeoutMs?: number} = {}): Promise<CliResult> {
+  const result = await execa('node', [BIN, ...args], {
+    reject: false,
+    env: {NO_COLOR: '1', ...env},
+    timeout: options.timeoutMs ?? 120_000,
+  })
+  let json: unknown
+  try {
+    json = JSON.parse(result.stdout)
+  } catch {
+    json = undefined
+  }
+
+  return {exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr, json}
+}
