@@ -25,7 +25,7 @@ export interface DemoResult {
 
 export default class Demo extends BaseCommand<typeof Demo> {
   static override summary = 'Quick start: synthetic trades in a throwaway home, all five flows, a late batch, then what was made.'
-  static override description = `Generates realistic trades (six markets on two exchanges: random-walk prices, bursty arrivals, same-millisecond ties, meme-coin sizes) for the three days before now, ingests them, runs the five candle flows, then ingests a batch of late trades (three days old) and runs the flows again so the late windows are rebuilt. The demo home is wiped and made again on every run; pass --home to put it elsewhere.`
+  static override description = `Generates realistic trades (six markets on two exchanges: random-walk prices, bursty arrivals, same-millisecond ties, meme-coin sizes) for the four days before now, ingests them, runs the five candle flows, then ingests a batch of late trades (four days old, older than every flow's lookback) and runs the flows again so the late windows are rebuilt. The demo home is wiped and made again on every run; pass --home to put it elsewhere.`
   static override examples = ['<%= config.bin %> demo', '<%= config.bin %> demo --trades 1000000', '<%= config.bin %> demo --home ./demo-home --json']
 
   static override flags = {
@@ -67,7 +67,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
           {title: 'Ingest the trade tape', task: async () => void (await ingestFile(warehouse, tapes.main, ingestOptions))},
           {title: 'Run the five candle flows', task: () => runAll('first pass')},
           {
-            title: 'Ingest late trades (three days old) and run the flows again',
+            title: 'Ingest late trades (four days old) and run the flows again',
             task: async (_, task) => {
               const late = await ingestFile(warehouse, tapes.late, {...ingestOptions, nowMicros: now + 1})
               context.lateTrades = late.inserted

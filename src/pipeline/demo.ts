@@ -17,7 +17,8 @@ export interface DemoTapes {
 
 /**
  * Writes the demo's two tapes (K2-contract Parquet) with a throwaway in-memory DuckDB: a main tape
- * of `trades` over the days before now, and a small late batch three days back.
+ * of `trades` over the four days before now, and a small late batch at its start, older than
+ * every flow's lookback (the 1d flow looks back two days, from midnight).
  */
 export async function writeDemoTapes(dir: string, options: {trades: number; nowMicros: number; seed?: number}): Promise<DemoTapes> {
   mkdirSync(dir, {recursive: true, mode: 0o700})
@@ -25,8 +26,8 @@ export async function writeDemoTapes(dir: string, options: {trades: number; nowM
   const instance = await DuckDBInstance.create(':memory:', {memory_limit: '512MB'})
   const connection = await instance.connect()
   const to = options.nowMicros
-  const from = Math.floor((to - 3 * MICROS_PER_DAY) / 60_000_000) * 60_000_000
-  const lateFrom = from + 2 * 3_600_000_000
+  const from = Math.floor((to - 4 * MICROS_PER_DAY) / 60_000_000) * 60_000_000
+  const lateFrom = from + 5 * 60_000_000
   const lateTo = lateFrom + 3_600_000_000
   const tapes = {main: join(dir, 'demo-trades.parquet'), late: join(dir, 'demo-late-trades.parquet'), lateFromMicros: lateFrom, lateToMicros: lateTo}
   try {
