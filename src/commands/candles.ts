@@ -69,7 +69,7 @@ export default class Candles extends BaseCommand<typeof Candles> {
     const exchanges = new Set(candles.map((c) => c.exchange))
     if (this.interactive && exchanges.size === 1 && candles.length > 1) {
       const chalk = process.env.NO_COLOR ? undefined : (await import('chalk')).default
-      const width = Math.max(10, (process.stdout.columns ?? 80) - 16)
+      const width = Math.max(10, (process.stdout.columns || 80) - 16)
       const shown = candles.slice(-width)
       this.log('')
       this.log(
