@@ -84,6 +84,7 @@ const BIGINT_MAX = '9223372036854775807'
 export function bigintProblem(text: string): string | undefined {
   if (text === '') return reasons.empty
   if (!isDigits(text)) return `'${text}' is not a whole number`
+  if (text.length < BIGINT_MAX.length) return undefined
   const significant = text.replace(/^0+(?=\d)/, '')
   if (significant.length > BIGINT_MAX.length || (significant.length === BIGINT_MAX.length && significant > BIGINT_MAX)) {
     return `'${text}' is too large`

@@ -39,6 +39,16 @@ export interface RowCheckContext {
   exchangeOverride?: string
   symbols: NamesSeen
   exchanges: NamesSeen
+  /**
+   * Cleared when the accepted rows' exchange ids stop strictly increasing (Binance tapes are in id
+   * order), i.e. when the file might repeat a trade id and needs deduplicating. k2 files always do.
+   */
+  uniqueIds: boolean
+  lastId: number
+}
+
+export function newRowCheckContext(): RowCheckContext {
+  return {symbols: new NamesSeen(), exchanges: new NamesSeen(), uniqueIds: true, lastId: -1}
 }
 
 /** The character that separates staged fields when a line had to be re-joined (quoted CSV). */
@@ -87,6 +97,14 @@ function valueCheckFor(layout: TapeLayout, context: RowCheckContext): RowCheck {
       const ids = layout.format === 'binance' ? [c.id!] : [c.aggId!, c.firstId!]
       const bm = c.buyerMaker!
       const type = c.type
+      const key = ids[0]
+      const noteId = (f: string[]): void => {
+        if (!context.uniqueIds) return
+        const id = Number(f[key])
+        if (!(id > context.lastId) || id > Number.MAX_SAFE_INTEGER) context.uniqueIds = false
+        context.lastId = id
+      }
+
       return (f) => {
         if (type !== undefined && f[type] !== 'MARKET') {
           if (f[type] === '') return {field: name(type), reason: 'is empty'}
@@ -98,7 +116,9 @@ function valueCheckFor(layout: TapeLayout, context: RowCheckContext): RowCheck {
           if (problem) return problem
         }
 
-        return amounts(f) ?? buyerMaker(f, bm) ?? micros(f, binanceTimeMicros)
+        const verdict = amounts(f) ?? buyerMaker(f, bm) ?? micros(f, binanceTimeMicros)
+        if (typeof verdict === 'number') noteId(f)
+        return verdict
       }
     }
 
@@ -106,6 +126,7 @@ function valueCheckFor(layout: TapeLayout, context: RowCheckContext): RowCheck {
       return (f) => amounts(f) ?? micros(f, unixSecondsTextMicros)
 
     case 'k2':
+      context.uniqueIds = false
       return k2Check(layout, context, name, amounts, micros)
   }
 }

@@ -1,7 +1,7 @@
 /**
- * Staged CSV rows → contract columns, in SQL. The staging table holds each accepted line as text
- * (`rec`, in file order, so `rowid` is the file order); the per-format SELECT below splits it and
- * casts the already validated text: DECIMAL casts of decimal text are exact.
+ * Staged CSV rows → contract columns, in SQL. The staging table holds the accepted lines as text
+ * (staging.ts); the per-format SELECT below splits each line into fields and casts the already
+ * validated text: DECIMAL casts of decimal text are exact.
  */
 import {STAGED_SEPARATOR} from './row-parsers.js'
 import {TapeLayout} from './tape-format.js'
@@ -13,20 +13,33 @@ export interface StagedNames {
   symbol?: string
 }
 
-/** The columns every parsed-rows SELECT yields (rn is the order in the file). */
-export const PARSED_COLUMNS = ['rn', 'trade_id', 'symbol', 'exchange', '"timestamp"', 'price', 'quantity', 'side', 'source_sequence'] as const
+/**
+ * Validated quantity text → DECIMAL(38,8), exactly. Casting text to DECIMAL(38,8) parses a 128-bit
+ * integer and costs about 4× the DECIMAL(18,8) cast, so values with at most 10 integer digits (all
+ * but meme-coin sizes) go through DECIMAL(18,8) and are widened.
+ */
+export function quantitySql(text: string): string {
+  const integerDigits = `(CASE WHEN strpos(${text}, '.') = 0 THEN length(${text}) ELSE strpos(${text}, '.') - 1 END)`
+  return `(CASE WHEN ${integerDigits} <= 10 THEN CAST(CAST(${text} AS DECIMAL(18,8)) AS DECIMAL(38,8)) ELSE CAST(${text} AS DECIMAL(38,8)) END)`
+}
 
 export function sqlLiteral(text: string): string {
   return `'${text.replaceAll("'", "''")}'`
 }
 
-export function parsedRowsSql(layout: TapeLayout, stageTable: string, names: StagedNames): string {
+/**
+ * The parsed rows: rn (file order), trade_id, symbol, exchange, "timestamp", price, quantity, side,
+ * source_sequence. `linesSql` yields (rn, rec), one staged line per row. `rejoined`: some lines
+ * had quotes and were staged with their fields joined by 0x1F rather than as read.
+ */
+export function parsedRowsSql(layout: TapeLayout, linesSql: string, names: StagedNames, rejoined = true): string {
   const c = layout.columns
   const f = (i: number | undefined): string => `f[${i! + 1}]`
   const separator = STAGED_SEPARATOR.charCodeAt(0)
-  const split = `SELECT rowid AS rn, string_split(rec, CASE WHEN contains(rec, chr(${separator})) THEN chr(${separator}) ELSE ',' END) AS f FROM ${stageTable}`
+  const by = rejoined ? `CASE WHEN contains(rec, chr(${separator})) THEN chr(${separator}) ELSE ',' END` : `','`
+  const split = `SELECT rn, string_split(rec, ${by}) AS f FROM (${linesSql})`
   const price = `CAST(${f(c.price)} AS DECIMAL(18,8))`
-  const quantity = `CAST(${f(c.qty)} AS DECIMAL(38,8))`
+  const quantity = quantitySql(f(c.qty))
   const constant = (value: string | undefined, fallback: string): string => (value === undefined ? fallback : sqlLiteral(value))
   const symbol = constant(names.symbol, c.symbol === undefined ? 'NULL' : `upper(replace(replace(${f(c.symbol)}, '/', ''), '-', ''))`)
   const exchange = constant(names.exchange, c.exchange === undefined ? 'NULL' : `upper(${f(c.exchange)})`)

@@ -57,6 +57,7 @@ export function looksLikeHeader(fields: readonly string[]): boolean {
 }
 
 export function isBoolean(text: string): boolean {
+  if (text === 'True' || text === 'False' || text === 'true' || text === 'false') return true
   const t = text.toLowerCase()
   return t === 'true' || t === 'false'
 }
@@ -179,6 +180,9 @@ function fromHeader(names: string[], forced?: TapeFormat): Detection {
   }
 }
 
+/** Text for a message: control characters shown as '?', cut at `max` characters. */
 export function preview(text: string, max = 120): string {
-  return text.length <= max ? text : `${text.slice(0, max)}…`
+  // eslint-disable-next-line no-control-regex
+  const printable = text.replaceAll(/[\u0000-\u0008\u000B-\u001F\u007F]/g, '?')
+  return printable.length <= max ? printable : `${printable.slice(0, max)}…`
 }

@@ -1,0 +1,175 @@
+/**
+ * A CSV tape (plain, .gz or .zip) → the staging table: detect the layout on the first non-empty
+ * line, validate every row in JS, stage the good ones, and either stop at the first bad row
+ * (BadInputError `FILE:LINE: FIELD: what is wrong`) or, with skipBadRows, write it to the rejects file.
+ */
+import type {IngestOptions, StagedTape} from './ingest-types.js'
+import type {Staging} from './staging.js'
+
+import {BadInputError, UsageError} from '../errors.js'
+import {LineTooLongError, MAX_LINE_CHARS, isBlankLine, isProblem, readLines, splitLine, splitPlainLine} from './csv-lines.js'
+import {normaliseSymbol, resolveTapeNames} from './market-names.js'
+import {RejectsFile, rejectsPath} from './rejects-file.js'
+import {RowCheck, RowCheckContext, SKIP, STAGED_SEPARATOR, newRowCheckContext, rowCheckFor} from './row-parsers.js'
+import {parsedRowsSql} from './staged-sql.js'
+import {TAPE_FORMATS, TapeLayout, detectLayout, preview} from './tape-format.js'
+import {openTapeBytes} from './tape-reader.js'
+
+const PROGRESS_EVERY = 100_000
+/**
+ * Staged lines are appended in blocks of about this many bytes: few appender calls, yet below
+ * DuckDB's 4 KiB string block limit, so the blocks stay in spillable storage (longer strings are
+ * kept as in-memory "overflow strings", which ran a 10M-row tape out of memory).
+ */
+const BLOCK_BYTES = 3900
+
+export async function stageCsvTape(
+  file: string,
+  container: 'plain' | 'gzip' | 'zip',
+  fileSize: number,
+  options: IngestOptions,
+  staging: Staging,
+): Promise<StagedTape> {
+  const tape = await openTapeBytes(file, container, fileSize)
+  const rejects = options.skipBadRows ? new RejectsFile(rejectsPath(options.rejectsDir, file)) : undefined
+  const context: RowCheckContext = newRowCheckContext()
+  const progress = () => options.onProgress?.({file, rows: rowsRead, bytesRead: tape.bytesRead(), totalBytes: tape.totalBytes})
+  let layout: TapeLayout | undefined
+  let names: {exchange?: string; symbol?: string} = {}
+  let check: RowCheck = () => SKIP
+  let lineNumber = 0
+  let rowsRead = 0
+  let skippedNonMarket = 0
+  let rejoined = false
+  let minMicros = Number.POSITIVE_INFINITY
+  let maxMicros = Number.NEGATIVE_INFINITY
+
+  try {
+    await staging.open()
+    const batch: string[] = []
+    let batchChars = 0
+    for await (const chunk of readLines(tape.chunks)) {
+      const blockChars = Buffer.byteLength(chunk.text) === chunk.text.length ? BLOCK_BYTES : Math.floor(BLOCK_BYTES / 3)
+      for (const line of chunk.lines) {
+        lineNumber++
+        if (isBlankLine(line)) continue
+
+        const fields = chunk.plain ? splitPlainLine(line) : splitLine(line)
+        if (layout === undefined) {
+          layout = detect(file, fields, options)
+          names = resolveTapeNames(file, layout, options)
+          context.symbolOverride = names.symbol
+          context.exchangeOverride = names.exchange
+          check = rowCheckFor(layout, context)
+          if (layout.hasHeader) continue
+        }
+
+        rowsRead++
+        const verdict = isProblem(fields) ? fields : check(fields)
+        if (typeof verdict === 'number') {
+          if (!chunk.plain && line.includes('"')) {
+            const rec = (fields as string[]).join(STAGED_SEPARATOR)
+            batch.push(rec)
+            batchChars += rec.length + 1
+            rejoined = true
+          } else {
+            batch.push(line)
+            batchChars += line.length + 1
+          }
+
+          if (batchChars >= blockChars) {
+            staging.appendBlock(batch.join('\n'), batch.length)
+            batch.length = 0
+            batchChars = 0
+          }
+
+          if (verdict < minMicros) minMicros = verdict
+          if (verdict > maxMicros) maxMicros = verdict
+        } else {
+          if (verdict === SKIP) {
+            skippedNonMarket++
+          } else if (rejects) {
+            rejects.add(lineNumber, verdict.field, verdict.reason, line)
+          } else {
+            throw new BadInputError(`${file}:${lineNumber}: ${verdict.field}: ${verdict.reason}`, {
+              hint: 'Nothing from this file was stored. Fix the row, or pass --skip-bad-rows to store the good rows and list the bad ones.',
+            })
+          }
+        }
+
+        if (rowsRead % PROGRESS_EVERY === 0) progress()
+      }
+
+      if (rejects) await rejects.drained()
+    }
+
+    if (batch.length > 0) staging.appendBlock(batch.join('\n'), batch.length)
+
+    staging.finish()
+    progress()
+  } catch (error) {
+    if (error instanceof LineTooLongError) {
+      if (layout === undefined) throw formatError(file, `no line break in the first ${MAX_LINE_CHARS} characters: not a CSV text file`, options)
+      throw new BadInputError(`${file}:${error.lineNumber}: row: longer than ${MAX_LINE_CHARS} characters`)
+    }
+
+    throw error
+  } finally {
+    tape.close()
+    await rejects?.close()
+  }
+
+  if (layout === undefined) {
+    // Only blank lines: with --format that is an empty tape, otherwise nothing tells what it is.
+    if (options.format === undefined) throw formatError(file, 'the file is empty', options)
+    return {...emptyTape(options.format, options), rowsRead}
+  }
+
+  const exchange = names.exchange ?? context.exchanges.value ?? '*'
+  const symbol = names.symbol ?? context.symbols.value ?? '*'
+  return {
+    format: layout.format,
+    parsedSql: parsedRowsSql(layout, staging.linesSql(), names, rejoined),
+    uniqueIds: context.uniqueIds,
+    exchange,
+    symbol,
+    rowsRead,
+    staged: staging.rows,
+    skippedNonMarket,
+    rejected: rejects?.count ?? 0,
+    rejectsFile: rejects && rejects.count > 0 ? rejects.path : undefined,
+    minMicros: staging.rows > 0 ? minMicros : undefined,
+    maxMicros: staging.rows > 0 ? maxMicros : undefined,
+  }
+}
+
+function detect(file: string, fields: string[] | {field: string; reason: string}, options: IngestOptions): TapeLayout {
+  if (isProblem(fields)) throw formatError(file, `first line: ${fields.reason}`, options)
+  const detection = detectLayout(fields, options.format)
+  if ('problem' in detection) throw formatError(file, detection.problem, options)
+  return detection.layout
+}
+
+function formatError(file: string, seen: string, options: IngestOptions): UsageError {
+  if (options.format !== undefined) {
+    return new UsageError(`${file}: not a ${options.format} tape (${preview(seen, 200)})`, {code: 'unknown_format'})
+  }
+
+  return new UsageError(`${file}: cannot tell the tape format (${preview(seen, 200)}); pass --format one of ${TAPE_FORMATS.join(', ')}`, {
+    code: 'unknown_format',
+  })
+}
+
+function emptyTape(format: TapeLayout['format'], options: IngestOptions): StagedTape {
+  return {
+    format,
+    parsedSql: '',
+    uniqueIds: true,
+    exchange: options.exchange?.toUpperCase() ?? '*',
+    symbol: options.symbol === undefined ? '*' : normaliseSymbol(options.symbol),
+    rowsRead: 0,
+    staged: 0,
+    skippedNonMarket: 0,
+    rejected: 0,
+  }
+}
