@@ -1,6 +1,8 @@
 import {readFileSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
 
+import type {CandleRow} from '../../src/pipeline/candle-query.js'
+
 import {k2ops} from '../helpers/cli.js'
 import {hasRealData, realFile} from '../helpers/real-data.js'
 import {ReferenceTrade, canonical, referenceCandles} from '../helpers/reference-candles.js'
@@ -9,15 +11,7 @@ import {useTempDir} from '../helpers/temp-home.js'
 const NOW = '2030-01-01T00:00:00Z'
 const MINUTE = 60_000_000n
 
-interface ShownCandle {
-  window_start: string
-  open_price: string
-  high_price: string
-  low_price: string
-  close_price: string
-  volume: string
-  trade_count: string
-}
+type ShownCandle = CandleRow
 
 function csvRows(file: string): string[][] {
   return readFileSync(file, 'utf8')

@@ -1,25 +1,14 @@
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {BadInputError, UsageError} from '../../../src/pipeline/errors.js'
-import {IngestOptions, ingestFile} from '../../../src/pipeline/ingest/ingest-file.js'
+import {ingestFile} from '../../../src/pipeline/ingest/ingest-file.js'
 import {Warehouse} from '../../../src/pipeline/warehouse.js'
-import {useTempDir} from '../../helpers/temp-home.js'
+import {useIngestWarehouse} from '../../helpers/ingest-warehouse.js'
 
 const NOW = Date.UTC(2025, 0, 2) * 1000
-const tempDir = useTempDir('k2ops-ingest-')
-const open: Warehouse[] = []
-afterEach(() => {
-  for (const w of open.splice(0)) w.close()
-})
-
-async function setup(): Promise<{dir: string; warehouse: Warehouse; options: IngestOptions}> {
-  const dir = tempDir()
-  const warehouse = await Warehouse.open(join(dir, 'w.duckdb'), {operation: 'test', lockTimeoutMs: 1000, create: true})
-  open.push(warehouse)
-  return {dir, warehouse, options: {rejectsDir: join(dir, 'rejects'), nowMicros: NOW}}
-}
+const setup = useIngestWarehouse(NOW)
 
 async function stored(warehouse: Warehouse): Promise<Record<string, string | null>[]> {
   return warehouse.json(`SELECT trade_id, symbol, exchange, "timestamp", price, quantity, side, source_sequence, ingestion_timestamp, exchange_date

@@ -1,12 +1,12 @@
 import {copyFileSync, readFileSync, writeFileSync} from 'node:fs'
 import {basename, join} from 'node:path'
 import {crc32, deflateRawSync, gzipSync} from 'node:zlib'
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
-import {IngestOptions, ingestFile} from '../../../src/pipeline/ingest/ingest-file.js'
+import {ingestFile} from '../../../src/pipeline/ingest/ingest-file.js'
 import {Warehouse} from '../../../src/pipeline/warehouse.js'
 import {hasRealData, realFile} from '../../helpers/real-data.js'
-import {useTempDir} from '../../helpers/temp-home.js'
+import {useIngestWarehouse} from '../../helpers/ingest-warehouse.js'
 
 const USDM = realFile('binance_usdm_BTCUSDT_2024-08-08', 'BTCUSDT-usdm-trades_2024-08-08T235416Z_2024-08-08T235959Z.csv')
 const SPOT = realFile('binance_spot_BTCUSDT_2024-08-08', 'BTCUSDT-spot-trades_2024-08-08T235415Z_2024-08-09T000505Z.csv')
@@ -17,18 +17,7 @@ const KRAKEN_1 = realFile('kraken_BCHEUR_2023-01', 'kraken_BCHEUR_trades_part1.c
 const KRAKEN_2 = realFile('kraken_BCHEUR_2023-01', 'kraken_BCHEUR_trades_part2_incremental.csv')
 
 const NOW = Date.UTC(2025, 0, 1) * 1000
-const tempDir = useTempDir('k2ops-ingest-')
-const open: Warehouse[] = []
-afterEach(() => {
-  for (const w of open.splice(0)) w.close()
-})
-
-async function setup(): Promise<{dir: string; warehouse: Warehouse; options: IngestOptions}> {
-  const dir = tempDir()
-  const warehouse = await Warehouse.open(join(dir, 'w.duckdb'), {operation: 'test', lockTimeoutMs: 1000, create: true})
-  open.push(warehouse)
-  return {dir, warehouse, options: {rejectsDir: join(dir, 'rejects'), nowMicros: NOW}}
-}
+const setup = useIngestWarehouse(NOW)
 
 async function stored(warehouse: Warehouse, where = 'true'): Promise<Record<string, string | null>[]> {
   return warehouse.json(`SELECT trade_id, symbol, exchange, "timestamp", price, quantity, side, source_sequence, exchange_date
