@@ -60,12 +60,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Flags > K2OPS_* > config file > defaults, resolved once per command. */
   protected get home(): Home {
     this.resolvedHome ??= resolveHome({
-      home: this.flags.home,
+      home: this.homeOverride() ?? this.flags.home,
       warehouse: this.flags.warehouse,
       lockTimeoutSeconds: this.flags['lock-timeout'],
       defaultDir: this.config.dataDir,
     })
     return this.resolvedHome
+  }
+
+  /** A command with a home of its own (the demo's) returns it here. */
+  protected homeOverride(): string | undefined {
+    return undefined
   }
 
   /** The command's clock in µs (K2OPS_NOW replaces it). */

@@ -1,9 +1,9 @@
 import {Flags} from '@oclif/core'
-import {rmSync} from 'node:fs'
-import {join} from 'node:path'
+import {existsSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {join, resolve} from 'node:path'
 
 import {BaseCommand} from '../base-command.js'
-import {ExitCode} from '../pipeline/errors.js'
+import {ExitCode, UsageError} from '../pipeline/errors.js'
 import {RunHistory, RunRecord} from '../pipeline/run-history.js'
 import {formatMicros} from '../pipeline/time.js'
 import {TIMEFRAMES} from '../pipeline/timeframes.js'
@@ -23,9 +23,22 @@ export interface DemoResult {
   next: string[]
 }
 
+const DEMO_MARKER = '.k2ops-demo'
+
+/** Wipes a previous demo home; refuses any other directory that holds something. */
+function resetDemoHome(dir: string): void {
+  if (!existsSync(dir)) return
+  const entries = readdirSync(dir)
+  if (entries.length > 0 && !entries.includes(DEMO_MARKER)) {
+    throw new UsageError(`${dir} holds files and is not a demo home: the demo wipes its home, so give it a new or empty directory (--home)`, {code: 'not_a_demo_home'})
+  }
+
+  rmSync(dir, {recursive: true, force: true})
+}
+
 export default class Demo extends BaseCommand<typeof Demo> {
   static override summary = 'Quick start: synthetic trades in a throwaway home, all five flows, a late batch, then what was made.'
-  static override description = `Generates realistic trades (six markets on two exchanges: random-walk prices, bursty arrivals, same-millisecond ties, meme-coin sizes) for the four days before now, ingests them, runs the five candle flows, then ingests a batch of late trades (four days old, older than every flow's lookback) and runs the flows again so the late windows are rebuilt. The demo home is wiped and made again on every run; pass --home to put it elsewhere.`
+  static override description = `Generates realistic trades (six markets on two exchanges: random-walk prices, bursty arrivals, same-millisecond ties, meme-coin sizes) for the four days before now, ingests them, runs the five candle flows, then ingests a batch of late trades (four days old, older than every flow's lookback) and runs the flows again so the late windows are rebuilt. The demo home (<data dir>/demo, or --home) is wiped and made again on every run; the demo refuses a --home that holds anything but an earlier demo, and ignores K2OPS_HOME.`
   static override examples = ['<%= config.bin %> demo', '<%= config.bin %> demo --trades 1000000', '<%= config.bin %> demo --home ./demo-home --json']
 
   static override flags = {
@@ -34,10 +47,9 @@ export default class Demo extends BaseCommand<typeof Demo> {
   }
 
   async run(): Promise<DemoResult> {
-    const home = this.flags.home ?? join(this.config.dataDir, 'demo')
-    rmSync(home, {recursive: true, force: true})
-    this.flags.home = home
-    const {warehouse: warehousePath, dir} = this.home
+    resetDemoHome(this.demoHome)
+    const {warehouse: warehousePath, dir: home} = this.home
+    writeFileSync(join(home, DEMO_MARKER), 'made by k2ops demo; the next demo run wipes this directory\n')
     const now = this.now()
     const history = new RunHistory(this.home.runHistoryFile)
     const runs: RunRecord[] = []
@@ -46,7 +58,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
     const {runFlow} = await import('../pipeline/flows.js')
     const context = {lateTrades: 0}
     await withWarehouse(warehousePath, this.warehouseOptions('demo', true), async (warehouse) => {
-      const ingestOptions = {format: 'k2' as const, rejectsDir: join(dir, 'rejects'), nowMicros: now}
+      const ingestOptions = {format: 'k2' as const, rejectsDir: join(home, 'rejects'), nowMicros: now}
       const runAll = async (label: string) => {
         for (const tf of TIMEFRAMES) {
           const run = await runFlow(warehouse, history, tf, {trigger: 'demo', nowMicros: now})
@@ -61,7 +73,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
           {
             title: `Generate ${this.flags.trades.toLocaleString('en-US')} synthetic trades`,
             task: async () => {
-              tapes = await writeDemoTapes(join(dir, 'tapes'), {trades: this.flags.trades, nowMicros: now, seed: this.flags.seed})
+              tapes = await writeDemoTapes(join(home, 'tapes'), {trades: this.flags.trades, nowMicros: now, seed: this.flags.seed})
             },
           },
           {title: 'Ingest the trade tape', task: async () => void (await ingestFile(warehouse, tapes.main, ingestOptions))},
@@ -91,6 +103,16 @@ export default class Demo extends BaseCommand<typeof Demo> {
     if (!this.jsonEnabled()) this.display(result)
     if (runs.some((run) => run.state !== 'Completed')) process.exitCode = ExitCode.failed
     return result
+  }
+
+  /** Only an explicit --home moves the demo: K2OPS_HOME is the user's real home, never the demo's. */
+  private get demoHome(): string {
+    const explicit = this.argv.some((arg) => arg === '--home' || arg.startsWith('--home='))
+    return explicit && this.flags.home ? resolve(this.flags.home) : join(this.config.dataDir, 'demo')
+  }
+
+  protected override homeOverride(): string {
+    return this.demoHome
   }
 
   private display(result: DemoResult): void {

@@ -1,3 +1,4 @@
+import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
@@ -64,5 +65,20 @@ describe('k2ops demo', () => {
     } finally {
       warehouse.close()
     }
+  })
+
+  it('refuses to wipe a directory that is not a demo home, and ignores K2OPS_HOME', async () => {
+    const real = tempDir()
+    expect((await k2ops(['init', '--home', real])).exitCode).toBe(0)
+    const refused = await k2ops(['demo', '--home', real, '--trades', '1000'])
+    expect(refused.exitCode).toBe(2)
+    expect(refused.stderr).toMatch(/is not a demo home/)
+    expect(existsSync(join(real, 'warehouse.duckdb'))).toBe(true)
+    // With K2OPS_HOME set to a real home, the demo still goes to its own directory.
+    const dataDir = tempDir()
+    const demo = await k2ops(['demo', '--trades', '1000', '--json'], {K2OPS_HOME: real, XDG_DATA_HOME: dataDir})
+    expect(demo.exitCode, demo.stderr).toBe(0)
+    expect(demo.json.home).toBe(join(dataDir, 'k2ops', 'demo'))
+    expect(existsSync(join(real, 'warehouse.duckdb'))).toBe(true)
   })
 })
