@@ -70,6 +70,20 @@ describe('k2ops CLI', () => {
     expect(table.stdout).toMatch(/OHLCV-1m-Pipeline\s+Completed/)
   })
 
+  it('a flow that fails is recorded Failed with its error, and trigger exits 1', async () => {
+    const home = await seededHome(tempDir(), 1000, 1)
+    // Break the warehouse under the flow: its bookkeeping table is gone.
+    const warehouse = await openTestWarehouse(home)
+    await warehouse.run('DROP TABLE k2ops_meta.flow_watermarks')
+    warehouse.close()
+    const result = await k2ops(['trigger', '1m', '--home', home, '--json'], {K2OPS_NOW: NOW})
+    expect(result.exitCode).toBe(1)
+    expect(result.json.runs[0]).toMatchObject({flow: 'OHLCV-1m-Pipeline', state: 'Failed', error: expect.stringMatching(/flow_watermarks/)})
+    const human = await k2ops(['trigger', '1m', '--home', home], {K2OPS_NOW: NOW})
+    expect(human.exitCode).toBe(1)
+    expect(human.stderr).toMatch(/^k2ops: OHLCV-1m-Pipeline failed: /m)
+  })
+
   it('backfill gives the same candles as the flows, and candles shows them', async () => {
     const byFlows = await seededHome(tempDir())
     const byBackfill = await seededHome(tempDir())
