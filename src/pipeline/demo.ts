@@ -3,6 +3,7 @@ import type {Warehouse} from './warehouse.js'
 import {mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 
+import {loadDuckDB} from './duckdb-module.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS} from './timeframes.js'
 import {MICROS_PER_DAY} from './time.js'
 import {DEMO_MARKETS, syntheticTradesSql} from './synthetic-trades.js'
@@ -22,7 +23,7 @@ export interface DemoTapes {
  */
 export async function writeDemoTapes(dir: string, options: {trades: number; nowMicros: number; seed?: number}): Promise<DemoTapes> {
   mkdirSync(dir, {recursive: true, mode: 0o700})
-  const {DuckDBInstance} = await import('@duckdb/node-api')
+  const {DuckDBInstance} = loadDuckDB()
   const instance = await DuckDBInstance.create(':memory:', {memory_limit: '512MB'})
   const connection = await instance.connect()
   const to = options.nowMicros

@@ -4,6 +4,7 @@ import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {setTimeout as sleep} from 'node:timers/promises'
 
+import {loadDuckDB} from './duckdb-module.js'
 import {LockHolder, UsageError, WarehouseBusyError} from './errors.js'
 import {schemaStatements} from './schema.js'
 
@@ -40,7 +41,7 @@ export class Warehouse {
       throw new UsageError(`no warehouse at ${path}`, {code: 'no_warehouse', hint: 'Run `k2ops init` (or `k2ops ingest FILE`) first, or pass --warehouse.'})
     }
 
-    const {DuckDBInstance} = await import('@duckdb/node-api')
+    const {DuckDBInstance} = loadDuckDB()
     const settings: Record<string, string> = {memory_limit: options.memoryLimit ?? '1GB'}
     if (options.threads) settings.threads = String(options.threads)
     if (options.readOnly) settings.access_mode = 'READ_ONLY'
