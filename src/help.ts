@@ -8,8 +8,9 @@ export default class K2Help extends Help {
     return `${super.formatCommand(command)}\n\n${this.exitCodes()}`
   }
 
-  public override formatRoot(): string {
-    return `${super.formatRoot()}\n\n${this.exitCodes()}`
+  protected override async showRootHelp(): Promise<void> {
+    await super.showRootHelp()
+    this.log(`\n${this.exitCodes()}`)
   }
 
   private exitCodes(): string {
