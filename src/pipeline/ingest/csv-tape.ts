@@ -3,7 +3,7 @@
  * line, validate every row in JS, stage the good ones, and either stop at the first bad row
  * (BadInputError `FILE:LINE: FIELD: what is wrong`) or, with skipBadRows, write it to the rejects file.
  */
-import type {IngestOptions, StagedTape} from './ingest-types.js'
+import type {IngestOptions, RowSource, StagedTape} from './ingest-types.js'
 import type {Staging} from './staging.js'
 
 import {BadInputError, UsageError} from '../errors.js'
@@ -14,6 +14,7 @@ import {RowCheck, RowCheckContext, SKIP, STAGED_SEPARATOR, newRowCheckContext, r
 import {parsedRowsSql} from './staged-sql.js'
 import {TAPE_FORMATS, TapeLayout, detectLayout, preview} from './tape-format.js'
 import {openTapeBytes} from './tape-reader.js'
+import {GrowingTimeHistogram} from './time-slices.js'
 
 const PROGRESS_EVERY = 100_000
 /**
@@ -43,11 +44,22 @@ export async function stageCsvTape(
   let rejoined = false
   let minMicros = Number.POSITIVE_INFINITY
   let maxMicros = Number.NEGATIVE_INFINITY
+  const histogram = new GrowingTimeHistogram()
 
   try {
     await staging.open()
     const batch: string[] = []
     let batchChars = 0
+    let batchLo = Number.POSITIVE_INFINITY
+    let batchHi = Number.NEGATIVE_INFINITY
+    const flushBatch = () => {
+      staging.appendBlock(batch.join('\n'), batch.length, batchLo, batchHi)
+      batch.length = 0
+      batchChars = 0
+      batchLo = Number.POSITIVE_INFINITY
+      batchHi = Number.NEGATIVE_INFINITY
+    }
+
     for await (const chunk of readLines(tape.chunks)) {
       const blockChars = Buffer.byteLength(chunk.text) === chunk.text.length ? BLOCK_BYTES : Math.floor(BLOCK_BYTES / 3)
       for (const line of chunk.lines) {
@@ -77,14 +89,14 @@ export async function stageCsvTape(
             batchChars += line.length + 1
           }
 
+          if (verdict < batchLo) batchLo = verdict
+          if (verdict > batchHi) batchHi = verdict
+          histogram.add(verdict)
           if (batchChars >= blockChars) {
-            staging.appendBlock(batch.join('\n'), batch.length)
-            batch.length = 0
-            batchChars = 0
+            if (batchLo < minMicros) minMicros = batchLo
+            if (batchHi > maxMicros) maxMicros = batchHi
+            flushBatch()
           }
-
-          if (verdict < minMicros) minMicros = verdict
-          if (verdict > maxMicros) maxMicros = verdict
         } else {
           if (verdict === SKIP) {
             skippedNonMarket++
@@ -103,7 +115,11 @@ export async function stageCsvTape(
       if (rejects) await rejects.drained()
     }
 
-    if (batch.length > 0) staging.appendBlock(batch.join('\n'), batch.length)
+    if (batch.length > 0) {
+      if (batchLo < minMicros) minMicros = batchLo
+      if (batchHi > maxMicros) maxMicros = batchHi
+      flushBatch()
+    }
 
     staging.finish()
     progress()
@@ -127,10 +143,20 @@ export async function stageCsvTape(
 
   const exchange = names.exchange ?? context.exchanges.value ?? '*'
   const symbol = names.symbol ?? context.symbols.value ?? '*'
+  const rowLayout = layout
+  const source: RowSource = {
+    // The block filter keeps every row of each timestamp in range (Kraken ids number them).
+    rangeSql: (lo, hi) => `SELECT * FROM (${parsedRowsSql(rowLayout, staging.linesSql(lo, hi), names, rejoined)}) WHERE "timestamp" BETWEEN ${lo} AND ${hi}`,
+    chunksSql: staging.chunksSql,
+    // Splitting and casting staged lines costs about a quarter of cutting them into slice files
+    // (measured on a shuffled 2M-row Binance tape).
+    maxReadFactor: 4,
+    histogram: async () => histogram.result(),
+    uniqueIds: context.uniqueIds,
+  }
   return {
     format: layout.format,
-    parsedSql: parsedRowsSql(layout, staging.linesSql(), names, rejoined),
-    uniqueIds: context.uniqueIds,
+    source,
     exchange,
     symbol,
     rowsRead,
@@ -163,8 +189,7 @@ function formatError(file: string, seen: string, options: IngestOptions): UsageE
 function emptyTape(format: TapeLayout['format'], options: IngestOptions): StagedTape {
   return {
     format,
-    parsedSql: '',
-    uniqueIds: true,
+    source: {rangeSql: () => '', maxReadFactor: 1, histogram: async () => ({origin: 0, width: 1, counts: new Map()}), uniqueIds: true},
     exchange: options.exchange?.toUpperCase() ?? '*',
     symbol: options.symbol === undefined ? '*' : normaliseSymbol(options.symbol),
     rowsRead: 0,

@@ -1,14 +1,15 @@
 /**
  * `ingestFile`: one trade tape → market_data.gold_crypto_trades, all of it or (on a bad row,
- * without skipBadRows) none of it. Reading streams (flat memory for multi-GB tapes); the rows go
- * through a TEMP staging table and one INSERT … SELECT in one transaction.
+ * without skipBadRows) none of it. Reading streams and storing goes slice by slice (flat memory
+ * for multi-GB tapes): a CSV tape's accepted lines go through a TEMP staging table (dropped after
+ * the file), a Parquet tape is read where it is; the rows are stored in one transaction.
  */
 import type {Warehouse} from '../warehouse.js'
 import type {IngestOptions, IngestResult, StagedTape} from './ingest-types.js'
 
-import {UsageError} from '../errors.js'
+import {ExitCode, K2Error, UsageError} from '../errors.js'
 import {stageCsvTape} from './csv-tape.js'
-import {stageParquet} from './k2-parquet.js'
+import {isOutOfMemory, stageParquet} from './k2-parquet.js'
 import {checkNameOptions} from './market-names.js'
 import {Staging} from './staging.js'
 import {nextIngestionTimestamp, storeTrades} from './store-trades.js'
@@ -31,21 +32,23 @@ export async function ingestFile(warehouse: Warehouse, file: string, options: In
   }
 
   const nowMicros = Math.floor(options.nowMicros)
-  const staging = container === 'parquet' ? await Staging.named(warehouse) : await Staging.create(warehouse)
+  const staging = container === 'parquet' ? undefined : await Staging.create(warehouse)
   try {
-    const staged: StagedTape =
-      container === 'parquet'
-        ? await stageParquet(warehouse, file, fileSize, options, staging)
-        : await stageCsvTape(file, container, fileSize, options, staging)
+    const staged: StagedTape = staging
+      ? await stageCsvTape(file, container as Exclude<typeof container, 'parquet'>, fileSize, options, staging)
+      : await stageParquet(warehouse, file, fileSize, options)
 
     const stored =
       staged.staged > 0
         ? await storeTrades(warehouse, {
-            parsedSql: staged.parsedSql,
+            source: staged.source,
+            rows: staged.staged,
             minMicros: staged.minMicros!,
             maxMicros: staged.maxMicros!,
             nowMicros,
-            uniqueIds: staged.uniqueIds,
+            exchange: staged.exchange === '*' ? undefined : staged.exchange,
+            symbol: staged.symbol === '*' ? undefined : staged.symbol,
+            sliceRows: options.sliceRows,
           })
         : {inserted: 0, ingestionTimestamp: await nextIngestionTimestamp(warehouse, nowMicros)}
 
@@ -64,7 +67,22 @@ export async function ingestFile(warehouse: Warehouse, file: string, options: In
       lastTradeMicros: staged.maxMicros,
       ingestionTimestamp: stored.ingestionTimestamp,
     }
+  } catch (error) {
+    if (isOutOfMemory(error)) throw await outOfMemory(warehouse, file, error)
+    throw error
   } finally {
-    await staging.drop()
+    await staging?.drop()
   }
+}
+
+/** DuckDB ran out of memory: one line that names the file and the setting to raise. */
+async function outOfMemory(warehouse: Warehouse, file: string, error: unknown): Promise<K2Error> {
+  const limit = await warehouse
+    .one<{limit: string}>(`SELECT current_setting('memory_limit') AS "limit"`)
+    .then((row) => row.limit)
+    .catch(() => undefined)
+  return new K2Error(
+    `${file}: out of memory${limit ? ` (DuckDB memory limit ${limit})` : ''}; nothing from this file was stored. Raise K2OPS_MEMORY_LIMIT (e.g. K2OPS_MEMORY_LIMIT=4GB) and ingest it again`,
+    {code: 'out_of_memory', exit: ExitCode.failed, cause: error},
+  )
 }

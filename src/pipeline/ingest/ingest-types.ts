@@ -1,4 +1,5 @@
 import type {TapeFormat} from './tape-format.js'
+import type {TimeHistogram} from './time-slices.js'
 
 export interface IngestProgress {
   file: string
@@ -21,6 +22,8 @@ export interface IngestOptions {
   nowMicros: number
   /** Called every ~100k rows, and once at the end of reading. */
   onProgress?: (p: IngestProgress) => void
+  /** Rows per stored slice (store-trades.ts); by default derived from DuckDB's memory_limit. For tests. */
+  sliceRows?: number
 }
 
 /** rowsRead = inserted + duplicates + skippedNonMarket + rejected. */
@@ -41,13 +44,34 @@ export interface IngestResult {
   ingestionTimestamp: number
 }
 
-/** What reading a tape into the staging table produced. */
-export interface StagedTape {
-  format: TapeFormat
-  /** SELECT over the staging table yielding PARSED_COLUMNS for the accepted rows. */
-  parsedSql: string
+/**
+ * The accepted rows of a staged tape, readable by timestamp range: the rows of a range are
+ * `rn` (file order), trade_id, symbol, exchange, "timestamp", price, quantity, side, source_sequence.
+ */
+export interface RowSource {
+  /** SELECT of the accepted rows with lo ≤ "timestamp" ≤ hi (µs). */
+  rangeSql(lo: number, hi: number): string
+  /**
+   * `SELECT n, lo, hi`: the pieces a range read skips when their [lo, hi] misses the range (Parquet
+   * row groups, staged CSV blocks), to tell how much of the source a set of range reads reads.
+   * Undefined: every range read reads all of it.
+   */
+  chunksSql?: string
+  /**
+   * Up to how many times over the range reads may read the source before cutting it into slice
+   * files (one write and one read of every row) is cheaper.
+   */
+  maxReadFactor: number
+  /** Accepted rows per timestamp bucket. */
+  histogram(): Promise<TimeHistogram>
   /** The file cannot repeat a trade_id (ids strictly increasing, or made unique): no in-file dedup needed. */
   uniqueIds: boolean
+}
+
+/** What reading a tape produced. */
+export interface StagedTape {
+  format: TapeFormat
+  source: RowSource
   exchange: string
   symbol: string
   rowsRead: number

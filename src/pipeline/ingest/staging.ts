@@ -1,9 +1,11 @@
 /**
- * The TEMP staging table of one ingest. Accepted lines are appended as text with the DuckDB
+ * The TEMP staging table of one CSV ingest. Accepted lines are appended as text with the DuckDB
  * appender, one block of lines (LF-separated, under 4 KB) per appended row: each appender call
  * costs about 0.5 µs, so one value per column per trade made the appender the largest cost.
- * SQL splits the blocks back into lines (`linesSql()`) in the single INSERT … SELECT; `rn`
- * keeps the file order. Temp tables live in DuckDB's temp storage and spill past memory_limit.
+ * With each block go its lines' timestamp range (lo, hi) and count (n): a read of a timestamp
+ * range splits only the blocks that can hold it (`linesSql(lo, hi)`); `rn` keeps the file order.
+ * Temp tables live in DuckDB's temp storage and spill past memory_limit; ingestFile drops the
+ * table after each file.
  */
 import type {DuckDBAppender} from '@duckdb/node-api'
 
@@ -37,24 +39,21 @@ export class Staging {
   static async create(warehouse: Warehouse): Promise<Staging> {
     counter += 1
     const name = `k2ops_ingest_stage_${process.pid}_${counter}`
-    await warehouse.run(`CREATE OR REPLACE TEMP TABLE ${name} (block VARCHAR)`)
+    await warehouse.run(`CREATE OR REPLACE TEMP TABLE ${name} (block VARCHAR, lo BIGINT, hi BIGINT, n INTEGER)`)
     return new Staging(warehouse, name)
-  }
-
-  /** For tables filled by SQL (Parquet) rather than by the appender. */
-  static async named(warehouse: Warehouse): Promise<Staging> {
-    counter += 1
-    return new Staging(warehouse, `k2ops_ingest_stage_${process.pid}_${counter}`)
   }
 
   async open(): Promise<void> {
     this.appender = await this.warehouse.connection.createAppender(this.name, 'main', 'temp')
   }
 
-  /** `lines` lines joined by LF (none of them may contain LF). */
-  appendBlock(block: string, lines: number): void {
+  /** `lines` lines joined by LF (none of them may contain LF), their timestamps within [lo, hi] µs. */
+  appendBlock(block: string, lines: number, lo: number, hi: number): void {
     const appender = this.appender!
     appender.appendVarchar(block)
+    appender.appendBigInt(BigInt(lo))
+    appender.appendBigInt(BigInt(hi))
+    appender.appendInteger(lines)
     appender.endRow()
     this.rows += lines
     this.unflushedChars += block.length
@@ -65,11 +64,20 @@ export class Staging {
     }
   }
 
-  /** `rn, rec`: one row per staged line; rn grows in file order. */
-  linesSql(): string {
+  /**
+   * `rn, rec`: one row per staged line of the blocks that may hold timestamps in [lo, hi] (all
+   * blocks without a range); rn grows in file order. The caller filters the parsed timestamps.
+   */
+  linesSql(lo?: number, hi?: number): string {
+    const where = lo === undefined || hi === undefined ? '' : `WHERE hi >= ${lo} AND lo <= ${hi}`
     return `SELECT blk * ${BLOCK_SPAN} + i AS rn, rec FROM (
       SELECT blk, unnest(ls) AS rec, generate_subscripts(ls, 1) AS i
-      FROM (SELECT rowid AS blk, string_split(block, chr(10)) AS ls FROM ${this.table}))`
+      FROM (SELECT rowid AS blk, string_split(block, chr(10)) AS ls FROM ${this.table} ${where}))`
+  }
+
+  /** The blocks as chunks for RowSource.chunksSql. */
+  get chunksSql(): string {
+    return `SELECT n, lo, hi FROM ${this.table}`
   }
 
   /** Flushes what was appended; the table can be read after this. */
