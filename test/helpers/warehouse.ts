@@ -1,5 +1,7 @@
 import {join} from 'node:path'
 
+import type {CandleRow} from '../../src/pipeline/candle-query.js'
+
 import {TRADES_TABLE} from '../../src/pipeline/schema.js'
 import {TIMEFRAME_SPECS, Timeframe} from '../../src/pipeline/timeframes.js'
 import {Warehouse} from '../../src/pipeline/warehouse.js'
@@ -45,19 +47,9 @@ export async function insertTrades(warehouse: Warehouse, trades: TestTrade[], de
   }
 }
 
-export interface StoredCandle {
-  symbol: string
-  exchange: string
-  window_start: string
-  window_end: string
+/** A candle row as stored, bookkeeping columns included. */
+export interface StoredCandle extends CandleRow {
   window_date: string
-  open_price: string
-  high_price: string
-  low_price: string
-  close_price: string
-  volume: string
-  trade_count: string
-  vwap: string
   created_at: string
   updated_at: string
 }
