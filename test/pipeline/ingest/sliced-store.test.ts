@@ -55,9 +55,9 @@ async function expectSlicingChangesNothing(file: (dir: string, warehouse: Wareho
 const K2_ROWS = `SELECT CAST(i AS VARCHAR) AS trade_id, ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'][i % 3 + 1] AS symbol, 'BINANCE' AS exchange,
     ${T0} + (i // 3) * 1000 AS "timestamp", CAST(100 + i % 50 AS DECIMAL(18,8)) AS price, CAST(1 AS DECIMAL(38,8)) AS quantity,
     'BUY' AS side, i AS source_sequence, i AS o
-  FROM range(30000) r(i)
+  FROM range(12000) r(i)
   UNION ALL SELECT CAST(i AS VARCHAR), ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'][i % 3 + 1], 'BINANCE', ${T0} + (i // 3) * 1000, 1, 1, 'SELL', i, 6000 + i
-  FROM range(0, 30000, 50) r(i)`
+  FROM range(0, 12000, 50) r(i)`
 
 describe('ingest: slices of a large tape', () => {
   it('k2 Parquet in market runs: range reads per slice, same store as one statement', async () => {
@@ -68,9 +68,9 @@ describe('ingest: slices of a large tape', () => {
         return path
       },
       {format: 'k2'},
-      3000,
+      2500,
     )
-    expect(result).toEqual({rows: 30_000, inserts: 2 * 11, cut: false})
+    expect(result).toEqual({rows: 12_000, inserts: 2 * 5, cut: false})
   })
 
   it('k2 Parquet in no time order: cut into slice files first, same store', async () => {
@@ -81,26 +81,27 @@ describe('ingest: slices of a large tape', () => {
         return path
       },
       {format: 'k2'},
-      3000,
+      1000,
     )
-    expect(result).toMatchObject({rows: 30_000, cut: true})
+    expect(result).toMatchObject({rows: 12_000, cut: true})
   })
 
   it('Binance CSV in time order and shuffled with repeated ids', async () => {
     const line = (i: number, price = '61837.63000000') => `${1000 + i},${price},0.02000000,1236.75260000,${1_723_161_255_342 + i * 997},True,True`
-    const lines = Array.from({length: 5000}, (_, i) => line(i))
-    const inOrder = await expectSlicingChangesNothing(async (dir) => write(dir, 'BTCUSDT-trades-2024-08-08.csv', lines), {}, 600)
-    expect(inOrder).toEqual({rows: 5000, inserts: 2 * 9, cut: false})
+    const lines = Array.from({length: 3000}, (_, i) => line(i))
+    const inOrder = await expectSlicingChangesNothing(async (dir) => write(dir, 'BTCUSDT-trades-2024-08-08.csv', lines), {}, 700)
+    expect(inOrder).toEqual({rows: 3000, inserts: 2 * 5, cut: false})
 
     const shuffled = [...lines, ...lines.filter((_, i) => i % 40 === 0).map((_, i) => line(i * 40, '1.00000000'))].sort((a, b) => hash(a) - hash(b))
-    const result = await expectSlicingChangesNothing(async (dir) => write(dir, 'BTCUSDT-trades-2024-08-08.csv', shuffled), {}, 600)
-    expect(result).toMatchObject({rows: 5000, cut: true})
+    const result = await expectSlicingChangesNothing(async (dir) => write(dir, 'BTCUSDT-trades-2024-08-08.csv', shuffled), {}, 700)
+    expect(result).toMatchObject({rows: 3000, cut: true})
   })
 
   it('Kraken rows identical within a second keep the ids they get in one statement', async () => {
-    const lines = Array.from({length: 3000}, (_, i) => `${1_672_531_436 + Math.floor(i / 7)}.${String(i % 3).padStart(4, '0')},90.5,${(i % 5) + 1}`)
-    const result = await expectSlicingChangesNothing(async (dir) => write(dir, 'kraken.csv', lines), {symbol: 'BCHEUR'}, 250)
-    expect(result).toMatchObject({rows: 3000, cut: false})
+    const lines = Array.from({length: 2000}, (_, i) => `${1_672_531_436 + Math.floor(i / 7)}.${String(i % 3).padStart(4, '0')},90.5,${(i % 5) + 1}`)
+    const result = await expectSlicingChangesNothing(async (dir) => write(dir, 'kraken.csv', lines), {symbol: 'BCHEUR'}, 400)
+    expect(result).toMatchObject({rows: 2000, cut: false})
+    expect(result.inserts).toBeGreaterThanOrEqual(2 * 5)
   })
 
   it('a failing slice stores nothing from the file', async () => {
