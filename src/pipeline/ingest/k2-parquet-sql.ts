@@ -184,9 +184,10 @@ export class ParquetSql {
   /** A test that implies contractMicrosProblemSql(text) is NULL: 16 digits, no leading zero. */
   private timestampFast(): string | undefined {
     const type = this.types.get('timestamp')!
-    const range = `BETWEEN ${MIN_MICROS_16_DIGITS} AND ${MAX_MICROS_EXCLUSIVE - 1}`
-    if (type in INTEGER_DIGITS) return `${this.column('timestamp')} ${range}`
-    if (type.startsWith('TIMESTAMP')) return `epoch_us(${this.column('timestamp')}) ${range}`
+    // (MAX_MICROS_EXCLUSIVE − 1 is not exact in a double: compare with < the bound itself.)
+    const inRange = (value: string) => `${value} >= ${MIN_MICROS_16_DIGITS} AND ${value} < ${MAX_MICROS_EXCLUSIVE}`
+    if (type in INTEGER_DIGITS) return inRange(this.column('timestamp'))
+    if (type.startsWith('TIMESTAMP')) return inRange(`epoch_us(${this.column('timestamp')})`)
     if (type === 'VARCHAR') return `regexp_full_match(${this.column('timestamp')}, '[1-9][0-9]{15}')`
     return undefined
   }
