@@ -130,6 +130,20 @@ describe('ingest: k2 contract tapes', () => {
     expect(await ingestFile(warehouse, file, {...options, skipBadRows: true})).toMatchObject({inserted: 1, rejected: 1, firstTradeMicros: 1_723_161_255_342_000})
   })
 
+  it('typed Parquet values are held to the text rules: a 17-digit BIGINT timestamp, a 0 quantity, 9 decimals', async () => {
+    const {dir, warehouse, options} = await setup()
+    const cases: [string, string][] = [
+      [`10000000000000000::BIGINT AS "timestamp", 1.5 AS price, 2 AS quantity`, `timestamp: '10000000000000000' is not microseconds since the epoch (a 16-digit whole number)`],
+      [`1723161255342000 AS "timestamp", 1.5 AS price, 0::DECIMAL(38,8) AS quantity`, `quantity: must be > 0, got '0.00000000'`],
+      [`1723161255342000 AS "timestamp", 1.123456789::DECIMAL(18,9) AS price, 2 AS quantity`, `price: '1.123456789' has more than 8 decimal places`],
+      [`1723161255342000 AS "timestamp", 10000000000::BIGINT AS price, 2 AS quantity`, `price: '10000000000' has more than 10 integer digits`],
+    ]
+    for (const [i, [columns, problem]] of cases.entries()) {
+      const file = await writeParquet(warehouse, join(dir, `typed-${i}.parquet`), `SELECT 'a' AS trade_id, 'BTCUSDT' AS symbol, 'BINANCE' AS exchange, ${columns}`)
+      await expect(ingestFile(warehouse, file, options)).rejects.toMatchObject({message: `${file}:row 1: ${problem}`})
+    }
+  })
+
   it('a Parquet file that is not k2 is a usage error', async () => {
     const {dir, warehouse, options} = await setup()
     const file = await writeParquet(warehouse, join(dir, 'other.parquet'), `SELECT 1 AS open_time, 2 AS open`)
