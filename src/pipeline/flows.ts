@@ -1,6 +1,5 @@
 import type {Warehouse} from './warehouse.js'
 
-import {JobFailedError} from './errors.js'
 import {FlowWindowResult, runFlowWindows} from './flow-run.js'
 import {RunHistory, RunRecord, RunTrigger} from './run-history.js'
 import {formatMicros} from './time.js'
@@ -44,10 +43,4 @@ export async function runFlow(warehouse: Warehouse, history: RunHistory, tf: Tim
     const record = history.finish(started, {state: 'Failed', error: message})
     return {record}
   }
-}
-
-/** For callers that want a failed run as an error (exit 1). */
-export function assertCompleted(run: FlowRun): FlowWindowResult {
-  if (run.result) return run.result
-  throw new JobFailedError(`${run.record.flow} failed: ${run.record.error}`, {hint: 'See `k2ops runs` (or the run history in the home) for the recorded run.'})
 }

@@ -1,5 +1,3 @@
-import {MICROS_PER_DAY} from './time.js'
-
 export interface SyntheticMarket {
   exchange: string
   symbol: string
@@ -67,4 +65,3 @@ SELECT (${firstId} + i)::VARCHAR AS trade_id, symbol, exchange,
 FROM walk`
 }
 
-export const DEFAULT_DEMO_SPAN_MICROS = 2 * MICROS_PER_DAY

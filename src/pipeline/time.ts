@@ -68,12 +68,3 @@ export function formatMicros(micros: number): string {
   if (rest === 0) return iso.replace('.000Z', 'Z')
   return iso.replace('Z', `${String(rest).padStart(3, '0')}Z`)
 }
-
-export function formatDuration(micros: number): string {
-  const seconds = micros / MICROS_PER_SECOND
-  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`
-  if (seconds < 120) return `${seconds.toFixed(1)} s`
-  if (seconds < 7200) return `${(seconds / 60).toFixed(1)} min`
-  if (seconds < 172_800) return `${(seconds / 3600).toFixed(1)} h`
-  return `${(seconds / 86_400).toFixed(1)} d`
-}

@@ -24,6 +24,7 @@ import type {RowSource} from './ingest-types.js'
 import type {Warehouse} from '../warehouse.js'
 
 import {TRADES_TABLE} from '../schema.js'
+import {NOTHING_INGESTED, newestIngestion} from '../watermark.js'
 import {sqlLiteral} from './staged-sql.js'
 import {TimeSlice, timeSlices} from './time-slices.js'
 
@@ -96,9 +97,8 @@ export async function storeTrades(warehouse: Warehouse, request: StoreRequest): 
  * or K2OPS_NOW replaying a past day, must not make new rows look old).
  */
 export async function nextIngestionTimestamp(warehouse: Warehouse, nowMicros: number): Promise<number> {
-  const row = await warehouse.one<{latest: bigint | null}>(`SELECT max(ingestion_timestamp) AS latest FROM ${TRADES_TABLE}`)
-  const latest = row.latest === null ? undefined : Number(row.latest)
-  return latest === undefined ? nowMicros : Math.max(nowMicros, latest + 1)
+  const latest = await newestIngestion(warehouse)
+  return latest === NOTHING_INGESTED ? nowMicros : Math.max(nowMicros, latest + 1)
 }
 
 /** DuckDB's memory_limit in bytes (`953.6 MiB`, `4.0 GiB`, …), or undefined when unreadable. */
