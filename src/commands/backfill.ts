@@ -20,6 +20,10 @@ export interface BackfillResult {
   durationMs: number
 }
 
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`
+}
+
 export default class Backfill extends BaseCommand<typeof Backfill> {
   static override summary = 'Recompute the candles of a time range from the raw trades, one UTC day at a time.'
   static override description = `The range is widened to whole windows of each timeframe. Each day is one transaction, so an interrupted backfill keeps the days it finished, and running it again gives the same candles. Windows that have not closed are left out unless --include-open.`
@@ -53,7 +57,7 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
         await runTasks(
           [
             {
-              title: `Backfill ${timeframes.join(', ')} ${formatMicros(from)} → ${formatMicros(to)} (${plan.chunks.length} days)`,
+              title: `Backfill ${timeframes.join(', ')} ${formatMicros(from)} → ${formatMicros(to)} (${plural(plan.chunks.length, 'day')})`,
               task: async (_, task) => {
                 for (const [index, chunk] of plan.chunks.entries()) {
                   const result = await backfillChunk(warehouse, chunk, now)
@@ -85,7 +89,7 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
       durationMs: Date.now() - started,
     }
     if (!this.jsonEnabled()) {
-      this.log(`Backfilled ${timeframes.join(', ')}: ${result.days} days, ${result.candles} candles written, ${result.removed} removed, in ${result.durationMs} ms`)
+      this.log(`Backfilled ${timeframes.join(', ')}: ${plural(result.days, 'day')}, ${result.candles} candles written, ${result.removed} removed, in ${result.durationMs} ms`)
       for (const range of result.ranges) this.log(`  ${range.timeframe.padEnd(3)} ${range.from} → ${range.to}`)
     }
 
