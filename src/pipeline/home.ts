@@ -9,6 +9,8 @@ export interface FileConfig {
   lockTimeoutSeconds?: number
   memoryLimit?: string
   threads?: number
+  /** Overrides of the checks' thresholds (see src/checks/thresholds.ts). */
+  thresholds?: Record<string, unknown>
 }
 
 export interface Home {
@@ -97,6 +99,7 @@ function readConfig(file: string): FileConfig {
     ['lockTimeoutSeconds', 'number'],
     ['memoryLimit', 'string'],
     ['threads', 'number'],
+    ['thresholds', 'object'],
   ]
   for (const [key, type] of checks) {
     if (config[key] !== undefined && typeof config[key] !== type) {

@@ -1,0 +1,57 @@
+import {Command, Flags} from '@oclif/core'
+
+import type {Warehouse} from './pipeline/warehouse.js'
+
+import {BaseCommand} from './base-command.js'
+import {CheckReport, CheckResult, CheckStatus, buildReport} from './checks/check.js'
+import {Thresholds, resolveThresholds} from './checks/thresholds.js'
+import {ExitCode} from './pipeline/errors.js'
+import {withWarehouse} from './pipeline/warehouse.js'
+import {renderCheckReport} from './render/checks.js'
+
+/**
+ * What the check commands share: `--limit` and `--strict`, a read-only warehouse, the thresholds
+ * of the config file, and one way to end: the report as a table (or JSON) and exit 1 when a check
+ * failed (or warned, with --strict).
+ */
+export abstract class CheckCommand<T extends typeof Command> extends BaseCommand<T> {
+  static override baseFlags = {
+    ...BaseCommand.baseFlags,
+    limit: Flags.integer({summary: 'Evidence rows to show per check.', default: 10, min: 1, max: 100_000, helpGroup: 'CHECK'}),
+    strict: Flags.boolean({summary: 'Treat warnings as failures (exit 1).', default: false, helpGroup: 'CHECK'}),
+  }
+
+  protected get thresholds(): Thresholds {
+    return resolveThresholds(this.home.config.thresholds, `${this.home.configFile}: thresholds`)
+  }
+
+  protected get checkFlags(): {limit: number; strict: boolean} {
+    const flags = this.flags as unknown as {limit: number; strict: boolean}
+    return {limit: flags.limit, strict: flags.strict}
+  }
+
+  /** Opens the warehouse read-only (other readers may share it; a writer makes it wait, then exit 4). */
+  protected async readWarehouse<R>(operation: string, work: (warehouse: Warehouse) => Promise<R>): Promise<R> {
+    return withWarehouse(this.home.warehouse, {...this.warehouseOptions(operation), readOnly: true}, work)
+  }
+
+  /**
+   * Renders the report (people) and sets the exit code: 1 when a check failed (or warned, with
+   * --strict), else 4 when `busy` (the warehouse checks could not run). The report is the --json document.
+   */
+  protected async finish(title: string, checks: CheckResult[], nowMicros: number, options: {busy?: boolean} = {}): Promise<CheckReport> {
+    const report = buildReport(checks, nowMicros)
+    if (!this.jsonEnabled()) this.log(renderCheckReport(report, {title, paint: await this.painter(), strict: this.checkFlags.strict}))
+    if (report.status === 'fail' || (report.status === 'warn' && this.checkFlags.strict)) process.exitCode = ExitCode.failed
+    else if (options.busy) process.exitCode = ExitCode.busy
+    return report
+  }
+
+  /** Colour for statuses on a terminal, never with NO_COLOR or off a TTY. */
+  protected async painter(): Promise<((status: CheckStatus, text: string) => string) | undefined> {
+    if (!process.stdout.isTTY || process.env.NO_COLOR) return undefined
+    const chalk = (await import('chalk')).default
+    const colors = {pass: chalk.green, warn: chalk.yellow, fail: chalk.red.bold}
+    return (status, text) => colors[status](text)
+  }
+}

@@ -1,0 +1,100 @@
+import type {Warehouse} from '../pipeline/warehouse.js'
+
+import {TRADES_TABLE} from '../pipeline/schema.js'
+import {MICROS_PER_SECOND, formatMicros} from '../pipeline/time.js'
+import {TIMEFRAME_SPECS, Timeframe} from '../pipeline/timeframes.js'
+import {CheckOptions, CheckResult, checkResult, statusAbove} from './check.js'
+import {Thresholds} from './thresholds.js'
+import {formatAge} from './units.js'
+
+export interface FreshnessOptions extends CheckOptions {
+  timeframes: Timeframe[]
+  thresholds: Thresholds
+}
+
+/**
+ * Two different failures look alike from the candles alone: the feed stopped (no new trades:
+ * source lag, now − newest trade) and the pipeline stopped (trades wait for candles: candle lag,
+ * newest trade − newest candle end). Each gets its own check so on-call knows which one broke.
+ */
+export async function freshnessChecks(warehouse: Warehouse, options: FreshnessOptions): Promise<CheckResult[]> {
+  const exchanges = await warehouse.all<{exchange: string; newest: bigint; trades: bigint}>(
+    `SELECT exchange, max("timestamp") AS newest, count(*) AS trades FROM ${TRADES_TABLE} GROUP BY exchange ORDER BY exchange`,
+  )
+  const newestTrade = exchanges.length === 0 ? null : Math.max(...exchanges.map((row) => Number(row.newest)))
+  const results = [sourceLagCheck(exchanges, options)]
+  for (const tf of options.timeframes) results.push(await candleLagCheck(warehouse, tf, newestTrade, options))
+  return results
+}
+
+function sourceLagCheck(exchanges: Array<{exchange: string; newest: bigint; trades: bigint}>, options: FreshnessOptions): CheckResult {
+  const limits = options.thresholds.sourceLagMinutes
+  const thresholds = {warn: limits.warn * 60, fail: limits.fail * 60}
+  if (exchanges.length === 0) {
+    return checkResult({name: 'source_lag', status: 'fail', summary: 'no trades in the warehouse', unit: 'seconds', thresholds, hint: 'k2ops ingest FILE... loads trade tapes'})
+  }
+
+  const rows = exchanges.map((row) => {
+    const lag = Math.max(0, Math.round((options.nowMicros - Number(row.newest)) / MICROS_PER_SECOND))
+    return {exchange: row.exchange, newest_trade: formatMicros(Number(row.newest)), lag_seconds: lag, status: statusAbove(lag, thresholds)}
+  })
+  // The stalest exchange decides: one feed down is an outage even when the others flow.
+  const stalest = rows.reduce((worst, row) => (row.lag_seconds > worst.lag_seconds ? row : worst))
+  const status = stalest.status
+  const summary =
+    status === 'pass'
+      ? `newest trade ${formatAge(stalest.lag_seconds)} old on the stalest exchange (${stalest.exchange})`
+      : `no trades from ${stalest.exchange} for ${formatAge(stalest.lag_seconds)} (since ${stalest.newest_trade}): the feed is behind, not the pipeline`
+  return checkResult({
+    name: 'source_lag',
+    status,
+    summary,
+    value: stalest.lag_seconds,
+    unit: 'seconds',
+    thresholds,
+    evidence: rows.slice(0, options.limit),
+    evidenceOmitted: Math.max(0, rows.length - options.limit),
+    hint: status === 'pass' ? null : `check the ${stalest.exchange} trade feed; then k2ops ingest the missing tapes`,
+  })
+}
+
+async function candleLagCheck(warehouse: Warehouse, tf: Timeframe, newestTrade: number | null, options: FreshnessOptions): Promise<CheckResult> {
+  const spec = TIMEFRAME_SPECS[tf]
+  const limits = options.thresholds.candleLagMinutes[tf]
+  const thresholds = {warn: limits.warn * 60, fail: limits.fail * 60}
+  const row = await warehouse.one<{newest: bigint | null; candles: bigint}>(`SELECT max(epoch_us(window_end)) AS newest, count(*) AS candles FROM ${spec.table}`)
+  const newestEnd = row.newest === null ? null : Number(row.newest)
+  if (newestTrade === null) {
+    return checkResult({name: 'candle_lag', timeframe: tf, status: 'pass', summary: 'no trades yet, so no candles are due', unit: 'seconds', thresholds})
+  }
+
+  if (newestEnd === null) {
+    return checkResult({
+      name: 'candle_lag',
+      timeframe: tf,
+      status: 'fail',
+      summary: `no ${tf} candles although trades exist (newest ${formatMicros(newestTrade)})`,
+      unit: 'seconds',
+      thresholds,
+      hint: `k2ops backfill --timeframe ${tf} --from <first trade> builds them`,
+    })
+  }
+
+  const lag = Math.max(0, Math.round((newestTrade - newestEnd) / MICROS_PER_SECOND))
+  const status = statusAbove(lag, thresholds)
+  const evidence = [{timeframe: tf, newest_candle_end: formatMicros(newestEnd), newest_trade: formatMicros(newestTrade), lag_seconds: lag}]
+  return checkResult({
+    name: 'candle_lag',
+    timeframe: tf,
+    status,
+    summary:
+      status === 'pass'
+        ? `newest candle ends ${formatAge(lag)} before the newest trade`
+        : `candles end ${formatAge(lag)} before the newest trade (${formatMicros(newestEnd)}): the ${spec.flow} pipeline is behind`,
+    value: lag,
+    unit: 'seconds',
+    thresholds,
+    evidence: status === 'pass' ? [] : evidence,
+    hint: status === 'pass' ? null : `k2ops trigger ${tf} (and check the scheduler: k2ops runs --flow ${spec.flow})`,
+  })
+}

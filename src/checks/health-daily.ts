@@ -1,0 +1,98 @@
+import type {RunRecord} from '../pipeline/run-history.js'
+import type {OpenOptions, Warehouse} from '../pipeline/warehouse.js'
+
+import {K2Error, WarehouseBusyError} from '../pipeline/errors.js'
+import {MICROS_PER_DAY} from '../pipeline/time.js'
+import {TIMEFRAMES} from '../pipeline/timeframes.js'
+import {CheckResult, checkResult} from './check.js'
+import {Thresholds} from './thresholds.js'
+
+export interface HealthDailyOptions {
+  warehousePath: string
+  openOptions: OpenOptions
+  runs: RunRecord[]
+  thresholds: Thresholds
+  nowMicros: number
+  limit: number
+}
+
+/** One step of the daily procedure: a title for the task list, and the checks it runs. */
+export interface HealthStep {
+  title: string
+  run: () => Promise<CheckResult[]>
+}
+
+/**
+ * The runbook's daily health check as a list of steps, in its order: the flows, then the
+ * warehouse (opened once, read-only: freshness, the last day's invariants, gaps and reconcile, the
+ * source), then storage. A busy warehouse skips its steps instead of hanging the report.
+ */
+export class HealthDaily {
+  /** Another process held the warehouse: its steps were skipped. */
+  busy = false
+  private warehouse?: Warehouse
+
+  constructor(private readonly options: HealthDailyOptions) {}
+
+  steps(): HealthStep[] {
+    const {nowMicros, limit, thresholds} = this.options
+    const dayAgo = nowMicros - MICROS_PER_DAY
+    return [
+      {title: 'Flow runs, last 24 h', run: async () => (await import('./runs.js')).runChecks({runs: this.options.runs, thresholds, nowMicros, limit})},
+      {title: 'Open the warehouse (read-only)', run: async () => [await this.open()]},
+      this.warehouseStep('Freshness', async (warehouse) => (await import('./freshness.js')).freshnessChecks(warehouse, {timeframes: [...TIMEFRAMES], thresholds, nowMicros, limit})),
+      this.warehouseStep('Candle invariants and rollups, last day', async (warehouse) =>
+        (await import('./invariants.js')).validateChecks(warehouse, {timeframes: [...TIMEFRAMES], fromMicros: dayAgo, nowMicros, limit}),
+      ),
+      this.warehouseStep('Missing candles, last day', async (warehouse) =>
+        (await import('./gaps.js')).gapsChecks(warehouse, {timeframes: [...TIMEFRAMES], fromMicros: dayAgo, toMicros: nowMicros, thresholds, nowMicros, limit}),
+      ),
+      this.warehouseStep('Candles vs trades, last day', async (warehouse) =>
+        (await import('./reconcile.js')).reconcileChecks(warehouse, {timeframes: [...TIMEFRAMES], fromMicros: dayAgo, toMicros: nowMicros, nowMicros, limit}),
+      ),
+      this.warehouseStep('Source trades', async (warehouse) =>
+        (await import('./source-trades.js')).sourceTradeChecks(warehouse, {sinceMicros: dayAgo, thresholds, nowMicros, limit}),
+      ),
+      {
+        title: 'Storage',
+        run: async () => {
+          this.close()
+          return (await import('./storage.js')).storageChecks({warehouse: this.options.warehousePath, thresholds, limit})
+        },
+      },
+    ]
+  }
+
+  /** Closes the warehouse if a step left it open (after the last warehouse step, or on an error). */
+  close(): void {
+    this.warehouse?.close()
+    this.warehouse = undefined
+  }
+
+  private warehouseStep(title: string, work: (warehouse: Warehouse) => Promise<CheckResult[]>): HealthStep {
+    return {
+      title,
+      run: async () => (this.warehouse ? work(this.warehouse) : []),
+    }
+  }
+
+  private async open(): Promise<CheckResult> {
+    const started = Date.now()
+    try {
+      const {Warehouse} = await import('../pipeline/warehouse.js')
+      this.warehouse = await Warehouse.open(this.options.warehousePath, {...this.options.openOptions, readOnly: true})
+      return checkResult({name: 'warehouse_access', status: 'pass', summary: `opened read-only in ${Date.now() - started} ms`, value: Date.now() - started, unit: 'ms'})
+    } catch (error) {
+      if (!(error instanceof K2Error)) throw error
+      this.busy = error instanceof WarehouseBusyError
+      return checkResult({
+        name: 'warehouse_access',
+        status: this.busy ? 'warn' : 'fail',
+        summary: `${error.message}: the warehouse checks were skipped`,
+        unit: 'ms',
+        hint: error.hint ?? null,
+      })
+    }
+  }
+}
+

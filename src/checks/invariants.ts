@@ -1,0 +1,215 @@
+import type {Warehouse} from '../pipeline/warehouse.js'
+
+import {formatMicros} from '../pipeline/time.js'
+import {TIMEFRAME_SPECS, Timeframe} from '../pipeline/timeframes.js'
+import {CheckOptions, CheckResult, checkResult, plural} from './check.js'
+
+/** One invariant of a candle row: its id, what it means, and the SQL condition of a violation. */
+interface RowInvariant {
+  name: string
+  meaning: string
+  violation: string
+}
+
+/** The runbook's four invariants, then the ones it assumed: shape of the window, date, alignment. */
+const ROW_INVARIANTS: RowInvariant[] = [
+  {
+    name: 'ohlc_bounds',
+    meaning: 'high ≥ open, close and low ≤ open, close',
+    violation: 'NOT (high_price >= open_price AND high_price >= close_price AND low_price <= open_price AND low_price <= close_price)',
+  },
+  {name: 'vwap_bounds', meaning: 'vwap within [low, high]', violation: 'NOT (vwap BETWEEN low_price AND high_price)'},
+  {name: 'positive_volume', meaning: 'volume > 0 and trade_count > 0', violation: 'NOT (volume > 0 AND trade_count > 0)'},
+  {name: 'window_order', meaning: 'window_end > window_start', violation: 'NOT (window_end > window_start)'},
+  {name: 'window_length', meaning: 'window_end − window_start = the timeframe', violation: 'epoch_us(window_end) - epoch_us(window_start) <> $micros::BIGINT'},
+  {name: 'window_alignment', meaning: 'window_start aligned to the timeframe', violation: 'epoch_us(window_start) % $micros::BIGINT <> 0'},
+  {name: 'window_date', meaning: 'window_date = date(window_start)', violation: 'window_date <> CAST(window_start AS DATE)'},
+]
+
+const CANDLE_COLUMNS = `symbol, exchange, strftime(window_start, '%Y-%m-%dT%H:%M:%S.%fZ') AS window_start,
+  strftime(window_end, '%Y-%m-%dT%H:%M:%S.%fZ') AS window_end, window_date::VARCHAR AS window_date,
+  open_price, high_price, low_price, close_price, volume, trade_count, vwap`
+
+export interface ValidateOptions extends CheckOptions {
+  timeframes: Timeframe[]
+  /** Check candles whose window starts at or after this instant (µs). */
+  fromMicros: number
+}
+
+/** The invariants of every candle in range, per timeframe, and each timeframe against the rollup of the one below. */
+export async function validateChecks(warehouse: Warehouse, options: ValidateOptions): Promise<CheckResult[]> {
+  const results: CheckResult[] = []
+  for (const tf of options.timeframes) {
+    results.push(...(await rowInvariantChecks(warehouse, tf, options)), await uniqueKeyCheck(warehouse, tf, options))
+    if (tf !== '1m') results.push(await rollupCheck(warehouse, tf, options))
+  }
+
+  return results
+}
+
+async function rowInvariantChecks(warehouse: Warehouse, tf: Timeframe, options: ValidateOptions): Promise<CheckResult[]> {
+  const {micros, table} = TIMEFRAME_SPECS[tf]
+  const params = {micros: BigInt(micros), from: BigInt(options.fromMicros)}
+  const inRange = 'window_start >= make_timestamp($from::BIGINT)'
+  // One scan counts every invariant; evidence is read only for the ones that broke.
+  const counts = await warehouse.one<Record<string, bigint>>(
+    `SELECT count(*) AS candles, ${ROW_INVARIANTS.map(
+      (inv) => `count_if(${inv.violation}) AS ${inv.name}, min(epoch_us(window_start)) FILTER (${inv.violation}) AS ${inv.name}_first,
+                max(epoch_us(window_start)) FILTER (${inv.violation}) AS ${inv.name}_last`,
+    ).join(', ')}
+     FROM ${table} WHERE ${inRange}`,
+    params,
+  )
+  const candles = Number(counts.candles)
+  const results: CheckResult[] = []
+  for (const inv of ROW_INVARIANTS) {
+    const broken = Number(counts[inv.name])
+    if (broken === 0) {
+      results.push(checkResult({name: inv.name, timeframe: tf, status: 'pass', summary: `${plural(candles, 'candle')}: ${inv.meaning}`, value: 0, thresholds: {warn: null, fail: 0}}))
+      continue
+    }
+
+    const evidence = await warehouse.json<Record<string, string>>(
+      `SELECT ${CANDLE_COLUMNS} FROM ${table} WHERE ${inRange} AND (${inv.violation}) ORDER BY window_start, symbol, exchange LIMIT $limit::INTEGER`,
+      {...params, limit: options.limit},
+    )
+    results.push(
+      checkResult({
+        name: inv.name,
+        timeframe: tf,
+        status: 'fail',
+        summary: `${plural(broken, 'candle')} of ${candles.toLocaleString('en-US')} break ${inv.meaning}`,
+        value: broken,
+        thresholds: {warn: null, fail: 0},
+        evidence: evidence.map((row) => ({timeframe: tf, ...row})),
+        evidenceOmitted: broken - evidence.length,
+        hint: backfillHint(tf, Number(counts[`${inv.name}_first`]), Number(counts[`${inv.name}_last`])),
+      }),
+    )
+  }
+
+  return results
+}
+
+async function uniqueKeyCheck(warehouse: Warehouse, tf: Timeframe, options: ValidateOptions): Promise<CheckResult> {
+  const {table} = TIMEFRAME_SPECS[tf]
+  const duplicates = await warehouse.json<Record<string, string>>(
+    `SELECT symbol, exchange, strftime(window_start, '%Y-%m-%dT%H:%M:%S.%fZ') AS window_start, count(*) AS copies,
+            count(*) OVER () AS total, min(epoch_us(window_start)) OVER () AS first, max(epoch_us(window_start)) OVER () AS last
+     FROM ${table} WHERE window_start >= make_timestamp($from::BIGINT)
+     GROUP BY symbol, exchange, window_start HAVING count(*) > 1
+     ORDER BY window_start, symbol, exchange LIMIT $limit::INTEGER`,
+    {from: BigInt(options.fromMicros), limit: options.limit},
+  )
+  const total = duplicates.length > 0 ? Number(duplicates[0].total) : 0
+  if (total === 0) {
+    return checkResult({name: 'unique_key', timeframe: tf, status: 'pass', summary: 'one candle per (symbol, exchange, window_start)', value: 0, unit: 'keys', thresholds: {warn: null, fail: 0}})
+  }
+
+  return checkResult({
+    name: 'unique_key',
+    timeframe: tf,
+    status: 'fail',
+    summary: `${plural(total, 'key')} with more than one candle`,
+    value: total,
+    unit: 'keys',
+    thresholds: {warn: null, fail: 0},
+    evidence: duplicates.map(({total: _total, first: _first, last: _last, ...row}) => ({timeframe: tf, ...row})),
+    evidenceOmitted: total - duplicates.length,
+    hint: backfillHint(tf, Number(duplicates[0].first), Number(duplicates[0].last)),
+  })
+}
+
+/**
+ * Each candle against the rollup of the candles one timeframe below: open = first child's open,
+ * close = last child's close, high/low = max/min, volume and trade_count = sums, vwap the
+ * volume-weighted mean of the children's (each rounded to 1e-8, so within 1e-8 of the parent's).
+ * A parent built before one of its children changed is stale, not wrong: its own flow rebuilds it
+ * on its next run, so that is a warning.
+ */
+async function rollupCheck(warehouse: Warehouse, tf: Timeframe, options: ValidateOptions): Promise<CheckResult> {
+  const parent = TIMEFRAME_SPECS[tf]
+  const child = TIMEFRAME_SPECS[childOf(tf)]
+  const rows = await warehouse.json<Record<string, string | boolean>>(
+    `WITH kids AS (
+       SELECT symbol, exchange, make_timestamp(epoch_us(window_start) - epoch_us(window_start) % $pm::BIGINT) AS window_start,
+              window_start AS child_start, open_price, high_price, low_price, close_price, volume, trade_count, vwap, updated_at
+       FROM ${child.table} WHERE window_start >= make_timestamp($from::BIGINT - $from::BIGINT % $pm::BIGINT)
+     ), rolled AS (
+       SELECT symbol, exchange, window_start,
+              arg_min(open_price, child_start) AS open_price, max(high_price) AS high_price, min(low_price) AS low_price,
+              arg_max(close_price, child_start) AS close_price, sum(volume) AS volume, sum(trade_count) AS trade_count,
+              sum(vwap::DOUBLE * volume::DOUBLE) / nullif(sum(volume::DOUBLE), 0) AS vwap, max(updated_at) AS child_updated
+       FROM kids GROUP BY symbol, exchange, window_start
+     ), covered AS (
+       -- Children older than this were removed by retention (shorter for lower timeframes): not a break.
+       SELECT make_timestamp(epoch_us(min(window_start)) - epoch_us(min(window_start)) % $pm::BIGINT) AS since FROM ${child.table}
+     ), compared AS (
+       SELECT p.symbol, p.exchange, p.window_start, p.updated_at, r.child_updated,
+              concat_ws(',',
+                CASE WHEN r.symbol IS NULL THEN 'children' END,
+                CASE WHEN p.open_price IS DISTINCT FROM r.open_price THEN 'open' END,
+                CASE WHEN p.high_price IS DISTINCT FROM r.high_price THEN 'high' END,
+                CASE WHEN p.low_price IS DISTINCT FROM r.low_price THEN 'low' END,
+                CASE WHEN p.close_price IS DISTINCT FROM r.close_price THEN 'close' END,
+                CASE WHEN p.volume IS DISTINCT FROM r.volume THEN 'volume' END,
+                CASE WHEN p.trade_count IS DISTINCT FROM r.trade_count THEN 'trade_count' END,
+                CASE WHEN r.vwap IS NULL OR abs(r.vwap - p.vwap::DOUBLE) > 1.01e-8 * greatest(1, p.vwap::DOUBLE / 10000) THEN 'vwap' END
+              ) AS fields,
+              concat_ws(' / ', p.open_price, p.high_price, p.low_price, p.close_price, p.volume, p.trade_count, p.vwap) AS candle,
+              CASE WHEN r.symbol IS NULL THEN 'none'
+                   ELSE concat_ws(' / ', r.open_price, r.high_price, r.low_price, r.close_price, r.volume, r.trade_count, round(r.vwap, 8)) END AS children
+       FROM ${parent.table} p LEFT JOIN rolled r USING (symbol, exchange, window_start)
+       WHERE p.window_start >= make_timestamp($from::BIGINT) AND p.window_start >= (SELECT since FROM covered)
+     )
+     SELECT symbol, exchange, strftime(window_start, '%Y-%m-%dT%H:%M:%S.%fZ') AS window_start, fields, candle, children,
+            coalesce(child_updated > updated_at, false) AS stale,
+            count(*) OVER () AS total, count_if(NOT coalesce(child_updated > updated_at, false)) OVER () AS wrong,
+            min(epoch_us(window_start)) OVER () AS first, max(epoch_us(window_start)) OVER () AS last
+     FROM compared WHERE fields <> ''
+     ORDER BY NOT stale DESC, window_start, symbol, exchange LIMIT $limit::INTEGER`,
+    {pm: BigInt(parent.micros), from: BigInt(options.fromMicros), limit: options.limit},
+  )
+  const thresholds = {warn: 0, fail: 0}
+  const meaning = `each ${tf} candle equals the rollup of its ${child.name} candles`
+  if (rows.length === 0) return checkResult({name: 'rollup', timeframe: tf, status: 'pass', summary: meaning, value: 0, thresholds})
+  const total = Number(rows[0].total)
+  const wrong = Number(rows[0].wrong)
+  const stale = total - wrong
+  const evidence = rows.map(({total: _t, wrong: _w, first: _f, last: _l, ...row}) => ({timeframe: tf, ...row, stale: row.stale ? 'yes' : 'no'}) as Record<string, string>)
+  if (wrong === 0) {
+    return checkResult({
+      name: 'rollup',
+      timeframe: tf,
+      status: 'warn',
+      summary: `${plural(stale, 'candle')} built before their ${child.name} candles changed (late trades): the next ${parent.flow} run rebuilds them`,
+      value: stale,
+      thresholds,
+      evidence,
+      evidenceOmitted: total - rows.length,
+      hint: `k2ops trigger ${tf}`,
+    })
+  }
+
+  return checkResult({
+    name: 'rollup',
+    timeframe: tf,
+    status: 'fail',
+    summary: `${plural(wrong, 'candle')} differ from the rollup of their ${child.name} candles (open / high / low / close / volume / trades / vwap)${stale ? `; ${stale} more are stale` : ''}`,
+    value: wrong,
+    thresholds,
+    evidence,
+    evidenceOmitted: total - rows.length,
+    hint: backfillHint(tf, Number(rows[0].first), Number(rows[0].last)),
+  })
+}
+
+function childOf(tf: Timeframe): Timeframe {
+  const order: Timeframe[] = ['1m', '5m', '30m', '1h', '1d']
+  return order[order.indexOf(tf) - 1]
+}
+
+/** The backfill that rebuilds windows [first, last] of a timeframe from the trades. */
+export function backfillHint(tf: Timeframe, firstMicros: number, lastMicros: number): string {
+  return `k2ops backfill --timeframe ${tf} --from ${formatMicros(firstMicros)} --to ${formatMicros(lastMicros + TIMEFRAME_SPECS[tf].micros)}`
+}

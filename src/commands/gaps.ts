@@ -1,0 +1,36 @@
+import {Flags} from '@oclif/core'
+
+import {CheckReport} from '../checks/check.js'
+import {CheckCommand} from '../check-command.js'
+import {parseRange} from '../checks/range.js'
+import {parseTimeframes} from '../pipeline/timeframes.js'
+
+export default class Gaps extends CheckCommand<typeof Gaps> {
+  static override summary = 'Find missing candles and say why: a quiet market, a pipeline gap, or a hole in the tapes.'
+  static override description = `For each (symbol, exchange), over the range where it has trades: a closed window with trades but no
+candle is a pipeline gap (fail; the backfill that fills it is printed), or pending when its trades arrived after the
+flow's last run (warn). A window without trades is a quiet market (pass). A silence of an hour or more on a pair whose
+own rate expects 100+ trades in it is an ingest gap (warn: the tape has a hole).`
+
+  static override examples = [
+    '<%= config.bin %> gaps',
+    '<%= config.bin %> gaps --timeframe 1m --from 2024-08-08T00:00:00Z --to 2024-08-09T00:00:00Z',
+    '<%= config.bin %> gaps --from -1d --json',
+  ]
+
+  static override flags = {
+    timeframe: Flags.string({char: 't', summary: 'Timeframes to check: 1m, 5m, 30m, 1h, 1d, a comma list, or all.', default: 'all'}),
+    from: Flags.string({summary: 'Start of the range: ISO-8601 or relative (-2h).', default: '-7d'}),
+    to: Flags.string({summary: 'End of the range (exclusive).', default: 'now'}),
+  }
+
+  async run(): Promise<CheckReport> {
+    const timeframes = parseTimeframes(this.flags.timeframe)
+    const now = this.now()
+    const {fromMicros, toMicros} = parseRange(this.flags.from, this.flags.to, now)
+    const thresholds = this.thresholds
+    const {gapsChecks} = await import('../checks/gaps.js')
+    const checks = await this.readWarehouse('gaps', (warehouse) => gapsChecks(warehouse, {timeframes, fromMicros, toMicros, thresholds, nowMicros: now, limit: this.checkFlags.limit}))
+    return this.finish('gaps', checks, now)
+  }
+}

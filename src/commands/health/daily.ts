@@ -1,0 +1,78 @@
+import {Flags} from '@oclif/core'
+
+import {CheckReport, CheckResult, statusSeverity} from '../../checks/check.js'
+import {CheckCommand} from '../../check-command.js'
+import {RunHistory} from '../../pipeline/run-history.js'
+import {MICROS_PER_DAY} from '../../pipeline/time.js'
+import {runTasks} from '../../render/tasks.js'
+
+/** A health report waits this long at most for a warehouse held by a job, unless --lock-timeout says otherwise. */
+const HEALTH_LOCK_WAIT_MS = 2000
+
+export default class HealthDaily extends CheckCommand<typeof HealthDaily> {
+  static override summary = 'The daily health check: flow runs, freshness, invariants, gaps, reconciliation, source trades, storage.'
+  static override description = `The runbook's daily procedure as one report. Exit 0 when nothing failed (warnings are printed), 1 when a
+check failed (or warned, with --strict), 4 when another process held the warehouse: the report then covers the
+flow runs and storage only. --prom-file also writes every figure for node_exporter's textfile collector.`
+
+  static override examples = [
+    '<%= config.bin %> health daily',
+    '<%= config.bin %> health daily --json | jq \'.checks[] | select(.status != "pass")\'',
+    '<%= config.bin %> health daily --prom-file /var/lib/node_exporter/textfile/k2ops.prom',
+  ]
+
+  static override flags = {
+    'prom-file': Flags.string({summary: 'Also write the figures in Prometheus text format to this file (atomically).'}),
+  }
+
+  async run(): Promise<CheckReport> {
+    const now = this.now()
+    const home = this.home
+    const thresholds = this.thresholds
+    const runs = new RunHistory(home.runHistoryFile).list()
+    const {HealthDaily: Procedure} = await import('../../checks/health-daily.js')
+    const lockTimeoutMs = this.flags['lock-timeout'] === undefined ? Math.min(home.lockTimeoutMs, HEALTH_LOCK_WAIT_MS) : home.lockTimeoutMs
+    const procedure = new Procedure({
+      warehousePath: home.warehouse,
+      openOptions: {...this.warehouseOptions('health daily'), lockTimeoutMs},
+      runs,
+      thresholds,
+      nowMicros: now,
+      limit: this.checkFlags.limit,
+    })
+    const checks: CheckResult[] = []
+    try {
+      await runTasks(
+        procedure.steps().map((step) => ({
+          title: step.title,
+          task: async (_ctx, task) => {
+            const results = await step.run()
+            checks.push(...results)
+            task.title = `${step.title}: ${stepVerdict(results)}`
+          },
+        })),
+        {json: this.jsonEnabled(), context: {}},
+      )
+    } finally {
+      procedure.close()
+    }
+
+    const report = await this.finish('health daily', checks, now, {busy: procedure.busy})
+    if (this.flags['prom-file']) {
+      const {prometheusText, writeFileAtomically} = await import('../../checks/prometheus.js')
+      const {flowRunStats} = await import('../../pipeline/run-stats.js')
+      const since = new Date(Math.floor((now - MICROS_PER_DAY) / 1000)).toISOString()
+      writeFileAtomically(this.flags['prom-file'], prometheusText(report, flowRunStats(runs.filter((run) => run.startedAt >= since))))
+    }
+
+    return report
+  }
+}
+
+function stepVerdict(results: CheckResult[]): string {
+  if (results.length === 0) return 'skipped'
+  const worst = results.reduce((max, result) => (statusSeverity(result.status) > statusSeverity(max.status) ? result : max))
+  if (worst.status === 'pass') return `pass (${results.length} ${results.length === 1 ? 'check' : 'checks'})`
+  const failing = results.filter((result) => result.status === worst.status)
+  return `${worst.status.toUpperCase()}: ${failing.map((result) => `${result.name}${result.timeframe ? ` ${result.timeframe}` : ''}`).join(', ')}`
+}

@@ -1,0 +1,35 @@
+import {Flags} from '@oclif/core'
+
+import {CheckReport} from '../checks/check.js'
+import {CheckCommand} from '../check-command.js'
+import {MICROS_PER_DAY} from '../pipeline/time.js'
+import {parseTimeframes} from '../pipeline/timeframes.js'
+
+export default class Validate extends CheckCommand<typeof Validate> {
+  static override summary = 'Check the candles: the invariants of every candle, and each timeframe against the rollup of the one below.'
+  static override description = `Invariants: high ≥ open/close and low ≤ open/close; vwap within [low, high]; volume > 0 and trade_count > 0;
+window_end > window_start; window length = the timeframe; window_start aligned; window_date = date(window_start);
+one candle per (symbol, exchange, window_start). Rollup: each 5m/30m/1h/1d candle equals the rollup of its children.
+Exit 1 when a check fails (or warns, with --strict).`
+
+  static override examples = [
+    '<%= config.bin %> validate',
+    '<%= config.bin %> validate --timeframe 1h --lookback-days 30',
+    '<%= config.bin %> validate --json | jq \'.checks[] | select(.status != "pass")\'',
+  ]
+
+  static override flags = {
+    timeframe: Flags.string({char: 't', summary: 'Timeframes to check: 1m, 5m, 30m, 1h, 1d, a comma list, or all.', default: 'all'}),
+    'lookback-days': Flags.integer({summary: 'Check candles whose window starts in the last N days.', default: 7, min: 1}),
+  }
+
+  async run(): Promise<CheckReport> {
+    const timeframes = parseTimeframes(this.flags.timeframe)
+    const now = this.now()
+    const {validateChecks} = await import('../checks/invariants.js')
+    const checks = await this.readWarehouse('validate', (warehouse) =>
+      validateChecks(warehouse, {timeframes, fromMicros: now - this.flags['lookback-days'] * MICROS_PER_DAY, nowMicros: now, limit: this.checkFlags.limit}),
+    )
+    return this.finish('validate', checks, now)
+  }
+}
