@@ -63,6 +63,18 @@ export class HealthDaily {
     ]
   }
 
+  /** Every step in order, without a task list (for callers that show only the verdict). */
+  async runAll(): Promise<CheckResult[]> {
+    const results: CheckResult[] = []
+    try {
+      for (const step of this.steps()) results.push(...(await step.run()))
+    } finally {
+      this.close()
+    }
+
+    return results
+  }
+
   /** Closes the warehouse if a step left it open (after the last warehouse step, or on an error). */
   close(): void {
     this.warehouse?.close()

@@ -69,9 +69,10 @@ async function rowInvariantChecks(warehouse: Warehouse, tf: Timeframe, options: 
       continue
     }
 
+    // DuckDB refuses a named parameter the statement does not use: pass $micros only to the invariants that use it.
     const evidence = await warehouse.json<Record<string, string>>(
       `SELECT ${CANDLE_COLUMNS} FROM ${table} WHERE ${inRange} AND (${inv.violation}) ORDER BY window_start, symbol, exchange LIMIT $limit::INTEGER`,
-      {...params, limit: options.limit},
+      inv.violation.includes('$micros') ? {...params, limit: options.limit} : {from: params.from, limit: options.limit},
     )
     results.push(
       checkResult({

@@ -3,6 +3,7 @@ import {existsSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 
 import {BaseCommand} from '../base-command.js'
+import {CheckStatus, worstStatus} from '../checks/check.js'
 import {ExitCode, UsageError} from '../pipeline/errors.js'
 import {RunHistory, RunRecord} from '../pipeline/run-history.js'
 import {formatMicros} from '../pipeline/time.js'
@@ -20,6 +21,8 @@ export interface DemoResult {
   markets: Array<{exchange: string; symbol: string; trades: number; from: string; to: string}>
   candles: Record<string, number>
   runs: RunRecord[]
+  /** The daily health check's verdict on the demo warehouse. */
+  health: {status: CheckStatus; checks: number; notPassing: string[]}
   next: string[]
 }
 
@@ -92,17 +95,48 @@ export default class Demo extends BaseCommand<typeof Demo> {
       )
       Object.assign(context, await summarizeWarehouse(warehouse))
     })
+    const health = await this.healthCheck(now)
     const summary = context as typeof context & Awaited<ReturnType<typeof summarizeWarehouse>>
     const homeFlag = `--home ${home}`
     const next = [
       `k2ops candles BTCUSDT --exchange BINANCE --timeframe 5m ${homeFlag}`,
+      `k2ops health daily ${homeFlag}`,
       `k2ops trigger all ${homeFlag}`,
       `k2ops backfill --timeframe 1h --from -1d ${homeFlag}`,
     ]
-    const result: DemoResult = {home, warehouse: warehousePath, trades: summary.trades, lateTrades: summary.lateTrades, markets: summary.markets, candles: summary.candles, runs, next}
+    const result: DemoResult = {home, warehouse: warehousePath, trades: summary.trades, lateTrades: summary.lateTrades, markets: summary.markets, candles: summary.candles, runs, health, next}
     if (!this.jsonEnabled()) this.display(result)
-    if (runs.some((run) => run.state !== 'Completed')) process.exitCode = ExitCode.failed
+    if (runs.some((run) => run.state !== 'Completed') || health.status === 'fail') process.exitCode = ExitCode.failed
     return result
+  }
+
+  /** The daily health check over the demo, as its last step: the verdict and what did not pass. */
+  private async healthCheck(now: number): Promise<DemoResult['health']> {
+    const {HealthDaily} = await import('../checks/health-daily.js')
+    const {resolveThresholds} = await import('../checks/thresholds.js')
+    const procedure = new HealthDaily({
+      warehousePath: this.home.warehouse,
+      openOptions: this.warehouseOptions('demo health check'),
+      runs: new RunHistory(this.home.runHistoryFile).list(),
+      thresholds: resolveThresholds(this.home.config.thresholds, `${this.home.configFile}: thresholds`),
+      nowMicros: now,
+      limit: 5,
+    })
+    let checks: Awaited<ReturnType<typeof procedure.runAll>> = []
+    await runTasks(
+      [
+        {
+          title: 'Daily health check',
+          task: async (_, task) => {
+            checks = await procedure.runAll()
+            task.title = `Daily health check: ${worstStatus(checks.map((check) => check.status))}`
+          },
+        },
+      ],
+      {json: this.jsonEnabled(), context: {}},
+    )
+    const notPassing = checks.filter((check) => check.status !== 'pass').map((check) => `${check.name}${check.timeframe ? ` ${check.timeframe}` : ''} ${check.status}`)
+    return {status: worstStatus(checks.map((check) => check.status)), checks: checks.length, notPassing}
   }
 
   /** Only an explicit --home moves the demo: K2OPS_HOME is the user's real home, never the demo's. */
@@ -124,6 +158,9 @@ export default class Demo extends BaseCommand<typeof Demo> {
     this.log('')
     this.log('Second pass (after the late batch):')
     this.log(renderRuns(result.runs.slice(-TIMEFRAMES.length)))
+    this.log('')
+    const notPassing = result.health.notPassing.length > 0 ? `: ${result.health.notPassing.join(', ')}` : ''
+    this.log(`Daily health check: ${result.health.status} (${result.health.checks} checks${notPassing})`)
     this.log('')
     this.log('Look at it:')
     for (const command of result.next) this.log(`  ${command}`)
