@@ -1,11 +1,10 @@
 import type {Warehouse} from '../pipeline/warehouse.js'
 
-import {TRADES_TABLE} from '../pipeline/schema.js'
-import {TIMEFRAME_SPECS, Timeframe, ceilToWindow, floorToWindow} from '../pipeline/timeframes.js'
+import {TIMEFRAME_SPECS, Timeframe, floorToWindow} from '../pipeline/timeframes.js'
 import {CheckOptions, CheckResult, checkResult, plural} from './check.js'
 import {backfillHint} from './invariants.js'
 import {Thresholds} from './thresholds.js'
-import {pendingConditionSql, tradeWindowsSql} from './trade-windows.js'
+import {TRADE_MINUTES_SQL, ensureTradeMinutes, pendingConditionSql, tradeWindowsSql} from './trade-windows.js'
 
 const MINUTE = 60_000_000
 
@@ -23,6 +22,7 @@ export interface GapsOptions extends CheckOptions {
  * hole, no candle can be built until it is ingested).
  */
 export async function gapsChecks(warehouse: Warehouse, options: GapsOptions): Promise<CheckResult[]> {
+  await ensureTradeMinutes(warehouse, options.fromMicros, Math.min(options.toMicros, options.nowMicros))
   const results: CheckResult[] = []
   for (const tf of options.timeframes) results.push(await pipelineGapCheck(warehouse, tf, options))
   results.push(await ingestGapCheck(warehouse, options))
@@ -31,8 +31,8 @@ export async function gapsChecks(warehouse: Warehouse, options: GapsOptions): Pr
 
 async function pipelineGapCheck(warehouse: Warehouse, tf: Timeframe, options: GapsOptions): Promise<CheckResult> {
   const spec = TIMEFRAME_SPECS[tf]
-  // Only closed windows are expected to have a candle.
-  const from = ceilToWindow(options.fromMicros, tf)
+  // Every closed window that overlaps the range is expected to have a candle.
+  const from = floorToWindow(options.fromMicros, tf)
   const to = Math.max(from, floorToWindow(Math.min(options.toMicros, options.nowMicros), tf))
   const pending = await pendingConditionSql(warehouse, tf)
   const rows = await warehouse.json<Record<string, string | boolean>>(
@@ -107,11 +107,7 @@ async function pipelineGapCheck(warehouse: Warehouse, tf: Timeframe, options: Ga
 async function ingestGapCheck(warehouse: Warehouse, options: GapsOptions): Promise<CheckResult> {
   const {ingestGapMinutes, ingestGapExpectedTrades} = options.thresholds
   const rows = await warehouse.json<Record<string, string>>(
-    `WITH minutes AS (
-       SELECT symbol, exchange, "timestamp" - "timestamp" % ${MINUTE} AS w, count(*) AS trades
-       FROM ${TRADES_TABLE} WHERE "timestamp" >= $from::BIGINT AND "timestamp" < $to::BIGINT
-       GROUP BY symbol, exchange, w
-     ), exchange_end AS (
+    `WITH minutes AS (${TRADE_MINUTES_SQL}), exchange_end AS (
        SELECT exchange, max(w) + ${MINUTE} AS last_end FROM minutes GROUP BY exchange
      ), pairs AS (
        -- A pair's rate over its span up to its exchange's newest minute: a pair that went silent
@@ -130,7 +126,7 @@ async function ingestGapCheck(warehouse: Warehouse, options: GapsOptions): Promi
      FROM silences s JOIN pairs p USING (symbol, exchange)
      WHERE s.silent_to - s.silent_from >= $gap::BIGINT AND p.per_minute * (s.silent_to - s.silent_from) / ${MINUTE} >= $expected
      ORDER BY s.silent_from, s.symbol, s.exchange LIMIT $limit::INTEGER`,
-    {from: BigInt(options.fromMicros), to: BigInt(Math.min(options.toMicros, options.nowMicros)), gap: BigInt(ingestGapMinutes * MINUTE), expected: ingestGapExpectedTrades, limit: options.limit},
+    {from: BigInt(floorToWindow(options.fromMicros, '1m')), to: BigInt(Math.min(options.toMicros, options.nowMicros)), gap: BigInt(ingestGapMinutes * MINUTE), expected: ingestGapExpectedTrades, limit: options.limit},
   )
   const total = rows.length > 0 ? Number(rows[0].total) : 0
   const thresholds = {warn: 0, fail: null}

@@ -2,6 +2,7 @@ import {renameSync, rmSync, writeFileSync} from 'node:fs'
 
 import type {FlowRunStats} from '../pipeline/run-stats.js'
 
+import {UsageError} from '../pipeline/errors.js'
 import {CheckReport, statusSeverity} from './check.js'
 
 interface Metric {
@@ -56,7 +57,9 @@ export function writeFileAtomically(path: string, text: string): void {
     renameSync(temporary, path)
   } catch (error) {
     rmSync(temporary, {force: true})
-    throw error
+    // Name the file asked for, not the temporary one beside it.
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message
+    throw new UsageError(`${path}: cannot write the Prometheus file (${reason})`, {code: 'prom_file_unwritable'})
   }
 }
 

@@ -1,10 +1,10 @@
 import type {Warehouse} from '../pipeline/warehouse.js'
 
 import {TRADES_TABLE} from '../pipeline/schema.js'
-import {TIMEFRAME_SPECS, Timeframe, ceilToWindow} from '../pipeline/timeframes.js'
+import {TIMEFRAME_SPECS, Timeframe, ceilToWindow, floorToWindow} from '../pipeline/timeframes.js'
 import {CheckOptions, CheckResult, checkResult, plural} from './check.js'
 import {backfillHint} from './invariants.js'
-import {pendingConditionSql, tradeWindowsSql} from './trade-windows.js'
+import {ensureTradeMinutes, pendingConditionSql, tradeWindowsSql} from './trade-windows.js'
 
 export interface ReconcileOptions extends CheckOptions {
   timeframes: Timeframe[]
@@ -19,6 +19,7 @@ export interface ReconcileOptions extends CheckOptions {
  */
 export async function reconcileChecks(warehouse: Warehouse, options: ReconcileOptions): Promise<CheckResult[]> {
   const oldest = await warehouse.one<{oldest: bigint | null}>(`SELECT min("timestamp") AS oldest FROM ${TRADES_TABLE}`)
+  await ensureTradeMinutes(warehouse, options.fromMicros, options.toMicros)
   const results: CheckResult[] = []
   for (const tf of options.timeframes) results.push(await reconcileCheck(warehouse, tf, oldest.oldest === null ? null : Number(oldest.oldest), options))
   return results
@@ -26,8 +27,8 @@ export async function reconcileChecks(warehouse: Warehouse, options: ReconcileOp
 
 async function reconcileCheck(warehouse: Warehouse, tf: Timeframe, oldestTrade: number | null, options: ReconcileOptions): Promise<CheckResult> {
   const spec = TIMEFRAME_SPECS[tf]
-  const from = Math.max(ceilToWindow(options.fromMicros, tf), oldestTrade === null ? 0 : oldestTrade - (oldestTrade % spec.micros))
-  // Windows that start before --to are compared whole.
+  // Windows that overlap the range are compared whole.
+  const from = Math.max(floorToWindow(options.fromMicros, tf), oldestTrade === null ? 0 : floorToWindow(oldestTrade, tf))
   const to = Math.max(from, ceilToWindow(options.toMicros, tf))
   const pending = await pendingConditionSql(warehouse, tf)
   const rows = await warehouse.json<Record<string, string | null>>(

@@ -25,6 +25,14 @@ export interface SourceTradeOptions extends CheckOptions {
 export async function sourceTradeChecks(warehouse: Warehouse, options: SourceTradeOptions): Promise<CheckResult[]> {
   const future = options.nowMicros + options.thresholds.futureToleranceSeconds * MICROS_PER_SECOND
   const params = {since: BigInt(options.sinceMicros), limit: options.limit}
+  // One pass over the recent trades says whether either kind of duplicate exists at all (two
+  // hashes; a collision only costs the exact query below); grouping by the keys is 2–3× slower.
+  const suspects = await warehouse.one<{ids: bigint; fills: bigint}>(
+    `SELECT count(*) - count(DISTINCT hash(exchange, symbol, trade_id)) AS ids,
+            count(*) - count(DISTINCT hash("timestamp", symbol, exchange, price, quantity)) AS fills
+     FROM ${TRADES_TABLE} WHERE "timestamp" >= $since::BIGINT`,
+    {since: params.since},
+  )
   return [
     await badRowsCheck(warehouse, {
       name: 'trade_values',
@@ -45,6 +53,7 @@ export async function sourceTradeChecks(warehouse: Warehouse, options: SourceTra
       keys: ['exchange', 'symbol', 'trade_id'],
       status: 'fail',
       meaning: 'one row per (exchange, symbol, trade_id)',
+      suspected: Number(suspects.ids) > 0,
       params,
       hint: 'the duplicates inflate candles: delete them, then k2ops backfill the windows they touched',
     }),
@@ -53,6 +62,7 @@ export async function sourceTradeChecks(warehouse: Warehouse, options: SourceTra
       keys: ['"timestamp"', 'symbol', 'exchange', 'price', 'quantity'],
       status: 'warn',
       meaning: 'no identical (timestamp, symbol, exchange, price, quantity) fills',
+      suspected: Number(suspects.fills) > 0,
       params,
       hint: 'identical fills with different trade ids happen (one order hitting several at one price); many of them point at a replayed feed',
     }),
@@ -86,8 +96,10 @@ async function badRowsCheck(
 
 async function duplicateCheck(
   warehouse: Warehouse,
-  check: {name: string; keys: string[]; status: 'warn' | 'fail'; meaning: string; params: Record<string, number | bigint>; hint: string},
+  check: {name: string; keys: string[]; status: 'warn' | 'fail'; meaning: string; suspected: boolean; params: Record<string, number | bigint>; hint: string},
 ): Promise<CheckResult> {
+  const thresholds = check.status === 'fail' ? {warn: null, fail: 0} : {warn: 0, fail: null}
+  if (!check.suspected) return checkResult({name: check.name, status: 'pass', summary: check.meaning, value: 0, unit: 'groups', thresholds})
   const keys = check.keys.join(', ')
   const shown = check.keys.map((key) => (key === '"timestamp"' ? `strftime(make_timestamp("timestamp"), '%Y-%m-%dT%H:%M:%S.%fZ') AS "timestamp"` : key)).join(', ')
   const rows = await warehouse.json<Record<string, string>>(
@@ -100,7 +112,6 @@ async function duplicateCheck(
     check.params,
   )
   const total = rows.length > 0 ? Number(rows[0].total) : 0
-  const thresholds = check.status === 'fail' ? {warn: null, fail: 0} : {warn: 0, fail: null}
   if (total === 0) return checkResult({name: check.name, status: 'pass', summary: check.meaning, value: 0, unit: 'groups', thresholds})
   return checkResult({
     name: check.name,

@@ -1,20 +1,50 @@
 import type {Warehouse} from '../pipeline/warehouse.js'
 
 import {TRADES_TABLE} from '../pipeline/schema.js'
-import {TIMEFRAME_SPECS, Timeframe} from '../pipeline/timeframes.js'
+import {TIMEFRAME_SPECS, Timeframe, ceilToWindow, floorToWindow} from '../pipeline/timeframes.js'
 import {readMark} from '../pipeline/watermark.js'
 
+const MINUTE = 60_000_000
+const MINUTES_TABLE = 'k2_trade_minutes'
+const minutesBuilt = new WeakMap<Warehouse, {from: number; to: number}>()
+
 /**
- * The source side of gaps and reconcile: per (symbol, exchange, window) of a timeframe, the trades'
- * count, volume and newest ingestion, for trades in [$from, $to). `w` is the window start in µs.
+ * The source side of gaps and reconcile, aggregated once per minute and market over whole UTC days
+ * covering [fromMicros, toMicros): every timeframe's windows are sums of minutes, so the trades are
+ * scanned once per command instead of once per check and timeframe. A temporary table of this
+ * connection (also allowed on a read-only warehouse); a wider range rebuilds it.
+ */
+export async function ensureTradeMinutes(warehouse: Warehouse, fromMicros: number, toMicros: number): Promise<void> {
+  const from = floorToWindow(fromMicros, '1d')
+  const to = ceilToWindow(toMicros, '1d')
+  const built = minutesBuilt.get(warehouse)
+  if (built && built.from <= from && built.to >= to) return
+  await warehouse.run(
+    `CREATE OR REPLACE TEMP TABLE ${MINUTES_TABLE} AS
+     SELECT symbol, exchange, "timestamp" - "timestamp" % ${MINUTE} AS w, count(*) AS trades, sum(quantity) AS volume,
+            max(ingestion_timestamp) AS newest_ingestion
+     FROM ${TRADES_TABLE} WHERE "timestamp" >= $from::BIGINT AND "timestamp" < $to::BIGINT
+     GROUP BY symbol, exchange, w`,
+    {from: BigInt(from), to: BigInt(to)},
+  )
+  minutesBuilt.set(warehouse, {from, to})
+}
+
+/**
+ * Per (symbol, exchange, window) of a timeframe: the trades' count, volume and newest ingestion,
+ * for windows in [$from, $to) (both aligned to the timeframe). `w` is the window start in µs.
+ * Needs ensureTradeMinutes over that range first.
  */
 export function tradeWindowsSql(tf: Timeframe): string {
   const {micros} = TIMEFRAME_SPECS[tf]
-  return `SELECT symbol, exchange, "timestamp" - "timestamp" % ${micros} AS w, count(*) AS trades, sum(quantity) AS volume,
-                 max(ingestion_timestamp) AS newest_ingestion
-          FROM ${TRADES_TABLE} WHERE "timestamp" >= $from::BIGINT AND "timestamp" < $to::BIGINT
+  return `SELECT symbol, exchange, w, sum(trades) AS trades, sum(volume) AS volume, max(newest_ingestion) AS newest_ingestion
+          FROM (SELECT symbol, exchange, w - w % ${micros} AS w, trades, volume, newest_ingestion FROM ${MINUTES_TABLE}
+                WHERE w >= $from::BIGINT AND w < $to::BIGINT)
           GROUP BY symbol, exchange, w`
 }
+
+/** Per (symbol, exchange, minute) with trades in [$from, $to): the minutes themselves. */
+export const TRADE_MINUTES_SQL = `SELECT symbol, exchange, w, trades FROM ${MINUTES_TABLE} WHERE w >= $from::BIGINT AND w < $to::BIGINT`
 
 /**
  * A window is pending when the timeframe's flow has not yet had its turn at it: it is not closed

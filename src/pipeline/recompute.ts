@@ -51,7 +51,7 @@ export async function recomputeWindows(warehouse: Warehouse, tf: Timeframe, sele
   }
 
   await warehouse.run(`CREATE OR REPLACE TEMP TABLE k2_new AS ${candleSelectSql(tf, tradeFilter)}`, params)
-  await warehouse.run(`CREATE OR REPLACE TEMP TABLE k2_previous AS SELECT symbol, exchange, window_start, created_at FROM ${table} c WHERE ${candleWhere}`, candleParams)
+  await warehouse.run(`CREATE OR REPLACE TEMP TABLE k2_previous AS SELECT symbol, exchange, window_start, min(created_at) AS created_at FROM ${table} c WHERE ${candleWhere} GROUP BY ALL`, candleParams)
   const counts = await warehouse.one<{candles: bigint; trades: bigint | null; removed: bigint}>(
     `SELECT (SELECT count(*) FROM k2_new) AS candles, (SELECT sum(trade_count) FROM k2_new) AS trades,
             (SELECT count(*) FROM k2_previous p ANTI JOIN k2_new n USING (symbol, exchange, window_start)) AS removed`,

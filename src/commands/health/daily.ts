@@ -1,7 +1,10 @@
 import {Flags} from '@oclif/core'
+import {existsSync, statSync} from 'node:fs'
+import {dirname, resolve} from 'node:path'
 
 import {CheckReport, CheckResult, statusSeverity} from '../../checks/check.js'
 import {CheckCommand} from '../../check-command.js'
+import {UsageError} from '../../pipeline/errors.js'
 import {RunHistory} from '../../pipeline/run-history.js'
 import {MICROS_PER_DAY} from '../../pipeline/time.js'
 import {runTasks} from '../../render/tasks.js'
@@ -29,6 +32,12 @@ flow runs and storage only. --prom-file also writes every figure for node_export
     const now = this.now()
     const home = this.home
     const thresholds = this.thresholds
+    const promDir = this.flags['prom-file'] === undefined ? undefined : dirname(resolve(this.flags['prom-file']))
+    // Checked first: a cron job pointing at a missing directory learns it at once, not after every check ran.
+    if (promDir !== undefined && !(existsSync(promDir) && statSync(promDir).isDirectory())) {
+      throw new UsageError(`--prom-file: no directory ${promDir}`, {code: 'prom_file_unwritable'})
+    }
+
     const runs = new RunHistory(home.runHistoryFile).list()
     const {HealthDaily: Procedure} = await import('../../checks/health-daily.js')
     const lockTimeoutMs = this.flags['lock-timeout'] === undefined ? Math.min(home.lockTimeoutMs, HEALTH_LOCK_WAIT_MS) : home.lockTimeoutMs
