@@ -9,6 +9,15 @@ import {ExitCode} from './pipeline/errors.js'
 import {withWarehouse} from './pipeline/warehouse.js'
 import {renderCheckReport} from './render/checks.js'
 
+/** The timeframes a check covers: one, a comma list, or all (the default). */
+export const timeframesFlag = Flags.string({char: 't', summary: 'Timeframes to check: 1m, 5m, 30m, 1h, 1d, a comma list, or all.', default: 'all'})
+
+/** The range of windows a check covers: those that overlap [--from, --to). */
+export const rangeFlags = {
+  from: Flags.string({summary: 'Start of the range: ISO-8601 or relative (-2h).', default: '-7d'}),
+  to: Flags.string({summary: 'End of the range (exclusive).', default: 'now'}),
+}
+
 /**
  * What the check commands share: `--limit` and `--strict`, a read-only warehouse, the thresholds
  * of the config file, and one way to end: the report as a table (or JSON) and exit 1 when a check
@@ -36,14 +45,17 @@ export abstract class CheckCommand<T extends typeof Command> extends BaseCommand
   }
 
   /**
-   * Renders the report (people) and sets the exit code: 1 when a check failed (or warned, with
-   * --strict), else 4 when `busy` (the warehouse checks could not run). The report is the --json document.
+   * Renders the report (people) and sets the exit code: 1 when a check failed, else 4 when `busy`
+   * (the warehouse checks could not run), else 1 when one warned under --strict. The report is the --json document.
    */
   protected async finish(title: string, checks: CheckResult[], nowMicros: number, options: {busy?: boolean} = {}): Promise<CheckReport> {
     const report = buildReport(checks, nowMicros)
     if (!this.jsonEnabled()) this.log(renderCheckReport(report, {title, paint: await this.painter(), strict: this.checkFlags.strict}))
-    if (report.status === 'fail' || (report.status === 'warn' && this.checkFlags.strict)) process.exitCode = ExitCode.failed
+    if (options.busy && !this.jsonEnabled()) this.log('The warehouse checks did not run: another process holds the warehouse (exit 4). Run again when it is done.')
+    // A failure found is news; a busy warehouse (even with --strict) means "try again later".
+    if (report.status === 'fail') process.exitCode = ExitCode.failed
     else if (options.busy) process.exitCode = ExitCode.busy
+    else if (report.status === 'warn' && this.checkFlags.strict) process.exitCode = ExitCode.failed
     return report
   }
 

@@ -44,7 +44,10 @@ function sourceLagCheck(exchanges: Array<{exchange: string; newest: bigint; trad
   const summary =
     status === 'pass'
       ? `newest trade ${formatAge(stalest.lag_seconds)} old on the stalest exchange (${stalest.exchange})`
-      : `no trades from ${stalest.exchange} for ${formatAge(stalest.lag_seconds)} (since ${stalest.newest_trade}): the feed is behind, not the pipeline`
+      : `${rows
+          .filter((row) => row.status !== 'pass')
+          .map((row) => `no trades from ${row.exchange} for ${formatAge(row.lag_seconds)} (since ${row.newest_trade})`)
+          .join('; ')}: the feed is behind, not the pipeline`
   return checkResult({
     name: 'source_lag',
     status,

@@ -1,10 +1,11 @@
 import type {Warehouse} from '../pipeline/warehouse.js'
 
 import {TIMEFRAME_SPECS, Timeframe, floorToWindow} from '../pipeline/timeframes.js'
-import {CheckOptions, CheckResult, checkResult, plural} from './check.js'
+import {CheckOptions, CheckResult, checkResult, plural, verb} from './check.js'
 import {backfillHint} from './invariants.js'
 import {Thresholds} from './thresholds.js'
 import {TRADE_MINUTES_SQL, ensureTradeMinutes, pendingConditionSql, tradeWindowsSql} from './trade-windows.js'
+import {isoSql} from './sql-time.js'
 
 const MINUTE = 60_000_000
 
@@ -50,7 +51,7 @@ async function pipelineGapCheck(warehouse: Warehouse, tf: Timeframe, options: Ga
        FROM (SELECT symbol, exchange, min(w) AS min_w, max(w) AS max_w, count(*) AS windows FROM tw GROUP BY symbol, exchange)
      ),
      shown AS (
-       SELECT symbol, exchange, strftime(make_timestamp(w), '%Y-%m-%dT%H:%M:%SZ') AS window_start, trades,
+       SELECT symbol, exchange, ${isoSql('make_timestamp(w)')} AS window_start, trades::DOUBLE AS trades,
               CASE WHEN pending THEN 'pending' ELSE 'pipeline gap' END AS kind
        FROM missing ORDER BY pending, w, symbol, exchange LIMIT $limit::INTEGER
      ),
@@ -80,13 +81,13 @@ async function pipelineGapCheck(warehouse: Warehouse, tf: Timeframe, options: Ga
       name: 'pipeline_gaps',
       timeframe: tf,
       status: 'warn',
-      summary: `${plural(total, 'window')} with trades wait for the next ${spec.flow} run${quietNote}`,
+      summary: `${plural(total, 'window')} with trades ${verb(total, 'waits', 'wait')} for the next ${spec.flow} run`,
       value: 0,
       unit: 'windows',
       thresholds,
       evidence,
       evidenceOmitted: total - evidence.length,
-      hint: `k2ops trigger ${tf} builds them now`,
+      hint: `k2ops trigger ${tf}`,
     })
   }
 
@@ -94,7 +95,7 @@ async function pipelineGapCheck(warehouse: Warehouse, tf: Timeframe, options: Ga
     name: 'pipeline_gaps',
     timeframe: tf,
     status: 'fail',
-    summary: `${plural(gaps, 'window')} with trades have no ${tf} candle${total > gaps ? ` (${total - gaps} more wait for the next run)` : ''}${quietNote}`,
+    summary: `${plural(gaps, 'window')} with trades ${verb(gaps, 'has', 'have')} no ${tf} candle${total > gaps ? ` (${total - gaps} more ${verb(total - gaps, 'waits', 'wait')} for the next run)` : ''}`,
     value: gaps,
     unit: 'windows',
     thresholds,
@@ -119,9 +120,9 @@ async function ingestGapCheck(warehouse: Warehouse, options: GapsOptions): Promi
               lead(m.w, 1, e.last_end) OVER (PARTITION BY m.symbol, m.exchange ORDER BY m.w) AS silent_to
        FROM minutes m JOIN exchange_end e USING (exchange)
      )
-     SELECT s.symbol, s.exchange, strftime(make_timestamp(s.silent_from), '%Y-%m-%dT%H:%M:%SZ') AS silent_from,
-            strftime(make_timestamp(s.silent_to), '%Y-%m-%dT%H:%M:%SZ') AS silent_to,
-            (s.silent_to - s.silent_from) // ${MINUTE} AS minutes, round(p.per_minute * (s.silent_to - s.silent_from) / ${MINUTE})::BIGINT AS expected_trades,
+     SELECT s.symbol, s.exchange, ${isoSql('make_timestamp(s.silent_from)')} AS silent_from,
+            ${isoSql('make_timestamp(s.silent_to)')} AS silent_to,
+            ((s.silent_to - s.silent_from) // ${MINUTE})::DOUBLE AS minutes, round(p.per_minute * (s.silent_to - s.silent_from) / ${MINUTE}) AS expected_trades,
             count(*) OVER () AS total
      FROM silences s JOIN pairs p USING (symbol, exchange)
      WHERE s.silent_to - s.silent_from >= $gap::BIGINT AND p.per_minute * (s.silent_to - s.silent_from) / ${MINUTE} >= $expected

@@ -1,8 +1,9 @@
 import type {Warehouse} from '../pipeline/warehouse.js'
 
 import {formatMicros} from '../pipeline/time.js'
-import {TIMEFRAME_SPECS, Timeframe} from '../pipeline/timeframes.js'
-import {CheckOptions, CheckResult, checkResult, plural} from './check.js'
+import {TIMEFRAME_SPECS, Timeframe, floorToWindow} from '../pipeline/timeframes.js'
+import {CheckOptions, CheckResult, checkResult, plural, verb} from './check.js'
+import {isoSql} from './sql-time.js'
 
 /** One invariant of a candle row: its id, what it means, and the SQL condition of a violation. */
 interface RowInvariant {
@@ -26,9 +27,9 @@ const ROW_INVARIANTS: RowInvariant[] = [
   {name: 'window_date', meaning: 'window_date = date(window_start)', violation: 'window_date <> CAST(window_start AS DATE)'},
 ]
 
-const CANDLE_COLUMNS = `symbol, exchange, strftime(window_start, '%Y-%m-%dT%H:%M:%S.%fZ') AS window_start,
-  strftime(window_end, '%Y-%m-%dT%H:%M:%S.%fZ') AS window_end, window_date::VARCHAR AS window_date,
-  open_price, high_price, low_price, close_price, volume, trade_count, vwap`
+const CANDLE_COLUMNS = `symbol, exchange, ${isoSql('window_start')} AS window_start,
+  ${isoSql('window_end')} AS window_end, window_date::VARCHAR AS window_date,
+  open_price, high_price, low_price, close_price, volume, trade_count::DOUBLE AS trade_count, vwap`
 
 export interface ValidateOptions extends CheckOptions {
   timeframes: Timeframe[]
@@ -40,8 +41,10 @@ export interface ValidateOptions extends CheckOptions {
 export async function validateChecks(warehouse: Warehouse, options: ValidateOptions): Promise<CheckResult[]> {
   const results: CheckResult[] = []
   for (const tf of options.timeframes) {
-    results.push(...(await rowInvariantChecks(warehouse, tf, options)), await uniqueKeyCheck(warehouse, tf, options))
-    if (tf !== '1m') results.push(await rollupCheck(warehouse, tf, options))
+    // Every window that overlaps the range: "the last day" includes yesterday's 1d candle.
+    const windowed = {...options, fromMicros: floorToWindow(options.fromMicros, tf)}
+    results.push(...(await rowInvariantChecks(warehouse, tf, windowed)), await uniqueKeyCheck(warehouse, tf, windowed))
+    if (tf !== '1m') results.push(await rollupCheck(warehouse, tf, windowed))
   }
 
   return results
@@ -79,7 +82,7 @@ async function rowInvariantChecks(warehouse: Warehouse, tf: Timeframe, options: 
         name: inv.name,
         timeframe: tf,
         status: 'fail',
-        summary: `${plural(broken, 'candle')} of ${candles.toLocaleString('en-US')} break ${inv.meaning}`,
+        summary: `${plural(broken, 'candle')} of ${candles.toLocaleString('en-US')} ${verb(broken, 'breaks', 'break')} ${inv.meaning}`,
         value: broken,
         thresholds: {warn: null, fail: 0},
         evidence: evidence.map((row) => ({timeframe: tf, ...row})),
@@ -95,7 +98,7 @@ async function rowInvariantChecks(warehouse: Warehouse, tf: Timeframe, options: 
 async function uniqueKeyCheck(warehouse: Warehouse, tf: Timeframe, options: ValidateOptions): Promise<CheckResult> {
   const {table} = TIMEFRAME_SPECS[tf]
   const duplicates = await warehouse.json<Record<string, string>>(
-    `SELECT symbol, exchange, strftime(window_start, '%Y-%m-%dT%H:%M:%S.%fZ') AS window_start, count(*) AS copies,
+    `SELECT symbol, exchange, ${isoSql('window_start')} AS window_start, count(*)::DOUBLE AS copies,
             count(*) OVER () AS total, min(epoch_us(window_start)) OVER () AS first, max(epoch_us(window_start)) OVER () AS last
      FROM ${table} WHERE window_start >= make_timestamp($from::BIGINT)
      GROUP BY symbol, exchange, window_start HAVING count(*) > 1
@@ -159,11 +162,11 @@ async function rollupCheck(warehouse: Warehouse, tf: Timeframe, options: Validat
               ) AS fields,
               concat_ws(' / ', p.open_price, p.high_price, p.low_price, p.close_price, p.volume, p.trade_count, p.vwap) AS candle,
               CASE WHEN r.symbol IS NULL THEN 'none'
-                   ELSE concat_ws(' / ', r.open_price, r.high_price, r.low_price, r.close_price, r.volume, r.trade_count, round(r.vwap, 8)) END AS children
+                   ELSE concat_ws(' / ', r.open_price, r.high_price, r.low_price, r.close_price, r.volume, r.trade_count, coalesce(round(r.vwap, 8)::DECIMAL(18,8)::VARCHAR, '-')) END AS children
        FROM ${parent.table} p LEFT JOIN rolled r USING (symbol, exchange, window_start)
        WHERE p.window_start >= make_timestamp($from::BIGINT) AND p.window_start >= (SELECT since FROM covered)
      )
-     SELECT symbol, exchange, strftime(window_start, '%Y-%m-%dT%H:%M:%S.%fZ') AS window_start, fields, candle, children,
+     SELECT symbol, exchange, ${isoSql('window_start')} AS window_start, fields, candle, children,
             coalesce(child_updated > updated_at, false) AS stale,
             count(*) OVER () AS total, count_if(NOT coalesce(child_updated > updated_at, false)) OVER () AS wrong,
             min(epoch_us(window_start)) OVER () AS first, max(epoch_us(window_start)) OVER () AS last
@@ -183,7 +186,7 @@ async function rollupCheck(warehouse: Warehouse, tf: Timeframe, options: Validat
       name: 'rollup',
       timeframe: tf,
       status: 'warn',
-      summary: `${plural(stale, 'candle')} built before their ${child.name} candles changed (late trades): the next ${parent.flow} run rebuilds them`,
+      summary: `${plural(stale, 'candle')} built before ${verb(stale, 'its', 'their')} ${child.name} candles changed (late trades): the next ${parent.flow} run rebuilds them`,
       value: stale,
       thresholds,
       evidence,
@@ -196,12 +199,13 @@ async function rollupCheck(warehouse: Warehouse, tf: Timeframe, options: Validat
     name: 'rollup',
     timeframe: tf,
     status: 'fail',
-    summary: `${plural(wrong, 'candle')} differ from the rollup of their ${child.name} candles (open / high / low / close / volume / trades / vwap)${stale ? `; ${stale} more are stale` : ''}`,
+    summary: `${plural(wrong, 'candle')} ${verb(wrong, 'differs', 'differ')} from the rollup of ${verb(wrong, 'its', 'their')} ${child.name} candles (open / high / low / close / volume / trades / vwap)${stale ? `; ${stale} more ${verb(stale, 'is', 'are')} stale` : ''}`,
     value: wrong,
     thresholds,
     evidence,
     evidenceOmitted: total - rows.length,
-    hint: backfillHint(tf, Number(rows[0].first), Number(rows[0].last)),
+    // Which level is wrong is not known here (the parent, or a child): rebuild every level over that range.
+    hint: backfillHint('all', Number(rows[0].first), Number(rows[0].last), TIMEFRAME_SPECS[tf].micros),
   })
 }
 
@@ -210,7 +214,9 @@ function childOf(tf: Timeframe): Timeframe {
   return order[order.indexOf(tf) - 1]
 }
 
-/** The backfill that rebuilds windows [first, last] of a timeframe from the trades. */
-export function backfillHint(tf: Timeframe, firstMicros: number, lastMicros: number): string {
-  return `k2ops backfill --timeframe ${tf} --from ${formatMicros(firstMicros)} --to ${formatMicros(lastMicros + TIMEFRAME_SPECS[tf].micros)}`
+/** The backfill that rebuilds the windows of `tf` from the one holding `first` to the one holding `last`, from the trades. */
+export function backfillHint(tf: Timeframe | 'all', firstMicros: number, lastMicros: number, windowMicros = TIMEFRAME_SPECS[tf === 'all' ? '1m' : tf].micros): string {
+  const from = firstMicros - (((firstMicros % windowMicros) + windowMicros) % windowMicros)
+  const to = lastMicros - (((lastMicros % windowMicros) + windowMicros) % windowMicros) + windowMicros
+  return `k2ops backfill --timeframe ${tf} --from ${formatMicros(from)} --to ${formatMicros(to)}`
 }

@@ -2,9 +2,10 @@ import type {Warehouse} from '../pipeline/warehouse.js'
 
 import {TRADES_TABLE} from '../pipeline/schema.js'
 import {TIMEFRAME_SPECS, Timeframe, ceilToWindow, floorToWindow} from '../pipeline/timeframes.js'
-import {CheckOptions, CheckResult, checkResult, plural} from './check.js'
+import {CheckOptions, CheckResult, checkResult, plural, verb} from './check.js'
 import {backfillHint} from './invariants.js'
 import {ensureTradeMinutes, pendingConditionSql, tradeWindowsSql} from './trade-windows.js'
+import {isoSql} from './sql-time.js'
 
 export interface ReconcileOptions extends CheckOptions {
   timeframes: Timeframe[]
@@ -45,8 +46,8 @@ async function reconcileCheck(warehouse: Warehouse, tf: Timeframe, oldestTrade: 
      ),
      classified AS (SELECT *, coalesce(${pending}, false) AS pending FROM differing),
      shown AS (
-       SELECT symbol, exchange, strftime(make_timestamp(w), '%Y-%m-%dT%H:%M:%SZ') AS window_start, trade_count, source_count,
-              trade_count - source_count AS count_diff, volume, source_volume, CASE WHEN pending THEN 'pending' ELSE 'differs' END AS kind
+       SELECT symbol, exchange, ${isoSql('make_timestamp(w)')} AS window_start, trade_count::DOUBLE AS trade_count, source_count::DOUBLE AS source_count,
+              (trade_count - source_count)::DOUBLE AS count_diff, volume, source_volume, CASE WHEN pending THEN 'pending' ELSE 'differs' END AS kind
        FROM classified ORDER BY pending, w, symbol, exchange LIMIT $limit::INTEGER
      ),
      totals AS (
@@ -74,13 +75,13 @@ async function reconcileCheck(warehouse: Warehouse, tf: Timeframe, oldestTrade: 
       name: 'reconcile',
       timeframe: tf,
       status: 'warn',
-      summary: `${plural(total, 'candle')} of ${candles.toLocaleString('en-US')} miss late trades that the next ${spec.flow} run adds`,
+      summary: `${plural(total, 'candle')} of ${candles.toLocaleString('en-US')} ${verb(total, 'misses', 'miss')} late trades that the next ${spec.flow} run adds`,
       value: 0,
       unit: 'candles',
       thresholds,
       evidence,
       evidenceOmitted: total - evidence.length,
-      hint: `k2ops trigger ${tf} adds them now`,
+      hint: `k2ops trigger ${tf}`,
     })
   }
 
@@ -88,7 +89,7 @@ async function reconcileCheck(warehouse: Warehouse, tf: Timeframe, oldestTrade: 
     name: 'reconcile',
     timeframe: tf,
     status: 'fail',
-    summary: `${plural(differs, 'candle')} of ${candles.toLocaleString('en-US')} disagree with their trades (count or volume)${total > differs ? `; ${total - differs} more wait for late trades` : ''}`,
+    summary: `${plural(differs, 'candle')} of ${candles.toLocaleString('en-US')} ${verb(differs, 'disagrees', 'disagree')} with ${verb(differs, 'its', 'their')} trades (count or volume)${total > differs ? `; ${total - differs} more ${verb(total - differs, 'waits', 'wait')} for late trades` : ''}`,
     value: differs,
     unit: 'candles',
     thresholds,

@@ -106,5 +106,5 @@ function formatRate(rate: number | null): string {
 }
 
 function round(value: number): number {
-  return Math.round(value * 100) / 100
+  return Number(value.toPrecision(3))
 }

@@ -2,15 +2,16 @@ import type {Warehouse} from '../pipeline/warehouse.js'
 
 import {TRADES_TABLE} from '../pipeline/schema.js'
 import {MICROS_PER_SECOND, parseIsoInstant} from '../pipeline/time.js'
-import {CheckOptions, CheckResult, checkResult, plural} from './check.js'
+import {CheckOptions, CheckResult, checkResult, plural, verb} from './check.js'
 import {Thresholds} from './thresholds.js'
+import {isoSql} from './sql-time.js'
 
 const HOUR = 3600 * MICROS_PER_SECOND
 const DAY = 24 * HOUR
 const EARLIEST_PLAUSIBLE = parseIsoInstant('2009-01-01', 'earliest trade')
 
-const TRADE_COLUMNS = `trade_id, symbol, exchange, strftime(make_timestamp("timestamp"), '%Y-%m-%dT%H:%M:%S.%fZ') AS "timestamp",
-  price, quantity, side, strftime(make_timestamp(ingestion_timestamp), '%Y-%m-%dT%H:%M:%S.%fZ') AS ingested_at`
+const TRADE_COLUMNS = `trade_id, symbol, exchange, ${isoSql('make_timestamp("timestamp")')} AS "timestamp",
+  price, quantity, side, ${isoSql('make_timestamp(ingestion_timestamp)')} AS ingested_at`
 
 export interface SourceTradeOptions extends CheckOptions {
   /** Duplicates are looked for among trades from this instant on (µs); value and time checks cover every trade. */
@@ -84,7 +85,7 @@ async function badRowsCheck(
   return checkResult({
     name: check.name,
     status: 'fail',
-    summary: `${plural(total, 'trade')} break ${check.meaning}`,
+    summary: `${plural(total, 'trade')} ${verb(total, 'breaks', 'break')} ${check.meaning}`,
     value: total,
     unit: 'trades',
     thresholds,
@@ -101,9 +102,9 @@ async function duplicateCheck(
   const thresholds = check.status === 'fail' ? {warn: null, fail: 0} : {warn: 0, fail: null}
   if (!check.suspected) return checkResult({name: check.name, status: 'pass', summary: check.meaning, value: 0, unit: 'groups', thresholds})
   const keys = check.keys.join(', ')
-  const shown = check.keys.map((key) => (key === '"timestamp"' ? `strftime(make_timestamp("timestamp"), '%Y-%m-%dT%H:%M:%S.%fZ') AS "timestamp"` : key)).join(', ')
+  const shown = check.keys.map((key) => (key === '"timestamp"' ? `${isoSql('make_timestamp("timestamp")')} AS "timestamp"` : key)).join(', ')
   const rows = await warehouse.json<Record<string, string>>(
-    `SELECT ${shown}, copies, total, extra FROM (
+    `SELECT ${shown}, copies::DOUBLE AS copies, total, extra FROM (
        SELECT ${keys}, count(*) AS copies, count(*) OVER () AS total, sum(count(*) - 1) OVER () AS extra
        FROM ${TRADES_TABLE} WHERE "timestamp" >= $since::BIGINT
        GROUP BY ${keys} HAVING count(*) > 1
@@ -129,8 +130,8 @@ async function duplicateCheck(
 /** Volume per market over the last hour and day: the runbook's first look when a flow slows down. */
 async function volumeCheck(warehouse: Warehouse, options: SourceTradeOptions): Promise<CheckResult> {
   const rows = await warehouse.json<Record<string, string>>(
-    `SELECT symbol, exchange, count_if("timestamp" >= $hour::BIGINT) AS trades_1h, coalesce(sum(quantity) FILTER ("timestamp" >= $hour::BIGINT), 0) AS volume_1h,
-            count(*) AS trades_24h, sum(quantity) AS volume_24h, count(*) OVER () AS markets,
+    `SELECT symbol, exchange, count_if("timestamp" >= $hour::BIGINT)::DOUBLE AS trades_1h, coalesce(sum(quantity) FILTER ("timestamp" >= $hour::BIGINT), 0) AS volume_1h,
+            count(*)::DOUBLE AS trades_24h, sum(quantity) AS volume_24h, count(*) OVER () AS markets,
             sum(count_if("timestamp" >= $hour::BIGINT)) OVER () AS all_1h, sum(count(*)) OVER () AS all_24h
      FROM ${TRADES_TABLE} WHERE "timestamp" >= $day::BIGINT AND "timestamp" <= $now::BIGINT
      GROUP BY symbol, exchange ORDER BY trades_24h DESC, symbol, exchange LIMIT $limit::INTEGER`,

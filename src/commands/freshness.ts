@@ -1,7 +1,5 @@
-import {Flags} from '@oclif/core'
-
 import {CheckReport} from '../checks/check.js'
-import {CheckCommand} from '../check-command.js'
+import {CheckCommand, timeframesFlag} from '../check-command.js'
 import {parseTimeframes} from '../pipeline/timeframes.js'
 
 export default class Freshness extends CheckCommand<typeof Freshness> {
@@ -14,7 +12,7 @@ Override them under "thresholds" in <home>/config.json.`
   static override examples = ['<%= config.bin %> freshness', '<%= config.bin %> freshness --timeframe 1m --json', 'K2OPS_NOW=2024-08-09T00:07:00Z <%= config.bin %> freshness']
 
   static override flags = {
-    timeframe: Flags.string({char: 't', summary: 'Timeframes to check: 1m, 5m, 30m, 1h, 1d, a comma list, or all.', default: 'all'}),
+    timeframe: timeframesFlag,
   }
 
   async run(): Promise<CheckReport> {

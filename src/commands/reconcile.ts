@@ -1,7 +1,5 @@
-import {Flags} from '@oclif/core'
-
 import {CheckReport} from '../checks/check.js'
-import {CheckCommand} from '../check-command.js'
+import {CheckCommand, rangeFlags, timeframesFlag} from '../check-command.js'
 import {parseRange} from '../checks/range.js'
 import {parseTimeframes} from '../pipeline/timeframes.js'
 
@@ -18,9 +16,8 @@ their window, with both numbers. A difference caused by trades that arrived afte
   ]
 
   static override flags = {
-    timeframe: Flags.string({char: 't', summary: 'Timeframes to check: 1m, 5m, 30m, 1h, 1d, a comma list, or all.', default: 'all'}),
-    from: Flags.string({summary: 'Start of the range: ISO-8601 or relative (-2h).', default: '-7d'}),
-    to: Flags.string({summary: 'End of the range (exclusive).', default: 'now'}),
+    timeframe: timeframesFlag,
+    ...rangeFlags,
   }
 
   async run(): Promise<CheckReport> {

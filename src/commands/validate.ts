@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {CheckReport} from '../checks/check.js'
-import {CheckCommand} from '../check-command.js'
+import {CheckCommand, timeframesFlag} from '../check-command.js'
 import {MICROS_PER_DAY} from '../pipeline/time.js'
 import {parseTimeframes} from '../pipeline/timeframes.js'
 
@@ -19,7 +19,7 @@ Exit 1 when a check fails (or warns, with --strict).`
   ]
 
   static override flags = {
-    timeframe: Flags.string({char: 't', summary: 'Timeframes to check: 1m, 5m, 30m, 1h, 1d, a comma list, or all.', default: 'all'}),
+    timeframe: timeframesFlag,
     'lookback-days': Flags.integer({summary: 'Check candles whose window starts in the last N days.', default: 7, min: 1}),
   }
 

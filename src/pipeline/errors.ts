@@ -12,9 +12,9 @@ export const ExitCode = {
 /** The exit-code table as shown in `--help` (and the README). */
 export const EXIT_CODE_DESCRIPTIONS: Array<[ExitCodeValue, string]> = [
   [ExitCode.ok, 'all good (warnings are printed)'],
-  [ExitCode.failed, 'a job failed, a check failed, or a tape had a bad row (nothing from it was stored)'],
+  [ExitCode.failed, 'a job failed, a check failed (or warned, with --strict), or a tape had a bad row (nothing from it was stored)'],
   [ExitCode.usage, 'usage or configuration error (unknown flag or timeframe, bad time, missing file, no warehouse)'],
-  [ExitCode.busy, 'the warehouse is busy: another process held it beyond --lock-timeout'],
+  [ExitCode.busy, 'the warehouse is busy: another process held it beyond --lock-timeout (health daily: its warehouse checks were skipped)'],
 ]
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]

@@ -50,13 +50,22 @@ flow runs and storage only. --prom-file also writes every figure for node_export
       limit: this.checkFlags.limit,
     })
     const checks: CheckResult[] = []
+    let unexpected: Error | undefined
     try {
       await runTasks(
         procedure.steps().map((step) => ({
           title: step.title,
+          // A step whose checks failed is marked failed (✖), and the report goes on.
+          exitOnError: false,
           task: async (_ctx, task) => {
-            const results = await step.run()
+            const results = await step.run().catch((error: Error) => {
+              unexpected ??= error
+              throw error
+            })
             checks.push(...results)
+            const failed = results.filter((result) => result.status === 'fail')
+            // listr2 prints a failed task's title with the error's message: the checks that failed.
+            if (failed.length > 0) throw new StepFailed(failed.map((result) => `${result.name}${result.timeframe ? ` ${result.timeframe}` : ''}`).join(', '))
             task.title = `${step.title}: ${stepVerdict(results)}`
           },
         })),
@@ -65,6 +74,9 @@ flow runs and storage only. --prom-file also writes every figure for node_export
     } finally {
       procedure.close()
     }
+
+    // The task list goes on past a step that broke; the command does not.
+    if (unexpected) throw unexpected
 
     const report = await this.finish('health daily', checks, now, {busy: procedure.busy})
     if (this.flags['prom-file']) {
@@ -77,6 +89,9 @@ flow runs and storage only. --prom-file also writes every figure for node_export
     return report
   }
 }
+
+/** A step that ran and found failures: not an error of k2ops. */
+class StepFailed extends Error {}
 
 function stepVerdict(results: CheckResult[]): string {
   if (results.length === 0) return 'skipped'
