@@ -1,5 +1,7 @@
 import type {Timeframe} from '../pipeline/timeframes.js'
 
+import {formatMicros} from '../pipeline/time.js'
+
 export const CHECK_STATUSES = ['pass', 'warn', 'fail'] as const
 export type CheckStatus = (typeof CHECK_STATUSES)[number]
 
@@ -89,7 +91,7 @@ export function statusBelow(value: number, thresholds: {warn: number | null; fai
 }
 
 export function buildReport(checks: CheckResult[], nowMicros: number): CheckReport {
-  return {status: worstStatus(checks.map((check) => check.status)), checkedAt: new Date(Math.floor(nowMicros / 1000)).toISOString(), checks}
+  return {status: worstStatus(checks.map((check) => check.status)), checkedAt: formatMicros(nowMicros), checks}
 }
 
 /** The verb that agrees with `n`: verb(1, 'breaks', 'break'). */

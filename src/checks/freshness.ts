@@ -93,11 +93,11 @@ async function candleLagCheck(warehouse: Warehouse, tf: Timeframe, newestTrade: 
     summary:
       status === 'pass'
         ? `newest candle ends ${formatAge(lag)} before the newest trade`
-        : `candles end ${formatAge(lag)} before the newest trade (${formatMicros(newestEnd)}): the ${spec.flow} pipeline is behind`,
+        : `candles end ${formatAge(lag)} before the newest trade (${formatMicros(newestEnd)}): the pipeline is behind (is ${spec.flow} running on schedule?)`,
     value: lag,
     unit: 'seconds',
     thresholds,
     evidence: status === 'pass' ? [] : evidence,
-    hint: status === 'pass' ? null : `k2ops trigger ${tf} (and check the scheduler: k2ops runs --flow ${spec.flow})`,
+    hint: status === 'pass' ? null : `k2ops trigger ${tf}`,
   })
 }

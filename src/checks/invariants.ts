@@ -74,7 +74,7 @@ async function rowInvariantChecks(warehouse: Warehouse, tf: Timeframe, options: 
 
     // DuckDB refuses a named parameter the statement does not use: pass $micros only to the invariants that use it.
     const evidence = await warehouse.json<Record<string, string>>(
-      `SELECT ${CANDLE_COLUMNS} FROM ${table} WHERE ${inRange} AND (${inv.violation}) ORDER BY window_start, symbol, exchange LIMIT $limit::INTEGER`,
+      `SELECT ${CANDLE_COLUMNS} FROM ${table} c WHERE ${inRange} AND (${inv.violation}) ORDER BY c.window_start, c.symbol, c.exchange LIMIT $limit::INTEGER`,
       inv.violation.includes('$micros') ? {...params, limit: options.limit} : {from: params.from, limit: options.limit},
     )
     results.push(
@@ -100,9 +100,9 @@ async function uniqueKeyCheck(warehouse: Warehouse, tf: Timeframe, options: Vali
   const duplicates = await warehouse.json<Record<string, string>>(
     `SELECT symbol, exchange, ${isoSql('window_start')} AS window_start, count(*)::DOUBLE AS copies,
             count(*) OVER () AS total, min(epoch_us(window_start)) OVER () AS first, max(epoch_us(window_start)) OVER () AS last
-     FROM ${table} WHERE window_start >= make_timestamp($from::BIGINT)
-     GROUP BY symbol, exchange, window_start HAVING count(*) > 1
-     ORDER BY window_start, symbol, exchange LIMIT $limit::INTEGER`,
+     FROM ${table} c WHERE c.window_start >= make_timestamp($from::BIGINT)
+     GROUP BY c.symbol, c.exchange, c.window_start HAVING count(*) > 1
+     ORDER BY c.window_start, c.symbol, c.exchange LIMIT $limit::INTEGER`,
     {from: BigInt(options.fromMicros), limit: options.limit},
   )
   const total = duplicates.length > 0 ? Number(duplicates[0].total) : 0
@@ -170,8 +170,8 @@ async function rollupCheck(warehouse: Warehouse, tf: Timeframe, options: Validat
             coalesce(child_updated > updated_at, false) AS stale,
             count(*) OVER () AS total, count_if(NOT coalesce(child_updated > updated_at, false)) OVER () AS wrong,
             min(epoch_us(window_start)) OVER () AS first, max(epoch_us(window_start)) OVER () AS last
-     FROM compared WHERE fields <> ''
-     ORDER BY NOT stale DESC, window_start, symbol, exchange LIMIT $limit::INTEGER`,
+     FROM compared x WHERE fields <> ''
+     ORDER BY NOT stale DESC, x.window_start, x.symbol, x.exchange LIMIT $limit::INTEGER`,
     {pm: BigInt(parent.micros), from: BigInt(options.fromMicros), limit: options.limit},
   )
   const thresholds = {warn: 0, fail: 0}

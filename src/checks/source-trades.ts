@@ -76,7 +76,7 @@ async function badRowsCheck(
   check: {name: string; meaning: string; where: string; params: Record<string, number | bigint>; hint: string},
 ): Promise<CheckResult> {
   const rows = await warehouse.json<Record<string, string>>(
-    `SELECT ${TRADE_COLUMNS}, count(*) OVER () AS total FROM ${TRADES_TABLE} WHERE ${check.where} ORDER BY "timestamp", trade_id LIMIT $limit::INTEGER`,
+    `SELECT ${TRADE_COLUMNS}, count(*) OVER () AS total FROM ${TRADES_TABLE} t WHERE ${check.where} ORDER BY t."timestamp", t.trade_id LIMIT $limit::INTEGER`,
     check.params,
   )
   const total = rows.length > 0 ? Number(rows[0].total) : 0

@@ -60,11 +60,10 @@ export function parseDuration(text: string, where: string): number {
   return Number(m[1]) * UNIT_MICROS[m[2]] * MICROS_PER_SECOND
 }
 
-/** µs → `2024-08-08T23:55:00Z` (fractional seconds only when present). */
+/** µs → `2024-08-08T23:55:00Z`, or `2024-08-08T23:55:00.500000Z` when there are fractional seconds (always six digits). */
 export function formatMicros(micros: number): string {
-  const ms = Math.floor(micros / 1000)
-  const rest = micros - ms * 1000
-  const iso = new Date(ms).toISOString()
-  if (rest === 0) return iso.replace('.000Z', 'Z')
-  return iso.replace('Z', `${String(rest).padStart(3, '0')}Z`)
+  const seconds = Math.floor(micros / MICROS_PER_SECOND)
+  const fraction = micros - seconds * MICROS_PER_SECOND
+  const iso = new Date(seconds * 1000).toISOString().replace('.000Z', '')
+  return fraction === 0 ? `${iso}Z` : `${iso}.${String(fraction).padStart(6, '0')}Z`
 }

@@ -43,18 +43,18 @@ interface Target {
   volume: string
 }
 
-/** `2024-08-09T00:25:00Z`, the form of the checks' hints (and of the gaps and reconcile evidence). */
+/** `2024-08-09T00:25:00Z`, the form of every instant the checks print: evidence and hints alike. */
 function iso(ms: number): string {
   return new Date(ms).toISOString().replace('.000Z', 'Z')
 }
 
-/** Evidence instants come as `2024-08-09T00:25:00.000000Z` from validate and `...:00Z` from gaps and reconcile. */
-function sameInstant(text: unknown): string {
-  return iso(Date.parse(String(text)))
-}
-
 function plus(start: string, ms: number): string {
   return iso(Date.parse(start) + ms)
+}
+
+/** The start of the `windowMs` window that holds `instant`. */
+function windowOf(instant: string, windowMs: number): string {
+  return iso(Math.floor(Date.parse(instant) / windowMs) * windowMs)
 }
 
 function backfillHint(tf: string, from: string, to: string): string {
@@ -152,7 +152,7 @@ describe('validate, gaps and reconcile on the demo warehouse, broken one candle 
       const {exitCode, stderr, report} = clean.validate
       expect(exitCode, stderr).toBe(0)
       expect(report.status).toBe('pass')
-      expect(report.checkedAt).toBe('2024-08-10T12:34:56.000Z')
+      expect(report.checkedAt).toBe('2024-08-10T12:34:56Z')
       expect(report.checks).toHaveLength(5 * 8 + 4)
       expect(notPassing(report)).toEqual([])
       expect(find(report, 'ohlc_bounds', '1m').summary).toMatch(/^[\d,]+ candles: high ≥ open, close/)
@@ -221,21 +221,24 @@ describe('validate, gaps and reconcile on the demo warehouse, broken one candle 
       if (c.rollupFields) expected.push('rollup 5m fail')
       expect(notPassing(report)).toEqual(expected)
 
+      // The stored window start (moved, for window_alignment), and the whole 1m window that holds it.
       const start = plus(target.start, (c.shiftSeconds ?? 0) * 1000)
+      const window = windowOf(start, MINUTE_MS)
       const failing = find(report, c.check, '1m')
       expect(failing.value).toBe(1)
       expect(failing.evidence).toHaveLength(1)
       expect(failing.evidenceOmitted).toBe(0)
-      expect(failing.evidence[0]).toMatchObject({timeframe: '1m', symbol: target.symbol, exchange: target.exchange})
-      expect(sameInstant(failing.evidence[0].window_start)).toBe(start)
-      expect(failing.hint).toBe(backfillHint('1m', start, plus(start, MINUTE_MS)))
+      expect(failing.evidence[0]).toMatchObject({timeframe: '1m', symbol: target.symbol, exchange: target.exchange, window_start: start})
+      // The hint rebuilds whole windows: the one that holds the candle, even when its start was moved off the minute.
+      expect(failing.hint).toBe(backfillHint('1m', window, plus(window, MINUTE_MS)))
 
       if (c.rollupFields) {
         const rollup = find(report, 'rollup', '5m')
-        const parentStart = iso(Math.floor(Date.parse(target.start) / (5 * MINUTE_MS)) * 5 * MINUTE_MS)
+        const parentStart = windowOf(target.start, 5 * MINUTE_MS)
         expect(rollup.evidence).toHaveLength(1)
-        expect(rollup.evidence[0]).toMatchObject({timeframe: '5m', symbol: target.symbol, exchange: target.exchange, fields: c.rollupFields, stale: 'no'})
-        expect(sameInstant(rollup.evidence[0].window_start)).toBe(parentStart)
+        expect(rollup.evidence[0]).toMatchObject({timeframe: '5m', symbol: target.symbol, exchange: target.exchange, window_start: parentStart, fields: c.rollupFields, stale: 'no'})
+        // Which level is wrong is not known to the rollup check: its hint rebuilds every level over the parent window.
+        expect(rollup.hint).toBe(backfillHint('all', parentStart, plus(parentStart, 5 * MINUTE_MS)))
       }
 
       return {home, failing}
@@ -243,6 +246,7 @@ describe('validate, gaps and reconcile on the demo warehouse, broken one candle 
 
     it.each(repairable)('$check ($label): exit 1, that check fails naming the candle, the others pass, and its backfill hint repairs it', async (c) => {
       const {home, failing} = await breakAndValidate(c)
+      expect(failing.summary).toMatch(/^1 candle of [\d,]+ breaks /)
       // The 1m hint comes first in the report; rebuilding the 1m candle from its trades repairs the 5m rollup too.
       const repair = await runHint(failing.hint, home)
       expect(repair.exitCode, repair.stderr).toBe(0)
@@ -253,7 +257,8 @@ describe('validate, gaps and reconcile on the demo warehouse, broken one candle 
 
     it('unique_key (the candle stored twice): exit 1, the key with its 2 copies, the 5m rollup counts both', async () => {
       const {failing} = await breakAndValidate(duplicate)
-      expect(failing.evidence[0].copies).toBe('2')
+      expect(failing.summary).toBe('1 key with more than one candle')
+      expect(failing.evidence[0].copies).toBe(2)
     })
 
     // A recompute keeps the oldest created_at of all stored copies of a key and writes one candle.
@@ -266,7 +271,7 @@ describe('validate, gaps and reconcile on the demo warehouse, broken one candle 
     })
 
     it('rollup: a 1h candle whose volume differs from its children fails rollup 1h (and 1d above it); reconcile names the 1h as the wrong one', async () => {
-      const hour = iso(Math.floor(Date.parse(target.start) / (60 * MINUTE_MS)) * 60 * MINUTE_MS)
+      const hour = windowOf(target.start, 60 * MINUTE_MS)
       const day = `${target.start.slice(0, 10)}T00:00:00Z`
       const home = await corrupted(
         `UPDATE ${ONE_HOUR} SET volume = volume + 1 WHERE symbol = '${target.symbol}' AND exchange = '${target.exchange}' AND window_start = make_timestamp(${Date.parse(hour) * 1000})`,
@@ -277,20 +282,20 @@ describe('validate, gaps and reconcile on the demo warehouse, broken one candle 
       expect(notPassing(validate.report)).toEqual(['rollup 1h fail', 'rollup 1d fail'])
       const rollup = find(validate.report, 'rollup', '1h')
       expect(rollup.value).toBe(1)
-      expect(rollup.summary).toMatch(/^1 candle differ.* from the rollup of their 30m candles/)
+      expect(rollup.summary).toMatch(/^1 candle differs from the rollup of its 30m candles/)
       expect(rollup.evidence).toHaveLength(1)
-      expect(rollup.evidence[0]).toMatchObject({timeframe: '1h', symbol: target.symbol, exchange: target.exchange, stale: 'no'})
-      expect(sameInstant(rollup.evidence[0].window_start)).toBe(hour)
+      expect(rollup.evidence[0]).toMatchObject({timeframe: '1h', symbol: target.symbol, exchange: target.exchange, window_start: hour, stale: 'no'})
       expect(String(rollup.evidence[0].fields).split(',')).toContain('volume')
-      expect(rollup.hint).toBe(backfillHint('1h', hour, plus(hour, 60 * MINUTE_MS)))
+      // The 1h candle or one of its 30m children may be the wrong one: the hint rebuilds every level over that hour.
+      expect(rollup.hint).toBe(backfillHint('all', hour, plus(hour, 60 * MINUTE_MS)))
       const above = find(validate.report, 'rollup', '1d')
-      expect(sameInstant(above.evidence[0].window_start)).toBe(day)
+      expect(above.evidence[0].window_start).toBe(day)
       expect(String(above.evidence[0].fields).split(',')).toContain('volume')
 
       // Against the trades, only the 1h candle is wrong: that is the one to rebuild.
       expect(reconcile.exitCode, reconcile.stderr).toBe(1)
       expect(notPassing(reconcile.report)).toEqual(['reconcile 1h fail'])
-      expect(sameInstant(find(reconcile.report, 'reconcile', '1h').evidence[0].window_start)).toBe(hour)
+      expect(find(reconcile.report, 'reconcile', '1h').evidence[0].window_start).toBe(hour)
 
       const repair = await runHint(rollup.hint, home)
       expect(repair.exitCode, repair.stderr).toBe(0)
@@ -309,9 +314,10 @@ describe('validate, gaps and reconcile on the demo warehouse, broken one candle 
       expect(notPassing(report)).toEqual(['pipeline_gaps 1m fail'])
       const gaps = find(report, 'pipeline_gaps', '1m')
       expect(gaps.value).toBe(1)
-      expect(gaps.summary).toMatch(/^1 window with trades ha.* no 1m candle/)
+      // Quiet windows are mentioned only when the check passes.
+      expect(gaps.summary).toBe('1 window with trades has no 1m candle')
       expect(gaps.evidence).toEqual([
-        {timeframe: '1m', symbol: target.symbol, exchange: target.exchange, window_start: target.start, trades: String(target.tradeCount), kind: 'pipeline gap'},
+        {timeframe: '1m', symbol: target.symbol, exchange: target.exchange, window_start: target.start, trades: target.tradeCount, kind: 'pipeline gap'},
       ])
       expect(gaps.hint).toBe(backfillHint('1m', target.start, plus(target.start, MINUTE_MS)))
 
@@ -354,17 +360,19 @@ describe('validate, gaps and reconcile on the demo warehouse, broken one candle 
       expect(notPassing(gaps.report)).toEqual(['pipeline_gaps 1m warn'])
       const pending = find(gaps.report, 'pipeline_gaps', '1m')
       expect(pending.value).toBe(0)
-      expect(pending.summary).toMatch(/^1 window with trades wait.* for the next OHLCV-1m-Pipeline run/)
-      expect(pending.evidence).toEqual([{timeframe: '1m', symbol: target.symbol, exchange: target.exchange, window_start: quiet, trades: '1', kind: 'pending'}])
-      expect(pending.hint).toMatch(/^k2ops trigger 1m/)
+      expect(pending.summary).toBe('1 window with trades waits for the next OHLCV-1m-Pipeline run')
+      expect(pending.evidence).toEqual([{timeframe: '1m', symbol: target.symbol, exchange: target.exchange, window_start: quiet, trades: 1, kind: 'pending'}])
+      // A plain command: the next run (triggered now) builds the candle.
+      expect(pending.hint).toBe('k2ops trigger 1m')
 
       // The 1m window has no candle to compare; the 5m..1d candles that hold it miss one trade, pending too.
       expect(reconcile.exitCode, reconcile.stderr).toBe(0)
       expect(notPassing(reconcile.report)).toEqual(['5m', '30m', '1h', '1d'].map((tf) => `reconcile ${tf} warn`))
-      for (const tf of ['5m', '30m', '1h', '1d']) {
+      for (const tf of ['5m', '30m', '1h', '1d'] as const) {
         const late = find(reconcile.report, 'reconcile', tf)
         expect(late.evidence, tf).toHaveLength(1)
-        expect(late.evidence[0], tf).toMatchObject({symbol: target.symbol, exchange: target.exchange, count_diff: '-1', kind: 'pending'})
+        expect(late.evidence[0], tf).toMatchObject({symbol: target.symbol, exchange: target.exchange, window_start: windowOf(quiet, TIMEFRAME_SPECS[tf].micros / 1000), count_diff: -1, kind: 'pending'})
+        expect(late.hint, tf).toBe(`k2ops trigger ${tf}`)
       }
     })
   })
@@ -384,9 +392,9 @@ describe('validate, gaps and reconcile on the demo warehouse, broken one candle 
           symbol: target.symbol,
           exchange: target.exchange,
           window_start: target.start,
-          trade_count: String(target.tradeCount + 2),
-          source_count: String(target.tradeCount),
-          count_diff: '2',
+          trade_count: target.tradeCount + 2,
+          source_count: target.tradeCount,
+          count_diff: 2,
           volume: target.volume,
           source_volume: target.volume,
           kind: 'differs',
@@ -401,7 +409,7 @@ describe('validate, gaps and reconcile on the demo warehouse, broken one candle 
       expect(exitCode, stderr).toBe(1)
       expect(notPassing(report)).toEqual(['reconcile 1m fail'])
       const [row] = find(report, 'reconcile', '1m').evidence
-      expect(row).toMatchObject({window_start: target.start, trade_count: String(target.tradeCount), source_count: String(target.tradeCount), count_diff: '0', source_volume: target.volume, kind: 'differs'})
+      expect(row).toMatchObject({window_start: target.start, trade_count: target.tradeCount, source_count: target.tradeCount, count_diff: 0, source_volume: target.volume, kind: 'differs'})
       expect(Number(row.volume) - Number(row.source_volume)).toBeCloseTo(1, 8)
     })
   })

@@ -119,7 +119,7 @@ describe('k2ops freshness', () => {
     const result = await freshness(home, '2024-08-10T10:30:50Z')
     expect(result.exitCode, result.stderr).toBe(0)
     const report: CheckReport = result.json
-    expect(report).toMatchObject({status: 'pass', checkedAt: '2024-08-10T10:30:50.000Z'})
+    expect(report).toMatchObject({status: 'pass', checkedAt: '2024-08-10T10:30:50Z'})
     expect(report.checks.map(label)).toEqual(['source_lag', 'candle_lag 1m'])
     expect(find(report, 'source_lag')).toMatchObject({status: 'pass', value: 10, unit: 'seconds', thresholds: {warn: 300, fail: 600}})
     expect(find(report, 'candle_lag', '1m')).toMatchObject({status: 'pass', value: 40, unit: 'seconds', thresholds: {warn: 300, fail: 600}, evidence: [], hint: null})
@@ -200,7 +200,7 @@ describe('k2ops health daily', () => {
     expect(notPassing(report).filter((name) => name !== 'disk_space')).toEqual([])
     expect(report.status).toBe(disk.status)
     expect(healthy.exitCode, healthy.stderr).toBe(disk.status === 'fail' ? 1 : 0)
-    expect(report.checkedAt).toBe('2024-08-10T12:34:56.000Z')
+    expect(report.checkedAt).toBe('2024-08-10T12:34:56Z')
     // --json: stdout is the one document, and no task lines anywhere.
     expect(healthy.stdout.trim().startsWith('{')).toBe(true)
     expect(healthy.stderr).toBe('')
@@ -283,7 +283,8 @@ describe('k2ops health daily', () => {
       for (const name of notPassing(report)) {
         const check = report.checks.find((candidate) => label(candidate) === name)!
         expect(check.status, name).toBe('fail')
-        expect(check.hint, name).toMatch(/^k2ops backfill --timeframe (1m|5m) --from /)
+        // A rollup check cannot tell which level is wrong: its backfill rebuilds every level.
+        expect(check.hint, name).toMatch(name === 'rollup 5m' ? /^k2ops backfill --timeframe all --from / : /^k2ops backfill --timeframe 1m --from /)
       }
 
       // high below low: the candle is the evidence of both bounds checks.
@@ -301,23 +302,32 @@ describe('k2ops health daily', () => {
       const reconcile = find(report, 'reconcile', '1m')
       expect(reconcile.value).toBe(1)
       expect(sameWindow(reconcile.evidence[0], 2), JSON.stringify(reconcile.evidence)).toBe(true)
-      expect(reconcile.evidence[0]).toMatchObject({count_diff: '1'})
-      // Every damaged 1m candle shows up again in the 5m rollup.
-      expect(find(report, 'rollup', '5m').value).toBeGreaterThanOrEqual(1)
+      expect(reconcile.evidence[0]).toMatchObject({count_diff: 1})
+      // Every damaged 1m candle shows up again in the 5m rollup, whose hint rebuilds the 5m windows it names, whole.
+      const rollup = find(report, 'rollup', '5m')
+      expect(rollup.value).toBeGreaterThanOrEqual(1)
+      expect(rollup.evidenceOmitted).toBe(0)
+      const parents = rollup.evidence.map((row) => Date.parse(String(row.window_start)))
+      const at = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z')
+      expect(rollup.hint).toBe(`k2ops backfill --timeframe all --from ${at(Math.min(...parents))} --to ${at(Math.max(...parents) + 5 * 60_000)}`)
     })
 
     it('shows the failures, their evidence and next steps on stdout, and the failing steps on stderr, without --json', () => {
       expect(text.exitCode).toBe(1)
       expect(text.stdout).toMatch(/^ohlc_bounds\s+FAIL 1\s+pass/m)
-      expect(text.stdout).toMatch(/^FAIL ohlc_bounds 1m: 1 candle of [\d,]+ break high ≥ open, close and low ≤ open, close$/m)
+      expect(text.stdout).toMatch(/^FAIL ohlc_bounds 1m: 1 candle of [\d,]+ breaks high ≥ open, close and low ≤ open, close$/m)
       expect(text.stdout).toMatch(/^FAIL pipeline_gaps 1m: /m)
       expect(text.stdout).toMatch(/^next: k2ops backfill --timeframe 1m --from /m)
       expect(text.stdout).toContain(broken[1].symbol)
       expect(text.stdout.trim().split('\n').at(-1)).toMatch(/^health daily: fail — 5 failed, \d+ warned, \d+ passed$/)
       expect(text.stdout).not.toContain('Candles vs trades, last day')
-      expect(text.stderr).toContain('Candle invariants and rollups, last day: FAIL: ohlc_bounds 1m, vwap_bounds 1m, rollup 5m')
-      expect(text.stderr).toContain('Missing candles, last day: FAIL: pipeline_gaps 1m')
-      expect(text.stderr).toContain('Candles vs trades, last day: FAIL: reconcile 1m')
+      // A step whose checks failed is a failed task (✖), naming them; the steps that passed are ✔ lines.
+      const taskLines = text.stderr.split('\n').map((line) => line.trim())
+      expect(taskLines).toContain('✖ Candle invariants and rollups, last day [FAILED: ohlc_bounds 1m, vwap_bounds 1m, rollup 5m]')
+      expect(taskLines).toContain('✖ Missing candles, last day [FAILED: pipeline_gaps 1m]')
+      expect(taskLines).toContain('✖ Candles vs trades, last day [FAILED: reconcile 1m]')
+      expect(taskLines).toContain('✔ Flow runs, last 24 h: pass (3 checks)')
+      expect(text.stderr).not.toMatch(/✔ (Candle invariants|Missing candles|Candles vs trades)/)
     })
 
     it('--prom-file writes Prometheus text format that matches the JSON report, leaving no temp file', () => {
@@ -407,6 +417,11 @@ describe('k2ops health daily', () => {
       expect(find(report, 'run_success_rate').status).toBe('pass')
       expect(find(report, 'warehouse_size').value).toBeGreaterThan(0)
 
+      // --strict does not turn "try again later" into a failure: still exit 4, and people are told why after the report.
+      const strictText = await k2ops(['health', 'daily', '--home', home, '--strict'], {K2OPS_NOW: DEMO_NOW})
+      expect(strictText.exitCode, strictText.stderr).toBe(4)
+      expect(strictText.stdout.trim().split('\n').at(-1)).toMatch(/^The warehouse checks did not run: another process holds the warehouse \(exit 4\)\./)
+
       const validate = await k2ops(['validate', '--home', home, '--lock-timeout', '1', '--json'], {K2OPS_NOW: DEMO_NOW})
       expect(validate.exitCode).toBe(4)
       expect(validate.json.error).toMatchObject({code: 'warehouse_busy', exit: 4})
@@ -494,17 +509,18 @@ describe('k2ops inspect trades', () => {
 
     const values = find(report, 'trade_values')
     expect(values).toMatchObject({value: 1, unit: 'trades', evidenceOmitted: 0})
-    expect(values.evidence).toEqual([expect.objectContaining({trade_id: 'zero-price', timestamp: '2024-08-10T11:01:10.000000Z'})])
+    // Whole seconds without a fraction; a fraction only when there is one (the fills below).
+    expect(values.evidence).toEqual([expect.objectContaining({trade_id: 'zero-price', timestamp: '2024-08-10T11:01:10Z'})])
     expect(Number(values.evidence[0].price)).toBe(0)
     const times = find(report, 'trade_timestamps')
     expect(times.value).toBe(1)
-    expect(times.evidence).toEqual([expect.objectContaining({trade_id: 'year-2005', timestamp: '2005-06-01T00:00:00.000000Z'})])
+    expect(times.evidence).toEqual([expect.objectContaining({trade_id: 'year-2005', timestamp: '2005-06-01T00:00:00Z'})])
     const ids = find(report, 'duplicate_trade_ids')
     expect(ids).toMatchObject({value: 1, unit: 'groups'})
-    expect(ids.evidence).toEqual([{exchange: 'BINANCE', symbol: 'BTCUSDT', trade_id: 'dup-id', copies: '2'}])
+    expect(ids.evidence).toEqual([{exchange: 'BINANCE', symbol: 'BTCUSDT', trade_id: 'dup-id', copies: 2}])
     const fills = find(report, 'duplicate_fills')
     expect(fills.value).toBe(1)
-    expect(fills.evidence).toEqual([expect.objectContaining({timestamp: '2024-08-10T11:03:00.500000Z', symbol: 'BTCUSDT', exchange: 'BINANCE', copies: '2'})])
+    expect(fills.evidence).toEqual([expect.objectContaining({timestamp: '2024-08-10T11:03:00.500000Z', symbol: 'BTCUSDT', exchange: 'BINANCE', copies: 2})])
     expect(Number(fills.evidence[0].price)).toBe(60_020)
     for (const check of [values, times, ids, fills]) expect(check.hint, check.name).toBeTruthy()
   })
