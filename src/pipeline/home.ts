@@ -11,6 +11,10 @@ export interface FileConfig {
   threads?: number
   /** Overrides of the checks' thresholds (see src/checks/thresholds.ts). */
   thresholds?: Record<string, unknown>
+  /** Per deployment: cron, lookback, retries, retryDelaySeconds, timeoutSeconds, paused (see deployments.ts). */
+  deployments?: Record<string, unknown>
+  /** The scheduler daemon: its API port on 127.0.0.1 (0: any free port), log rotation. */
+  scheduler?: {port?: number; logMaxBytes?: number; logFiles?: number}
 }
 
 export interface Home {
@@ -100,6 +104,8 @@ function readConfig(file: string): FileConfig {
     ['memoryLimit', 'string'],
     ['threads', 'number'],
     ['thresholds', 'object'],
+    ['deployments', 'object'],
+    ['scheduler', 'object'],
   ]
   for (const [key, type] of checks) {
     if (config[key] !== undefined && typeof config[key] !== type) {

@@ -2,7 +2,10 @@ import {appendFileSync, existsSync, mkdirSync, readFileSync} from 'node:fs'
 import {randomUUID} from 'node:crypto'
 import {dirname} from 'node:path'
 
-export const RUN_STATES = ['Scheduled', 'Running', 'Completed', 'Failed', 'TimedOut', 'Crashed', 'Cancelled'] as const
+/** Skipped: a tick missed while the scheduler was down, coalesced into one catch-up run. */
+export const RUN_STATES = ['Scheduled', 'Running', 'Completed', 'Failed', 'TimedOut', 'Crashed', 'Cancelled', 'Skipped'] as const
+/** States a run ends in. */
+export const FINAL_STATES: ReadonlySet<RunState> = new Set(['Completed', 'Failed', 'TimedOut', 'Crashed', 'Cancelled', 'Skipped'])
 export type RunState = (typeof RUN_STATES)[number]
 export type RunTrigger = 'manual' | 'scheduled' | 'backfill' | 'demo'
 
@@ -26,6 +29,10 @@ export interface RunRecord {
   error?: string
   pid: number
   warehouse: string
+  /** Scheduled runs: the cron tick this run is for, ISO-8601. */
+  scheduledFor?: string
+  /** 1 for the first try; retries count up. */
+  attempt?: number
 }
 
 /**
@@ -34,19 +41,49 @@ export interface RunRecord {
  * it ends; the last line for an id wins.
  */
 export class RunHistory {
-  constructor(readonly file: string) {}
+  /** `clock` (ms since the epoch) stamps start and end; the scheduler's tests pass a fake one. */
+  constructor(
+    readonly file: string,
+    private readonly clock: () => number = Date.now,
+  ) {}
 
-  start(run: Omit<RunRecord, 'id' | 'state' | 'startedAt' | 'pid'> & {startedAt?: string}): RunRecord {
-    const record: RunRecord = {id: randomUUID(), state: 'Running', pid: process.pid, ...run, startedAt: run.startedAt ?? new Date().toISOString()}
+  start(run: Omit<RunRecord, 'id' | 'state' | 'startedAt' | 'pid'> & {id?: string; startedAt?: string}): RunRecord {
+    const record: RunRecord = {pid: process.pid, ...run, id: run.id ?? randomUUID(), state: 'Running', startedAt: run.startedAt ?? new Date(this.clock()).toISOString()}
     this.append(record)
     return record
   }
 
   finish(run: RunRecord, outcome: Partial<RunRecord> & {state: RunState}): RunRecord {
-    const endedAt = new Date()
+    const endedAt = new Date(this.clock())
     const record: RunRecord = {...run, ...outcome, endedAt: endedAt.toISOString(), durationMs: endedAt.getTime() - Date.parse(run.startedAt)}
     this.append(record)
     return record
+  }
+
+  /** Stores a run as it is now (any state); the last line for an id wins. */
+  write(record: RunRecord): RunRecord {
+    this.append(record)
+    return record
+  }
+
+  /** The run with this id, as last written. */
+  get(id: string): RunRecord | undefined {
+    return this.list().find((run) => run.id === id)
+  }
+
+  /**
+   * Runs left Scheduled or Running by a process that is gone (killed, or the machine went down)
+   * are marked Crashed. Returns them.
+   */
+  markCrashed(isAlive: (pid: number) => boolean, ownPid = process.pid): RunRecord[] {
+    const crashed: RunRecord[] = []
+    for (const run of this.list()) {
+      if ((run.state === 'Running' || run.state === 'Scheduled') && run.pid !== ownPid && !isAlive(run.pid)) {
+        crashed.push(this.finish(run, {state: 'Crashed', error: `process ${run.pid} ended while the run was ${run.state}`}))
+      }
+    }
+
+    return crashed
   }
 
   /** Every run, newest first. */
