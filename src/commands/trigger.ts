@@ -1,10 +1,11 @@
 import {Args, Flags} from '@oclif/core'
+import {setTimeout as sleep} from 'node:timers/promises'
 
 import {BaseCommand} from '../base-command.js'
-import {ExitCode} from '../pipeline/errors.js'
+import {ExitCode, UsageError} from '../pipeline/errors.js'
 import {RunHistory, RunRecord} from '../pipeline/run-history.js'
 import {parseDuration} from '../pipeline/time.js'
-import {parseTimeframes} from '../pipeline/timeframes.js'
+import {TIMEFRAME_SPECS, Timeframe, parseTimeframes} from '../pipeline/timeframes.js'
 import {withWarehouse} from '../pipeline/warehouse.js'
 import {renderRuns} from '../render/runs.js'
 
@@ -14,12 +15,14 @@ export interface TriggerResult {
 
 export default class Trigger extends BaseCommand<typeof Trigger> {
   static override summary = 'Run a candle flow now, with its default lookback, and record the run.'
-  static override description = `Each flow recomputes the windows of its lookback plus every older window that received trades since its last run (late trades), and replaces those candles. Windows that have not closed are left for later unless --include-open. Flows run one at a time, in timeframe order.`
+  static override description = `Each flow recomputes the windows of its lookback plus every older window that received trades since its last run (late trades), and replaces those candles. Windows that have not closed are left for later unless --include-open. Flows run one at a time, in timeframe order.
+When the scheduler runs on this home, the run is queued in it (behind the flow it is running) and this command waits for it; --direct runs here instead.`
   static override examples = [
     '<%= config.bin %> trigger 1m',
     '<%= config.bin %> trigger all',
     '<%= config.bin %> trigger 1h --lookback 6h',
     '<%= config.bin %> trigger 1m --include-open --json',
+    '<%= config.bin %> trigger 1m --via-scheduler',
   ]
 
   static override args = {
@@ -29,13 +32,72 @@ export default class Trigger extends BaseCommand<typeof Trigger> {
   static override flags = {
     lookback: Flags.string({summary: 'Recompute windows this far back (e.g. 10m, 2h, 2d) instead of the flow default.'}),
     'include-open': Flags.boolean({summary: 'Also write the window that has not closed yet.', default: false}),
+    'via-scheduler': Flags.boolean({
+      summary: 'Queue the run in the running scheduler (the default when one runs) and wait for it; fail if none runs.',
+      exclusive: ['direct'],
+    }),
+    direct: Flags.boolean({summary: 'Run in this process even when a scheduler runs (waits for the warehouse like any command).', exclusive: ['via-scheduler']}),
+    'run-by-scheduler': Flags.boolean({hidden: true, summary: 'The scheduler runs this flow and records it: store no run history.'}),
   }
 
   async run(): Promise<TriggerResult> {
     const timeframes = parseTimeframes(this.args.timeframe, 'TIMEFRAME')
     const lookbackMicros = this.flags.lookback === undefined ? undefined : parseDuration(this.flags.lookback, '--lookback')
+    const viaScheduler = await this.schedulerToUse()
+    const runs = viaScheduler ? await this.runViaScheduler(viaScheduler, timeframes) : await this.runHere(timeframes, lookbackMicros)
+    if (!this.jsonEnabled()) this.log(renderRuns(runs))
+    const failed = runs.filter((run) => run.state !== 'Completed')
+    if (failed.length > 0) {
+      process.exitCode = ExitCode.failed
+      if (!this.jsonEnabled()) for (const run of failed) this.logToStderr(`k2ops: ${run.flow} ${run.state === 'Failed' ? 'failed' : `ended ${run.state}`}: ${run.error}`)
+    }
+
+    return {runs}
+  }
+
+  /**
+   * The running scheduler's API, when the run should go through it: by default whenever one runs
+   * (so the run queues behind the current one instead of fighting for the warehouse lock).
+   */
+  private async schedulerToUse(): Promise<{port: number; token: string} | undefined> {
+    if (this.flags.direct || this.flags['run-by-scheduler'] || this.flags['include-open'] || this.flags.lookback !== undefined) {
+      if (this.flags['via-scheduler']) throw new UsageError('--via-scheduler runs the deployment as configured: drop --lookback/--include-open', {code: 'usage'})
+      return undefined
+    }
+
+    const {daemonFiles, readToken, runningDaemon} = await import('../pipeline/scheduler/daemon-files.js')
+    const files = daemonFiles(this.home.stateDir, this.home.logsDir)
+    const daemon = runningDaemon(files.stateFile)
+    const token = readToken(files.tokenFile)
+    if (daemon?.port && token) return {port: daemon.port, token}
+    if (this.flags['via-scheduler']) throw new UsageError('no scheduler runs on this home', {code: 'scheduler_not_running', hint: 'k2ops scheduler start, or trigger without --via-scheduler'})
+    return undefined
+  }
+
+  private async runViaScheduler(daemon: {port: number; token: string}, timeframes: Timeframe[]): Promise<RunRecord[]> {
+    const {SchedulerClient} = await import('../pipeline/scheduler/api-client.js')
+    const client = new SchedulerClient(daemon.port, daemon.token)
+    const queued: RunRecord[] = []
+    for (const tf of timeframes) queued.push((await client.run(TIMEFRAME_SPECS[tf].deployment)).flow_run)
+    if (!this.jsonEnabled()) this.logToStderr(`Queued in the running scheduler (behind any flow it runs now): ${queued.map((run) => `${run.flow} ${run.id}`).join(', ')}`)
+    const runs: RunRecord[] = []
+    for (const run of queued) runs.push(await this.waitFor(client, run.id))
+    return runs
+  }
+
+  /** Polls the run until it ends: queued runs wait for the ones before them. */
+  private async waitFor(client: {flowRun(id: string): Promise<{flow_run: RunRecord}>}, id: string): Promise<RunRecord> {
+    const {FINAL_STATES} = await import('../pipeline/run-history.js')
+    for (;;) {
+      const {flow_run: run} = await client.flowRun(id)
+      if (FINAL_STATES.has(run.state)) return run
+      await sleep(250)
+    }
+  }
+
+  private async runHere(timeframes: Timeframe[], lookbackMicros: number | undefined): Promise<RunRecord[]> {
     const now = this.now()
-    const history = new RunHistory(this.home.runHistoryFile)
+    const history = new RunHistory(this.flags['run-by-scheduler'] ? null : this.home.runHistoryFile)
     const operation = `trigger ${this.args.timeframe}`
     const runs: RunRecord[] = []
     await withWarehouse(this.home.warehouse, this.warehouseOptions(operation), async (warehouse) => {
@@ -45,13 +107,6 @@ export default class Trigger extends BaseCommand<typeof Trigger> {
         runs.push(run.record)
       }
     })
-    if (!this.jsonEnabled()) this.log(renderRuns(runs))
-    const failed = runs.filter((run) => run.state !== 'Completed')
-    if (failed.length > 0) {
-      process.exitCode = ExitCode.failed
-      if (!this.jsonEnabled()) for (const run of failed) this.logToStderr(`k2ops: ${run.flow} failed: ${run.error}`)
-    }
-
-    return {runs}
+    return runs
   }
 }

@@ -33,6 +33,8 @@ export interface RunRecord {
   scheduledFor?: string
   /** 1 for the first try; retries count up. */
   attempt?: number
+  /** Why a run was skipped or cancelled, or what an earlier attempt ran into: for people, not for scripts. */
+  note?: string
 }
 
 /**
@@ -43,7 +45,8 @@ export interface RunRecord {
 export class RunHistory {
   /** `clock` (ms since the epoch) stamps start and end; the scheduler's tests pass a fake one. */
   constructor(
-    readonly file: string,
+    /** null: nothing is stored (a flow run by the scheduler's child process: the scheduler records it). */
+    readonly file: string | null,
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -88,7 +91,7 @@ export class RunHistory {
 
   /** Every run, newest first. */
   list(): RunRecord[] {
-    if (!existsSync(this.file)) return []
+    if (!this.file || !existsSync(this.file)) return []
     const byId = new Map<string, RunRecord>()
     for (const line of readFileSync(this.file, 'utf8').split('\n')) {
       if (!line.trim()) continue
@@ -104,6 +107,7 @@ export class RunHistory {
   }
 
   private append(record: RunRecord): void {
+    if (!this.file) return
     mkdirSync(dirname(this.file), {recursive: true, mode: 0o700})
     appendFileSync(this.file, JSON.stringify(record) + '\n', {mode: 0o600})
   }

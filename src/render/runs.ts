@@ -1,7 +1,9 @@
 import type {RunRecord} from '../pipeline/run-history.js'
+import type {FlowRunStats} from '../pipeline/run-stats.js'
 
 import {renderTable} from './table.js'
 
+/** The runs one command just made (trigger, demo): what each recomputed and wrote. */
 export function renderRuns(runs: RunRecord[]): string {
   return renderTable(
     ['FLOW', 'STATE', 'DURATION', 'WINDOWS FROM', 'TO', 'CANDLES', 'LATE', 'REMOVED', 'TRADES'],
@@ -18,4 +20,73 @@ export function renderRuns(runs: RunRecord[]): string {
     ]),
     {alignRight: [2, 5, 6, 7, 8]},
   )
+}
+
+/** Errors (or, without one, the note on why a run was skipped or cancelled) are single lines already; the table keeps them short, the JSON keeps them whole. */
+const ERROR_WIDTH = 80
+
+/** The run history as `k2ops runs` lists it: one row per run, whichever process made it. */
+export function renderRunHistory(runs: RunRecord[]): string {
+  return renderTable(
+    ['FLOW', 'STATE', 'TRIGGER', 'STARTED (UTC)', 'DURATION', 'ATTEMPT', 'RANGE', 'CANDLES', 'ERROR'],
+    runs.map((run) => [
+      run.flow,
+      run.state,
+      run.trigger,
+      wholeSeconds(run.startedAt),
+      run.durationMs === undefined ? '-' : formatSeconds(run.durationMs / 1000),
+      run.attempt ?? 1,
+      formatRange(run.rangeFrom, run.rangeTo),
+      run.candles ?? '-',
+      truncate(run.error ?? run.note ?? '', ERROR_WIDTH),
+    ]),
+    {alignRight: [4, 5, 7]},
+  )
+}
+
+/** One line per flow: `OHLCV-1m-Pipeline  12 runs  100% ok  p50 0.41 s  p95 0.55 s  (target < 20 s)`. */
+export function renderRunSummary(stats: FlowRunStats[]): string {
+  const rows = stats.map((flow) => [
+    flow.flow,
+    `${flow.runs} ${flow.runs === 1 ? 'run' : 'runs'}`,
+    flow.successRate === null ? 'none finished' : `${formatRate(flow.successRate)} ok`,
+    flow.p50Seconds === null ? '' : `p50 ${formatSeconds(flow.p50Seconds)}`,
+    flow.p95Seconds === null ? '' : `p95 ${formatSeconds(flow.p95Seconds)}`,
+    targetNote(flow),
+  ])
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column].length))) ?? []
+  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd()).join('\n')
+}
+
+/** `0.41 s`, `12.30 s`, `95.2 s`: two decimals below a minute and a half, then one. */
+export function formatSeconds(seconds: number): string {
+  return `${seconds < 90 ? seconds.toFixed(2) : seconds.toFixed(1)} s`
+}
+
+/** `100%`, `95%`, `83.3%`; rounded down, so 100% means no failure at all. */
+export function formatRate(rate: number): string {
+  const tenths = Math.floor(rate * 1000 + 1e-9) / 10
+  return `${Number.isInteger(tenths) ? tenths : tenths.toFixed(1)}%`
+}
+
+function targetNote(flow: FlowRunStats): string {
+  if (flow.targetSeconds === null) return ''
+  const over = flow.p95Seconds !== null && flow.p95Seconds > flow.targetSeconds
+  return `(target < ${flow.targetSeconds} s${over ? ', p95 above it' : ''})`
+}
+
+/** `2024-08-10T12:35:00.123Z` → `2024-08-10T12:35:00Z`: the table has no room for milliseconds. */
+function wholeSeconds(iso: string): string {
+  return iso.replace(/\.\d+Z$/, 'Z')
+}
+
+/** The recomputed window starts; the end keeps only its time when it falls on the same day. */
+function formatRange(from: string | undefined, to: string | undefined): string {
+  if (from === undefined || to === undefined) return '-'
+  const sameDay = from.slice(0, 10) === to.slice(0, 10)
+  return `${from} → ${sameDay ? to.slice(11) : to}`
+}
+
+function truncate(text: string, width: number): string {
+  return text.length <= width ? text : `${text.slice(0, width - 1)}…`
 }

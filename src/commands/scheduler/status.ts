@@ -1,0 +1,144 @@
+import {BaseCommand} from '../../base-command.js'
+import {loadDeployments} from '../../pipeline/deployments.js'
+import {ExitCode} from '../../pipeline/errors.js'
+import {RunHistory, RunRecord} from '../../pipeline/run-history.js'
+import {renderTable} from '../../render/table.js'
+
+export type SchedulerState = 'running' | 'stopped' | 'dead' | 'unhealthy'
+
+export interface DeploymentStatus {
+  name: string
+  flow: string
+  cron: string
+  paused: boolean
+  nextRun: string | null
+  lastRun: {id: string; state: string; startedAt: string; durationMs: number | null} | null
+}
+
+export interface SchedulerStatusResult {
+  state: SchedulerState
+  pid: number | null
+  uptimeSeconds: number | null
+  port: number | null
+  /** The run in progress now, if any. */
+  running: RunRecord | null
+  queue: RunRecord[]
+  deployments: DeploymentStatus[]
+  message: string
+}
+
+export default class SchedulerStatus extends BaseCommand<typeof SchedulerStatus> {
+  static override summary = 'Is the scheduler running? Its pid, uptime, the five deployments with next and last runs, the flow running now.'
+  static override description = `Exit 0 when the scheduler runs and its API answers; 1 when it is stopped, dead (a pid file left by a
+crash: k2ops scheduler start recovers) or unhealthy (the process runs but its API does not answer).
+Reads only the home's state files and the daemon's API: it answers at once, even while a job holds the warehouse.`
+
+  static override examples = ['<%= config.bin %> scheduler status', '<%= config.bin %> scheduler status --json']
+
+  async run(): Promise<SchedulerStatusResult> {
+    const {daemonFiles, isSchedulerProcess, readDaemonState} = await import('../../pipeline/scheduler/daemon-files.js')
+    const files = daemonFiles(this.home.stateDir, this.home.logsDir)
+    const daemon = readDaemonState(files.stateFile)
+    const alive = daemon !== undefined && isSchedulerProcess(daemon.pid)
+    let result: SchedulerStatusResult
+    if (daemon && alive && daemon.port) {
+      result = await this.fromApi(daemon.pid, daemon.port)
+    } else {
+      const state: SchedulerState = daemon ? (alive ? 'unhealthy' : 'dead') : 'stopped'
+      const message =
+        state === 'dead'
+          ? `The scheduler is dead: pid ${daemon!.pid} (started ${daemon!.startedAt}) is gone but left its pid file. k2ops scheduler start recovers.`
+          : state === 'unhealthy'
+            ? `The scheduler process ${daemon!.pid} runs but has no API yet (starting, or stuck).`
+            : 'The scheduler is stopped. k2ops scheduler start starts it.'
+      result = {state, pid: daemon?.pid ?? null, uptimeSeconds: null, port: daemon?.port ?? null, running: null, queue: [], deployments: this.fromConfig(), message}
+    }
+
+    if (!this.jsonEnabled()) this.display(result)
+    if (result.state !== 'running') process.exitCode = ExitCode.failed
+    return result
+  }
+
+  private async fromApi(pid: number, port: number): Promise<SchedulerStatusResult> {
+    const {SchedulerClient} = await import('../../pipeline/scheduler/api-client.js')
+    const client = new SchedulerClient(port, undefined, 1500)
+    try {
+      const [health, snapshot] = await Promise.all([client.health(), client.deployments()])
+      const deployments = snapshot.deployments.map((d) => ({
+        name: d.name,
+        flow: d.flow,
+        cron: d.cron,
+        paused: d.paused,
+        nextRun: d.nextRun,
+        lastRun: summarizeRun(d.lastRun),
+      }))
+      return {
+        state: 'running',
+        pid,
+        uptimeSeconds: health.uptimeSeconds,
+        port,
+        running: snapshot.running,
+        queue: snapshot.queue,
+        deployments,
+        message: `The scheduler is running: pid ${pid}, up ${formatUptime(health.uptimeSeconds)}, API http://127.0.0.1:${port}.`,
+      }
+    } catch (error) {
+      return {
+        state: 'unhealthy',
+        pid,
+        uptimeSeconds: null,
+        port,
+        running: null,
+        queue: [],
+        deployments: this.fromConfig(),
+        message: `The scheduler process ${pid} runs but its API does not answer: ${(error as Error).message}`,
+      }
+    }
+  }
+
+  /** Without a daemon: the deployments as configured, with their last runs from the history. */
+  private fromConfig(): DeploymentStatus[] {
+    const runs = new RunHistory(this.home.runHistoryFile).list()
+    return loadDeployments(this.home.config.deployments, `${this.home.configFile}: deployments`).map((d) => ({
+      name: d.name,
+      flow: d.flow,
+      cron: d.cron,
+      paused: d.paused,
+      nextRun: null,
+      lastRun: summarizeRun(runs.find((run) => run.flow === d.flow && run.state !== 'Skipped') ?? null),
+    }))
+  }
+
+  private display(result: SchedulerStatusResult): void {
+    this.log(result.message)
+    this.log('')
+    this.log(
+      renderTable(
+        ['DEPLOYMENT', 'CRON (UTC)', 'NEXT RUN', 'LAST RUN', 'STATE', 'DURATION'],
+        result.deployments.map((d) => [
+          d.name,
+          d.cron,
+          d.paused ? 'paused' : (d.nextRun?.replace('.000Z', 'Z') ?? '-'),
+          d.lastRun?.startedAt.replace(/\.\d+Z$/, 'Z') ?? '-',
+          d.lastRun?.state ?? '-',
+          d.lastRun?.durationMs === null || d.lastRun === null ? '-' : `${(d.lastRun.durationMs / 1000).toFixed(2)} s`,
+        ]),
+      ),
+    )
+    if (result.state === 'running') {
+      this.log('')
+      this.log(result.running ? `Running now: ${result.running.flow} (${result.running.id}, since ${result.running.startedAt})` : 'Running now: no flow')
+      if (result.queue.length > 0) this.log(`Queued: ${result.queue.map((run) => run.flow).join(', ')}`)
+    }
+  }
+}
+
+function summarizeRun(run: RunRecord | null): DeploymentStatus['lastRun'] {
+  return run ? {id: run.id, state: run.state, startedAt: run.startedAt, durationMs: run.durationMs ?? null} : null
+}
+
+function formatUptime(seconds: number): string {
+  if (seconds < 120) return `${seconds} s`
+  if (seconds < 7200) return `${Math.floor(seconds / 60)} min`
+  return `${Math.floor(seconds / 3600)} h ${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')} min`
+}

@@ -1,0 +1,48 @@
+import type {RunRecord} from '../run-history.js'
+import type {FlowExecutor, FlowOutcome} from './types.js'
+
+export interface ChildExecutorOptions {
+  /** bin/run.js of this k2ops. */
+  bin: string
+  home: string
+  warehouse: string
+  /** Extra environment for the child (tests pin K2OPS_NOW with it). */
+  env?: NodeJS.ProcessEnv
+}
+
+/**
+ * Runs each attempt as a child `k2ops trigger TF --run-by-scheduler` process: a flow that hangs or
+ * crashes takes only its own process with it, a timeout kills it, and the daemon itself never holds
+ * the warehouse (it is opened and closed by the child, as by any other command).
+ */
+export function childProcessExecutor(options: ChildExecutorOptions): FlowExecutor {
+  return async (deployment, _run, signal) => {
+    const {execa} = await import('execa')
+    const lookbackSeconds = Math.max(1, Math.round(deployment.lookbackMicros / 1_000_000))
+    const result = await execa(
+      process.execPath,
+      [options.bin, 'trigger', deployment.timeframe, '--json', '--lookback', `${lookbackSeconds}s`, '--home', options.home, '--warehouse', options.warehouse, '--run-by-scheduler'],
+      {reject: false, cancelSignal: signal, forceKillAfterDelay: 5000, env: {...options.env, NO_COLOR: '1'}, stdin: 'ignore'},
+    )
+    return outcomeOf(result.stdout, result.stderr, result.exitCode, result.isCanceled)
+  }
+}
+
+function outcomeOf(stdout: string, stderr: string, exitCode: number | undefined, canceled: boolean): FlowOutcome {
+  if (canceled) return {state: 'Failed', error: 'the flow process was stopped'}
+  let parsed: {runs?: RunRecord[]; error?: {message?: string}} | undefined
+  try {
+    parsed = JSON.parse(stdout) as typeof parsed
+  } catch {
+    parsed = undefined
+  }
+
+  const run = parsed?.runs?.[0]
+  if (exitCode === 0 && run?.state === 'Completed') {
+    const {rangeFrom, rangeTo, candles, removed, trades, lateWindows} = run
+    return {state: 'Completed', fields: {rangeFrom, rangeTo, candles, removed, trades, lateWindows}}
+  }
+
+  const why = run?.error ?? parsed?.error?.message ?? (stderr.trim().split('\n').pop() || `the flow process exited ${exitCode}`)
+  return {state: 'Failed', error: why}
+}

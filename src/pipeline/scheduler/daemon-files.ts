@@ -1,0 +1,111 @@
+import {randomBytes} from 'node:crypto'
+import {closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync} from 'node:fs'
+import {join} from 'node:path'
+
+/** What the running daemon says of itself in `<home>/state/scheduler.json`. */
+export interface DaemonState {
+  pid: number
+  startedAt: string
+  /** The API's port on 127.0.0.1; absent until the API listens. */
+  port?: number
+  version: string
+  warehouse: string
+}
+
+export interface DaemonFiles {
+  stateFile: string
+  tokenFile: string
+  logFile: string
+}
+
+export function daemonFiles(stateDir: string, logsDir: string): DaemonFiles {
+  return {stateFile: join(stateDir, 'scheduler.json'), tokenFile: join(stateDir, 'scheduler.token'), logFile: join(logsDir, 'scheduler.log')}
+}
+
+/** Is a process with this pid alive (ours or not)? */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    // EPERM: it exists, it is only not ours to signal.
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Is `pid` a k2ops scheduler? A pid file can outlive its daemon and the pid be reused by another
+ * program; on Linux the command line tells them apart.
+ */
+export function isSchedulerProcess(pid: number): boolean {
+  if (!isAlive(pid)) return false
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ')
+    return cmdline.includes('scheduler')
+  } catch {
+    // No /proc (not Linux): trust the pid.
+    return true
+  }
+}
+
+export function readDaemonState(file: string): DaemonState | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as DaemonState
+  } catch {
+    return undefined
+  }
+}
+
+/** The state of the daemon that runs now, or undefined (no file, or a stale one left by a crash). */
+export function runningDaemon(file: string): DaemonState | undefined {
+  const state = readDaemonState(file)
+  return state && isSchedulerProcess(state.pid) ? state : undefined
+}
+
+export type ClaimResult = {claimed: true} | {claimed: false; holder: DaemonState}
+
+/**
+ * Takes the home for this daemon: creates the state file exclusively. A file left by a dead daemon
+ * is stale and replaced; one of a live daemon is refused with its state.
+ */
+export function claimDaemonState(file: string, state: DaemonState): ClaimResult {
+  mkdirSync(join(file, '..'), {recursive: true, mode: 0o700})
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx', 0o600)
+      writeSync(fd, JSON.stringify(state) + '\n')
+      closeSync(fd)
+      return {claimed: true}
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      const holder = readDaemonState(file)
+      if (holder && holder.pid !== state.pid && isSchedulerProcess(holder.pid)) return {claimed: false, holder}
+      rmSync(file, {force: true})
+    }
+  }
+
+  const holder = readDaemonState(file)
+  return holder ? {claimed: false, holder} : {claimed: true}
+}
+
+export function updateDaemonState(file: string, state: DaemonState): void {
+  const temporary = `${file}.${process.pid}.tmp`
+  writeFileSync(temporary, JSON.stringify(state) + '\n', {mode: 0o600})
+  renameSync(temporary, file)
+}
+
+/** Removes the state file if it is still this process's. */
+export function releaseDaemonState(file: string, pid = process.pid): void {
+  if (readDaemonState(file)?.pid === pid) rmSync(file, {force: true})
+}
+
+/** A fresh bearer token for the API's POSTs, readable by the home's owner only. */
+export function writeToken(file: string): string {
+  const token = randomBytes(32).toString('hex')
+  writeFileSync(file, token + '\n', {mode: 0o600})
+  return token
+}
+
+export function readToken(file: string): string | undefined {
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined
+}

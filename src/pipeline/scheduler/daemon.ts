@@ -1,0 +1,145 @@
+import type {Server} from 'node:http'
+
+import {existsSync, readFileSync} from 'node:fs'
+
+import type {Home} from '../home.js'
+import type {SchedulerLog} from './types.js'
+
+import {K2Error, ExitCode} from '../errors.js'
+import {Deployment, loadDeployments} from '../deployments.js'
+import {RunHistory} from '../run-history.js'
+import {startApiServer, serverPort} from './api-server.js'
+import {childProcessExecutor} from './child-executor.js'
+import {DaemonState, claimDaemonState, daemonFiles, isAlive, releaseDaemonState, updateDaemonState, writeToken} from './daemon-files.js'
+import {ScheduleRunner, systemClock} from './schedule-runner.js'
+import {DEFAULT_LOG_FILES, DEFAULT_LOG_MAX_BYTES, openSchedulerLog} from './scheduler-log.js'
+
+export const DEFAULT_API_PORT = 4242
+
+export interface DaemonOptions {
+  home: Home
+  /** bin/run.js of this k2ops, for the flow processes. */
+  bin: string
+  version: string
+  catchUp: boolean
+  /** Echo readable log lines here (foreground). */
+  echo?: NodeJS.WritableStream
+}
+
+/**
+ * The scheduler daemon: claims the home (one daemon per home), marks runs left Running by a dead
+ * daemon as Crashed, serves the API on 127.0.0.1, and runs the schedule until SIGTERM/SIGINT or
+ * POST /api/shutdown; then stops gracefully and releases the home. Resolves when it has stopped.
+ */
+export async function runDaemon(options: DaemonOptions): Promise<void> {
+  const {home} = options
+  const files = daemonFiles(home.stateDir, home.logsDir)
+  const startedAtMs = Date.now()
+  const state: DaemonState = {pid: process.pid, startedAt: new Date(startedAtMs).toISOString(), version: options.version, warehouse: home.warehouse}
+  const claim = claimDaemonState(files.stateFile, state)
+  if (!claim.claimed) {
+    throw new K2Error(`a scheduler already runs on this home: pid ${claim.holder.pid}, since ${claim.holder.startedAt}`, {
+      code: 'already_running',
+      exit: ExitCode.failed,
+      hint: 'k2ops scheduler status shows it; k2ops scheduler stop stops it',
+    })
+  }
+
+  const settings = home.config.scheduler ?? {}
+  const {log, close: closeLog} = await openSchedulerLog({
+    file: files.logFile,
+    maxBytes: settings.logMaxBytes ?? DEFAULT_LOG_MAX_BYTES,
+    maxFiles: settings.logFiles ?? DEFAULT_LOG_FILES,
+    echo: options.echo,
+  })
+  let server: Server | undefined
+  try {
+    const history = new RunHistory(home.runHistoryFile)
+    for (const run of history.markCrashed(isAlive)) log('warn', 'run.crashed', {id: run.id, flow: run.flow, pid: run.pid, error: run.error})
+    const token = writeToken(files.tokenFile)
+    const runner = new ScheduleRunner({
+      deployments: liveDeployments(home, log),
+      executor: childProcessExecutor({bin: options.bin, home: home.dir, warehouse: home.warehouse, env: process.env}),
+      history,
+      clock: systemClock,
+      log,
+      catchUp: options.catchUp,
+      warehouse: home.warehouse,
+    })
+    let stopping: Promise<void> | undefined
+    let stopped!: () => void
+    const whenStopped = new Promise<void>((resolve) => {
+      stopped = resolve
+    })
+    // Graceful: no new runs; the running flow may finish within the timeout, then it is cancelled.
+    const stop = (timeoutSeconds: number, why: string) => {
+      stopping ??= (async () => {
+        log('info', 'scheduler.stopping', {why, timeoutSeconds})
+        await runner.stop({timeoutMs: timeoutSeconds * 1000})
+        await new Promise<void>((resolve) => {
+          if (!server) return resolve()
+          server.close(() => resolve())
+          server.closeAllConnections()
+        })
+        stopped()
+      })()
+      return stopping
+    }
+
+    const port = settings.port ?? DEFAULT_API_PORT
+    server = await startApiServer(port, {
+      runner,
+      history,
+      token,
+      version: options.version,
+      startedAtMs,
+      log,
+      shutdown: (timeoutSeconds) => void stop(timeoutSeconds, 'api'),
+    }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EADDRINUSE') throw error
+      throw new K2Error(`the API port 127.0.0.1:${port} is in use`, {
+        code: 'port_in_use',
+        exit: ExitCode.failed,
+        hint: `set another in ${home.configFile}: {"scheduler": {"port": N}} (0 picks a free one)`,
+      })
+    })
+    updateDaemonState(files.stateFile, {...state, port: serverPort(server)})
+    log('info', 'scheduler.started', {pid: process.pid, port: serverPort(server), home: home.dir, warehouse: home.warehouse, catchUp: options.catchUp})
+    runner.start()
+    // systemd and `kill` send SIGTERM; its default stop timeout is 90 s, so 60 s for the flow fits.
+    process.once('SIGTERM', (signal) => void stop(60, signal))
+    process.once('SIGINT', (signal) => void stop(60, signal))
+    await whenStopped
+    log('info', 'scheduler.stopped', {pid: process.pid})
+  } catch (error) {
+    log('error', 'scheduler.failed', {error: (error as Error).message})
+    server?.close()
+    throw error
+  } finally {
+    releaseDaemonState(files.stateFile)
+    await closeLog()
+  }
+}
+
+/**
+ * The deployments as the config file says now: it is read at every decision, so pause/resume and
+ * cron changes apply without a restart. A config being edited (unreadable for a moment, or wrong)
+ * keeps the last good deployments and says so in the log.
+ */
+function liveDeployments(home: Home, log: SchedulerLog): () => Deployment[] {
+  let lastGood = loadDeployments(home.config.deployments, `${home.configFile}: deployments`)
+  let lastError = ''
+  return () => {
+    try {
+      const config = existsSync(home.configFile) ? (JSON.parse(readFileSync(home.configFile, 'utf8')) as {deployments?: unknown}) : {}
+      lastGood = loadDeployments(config.deployments, `${home.configFile}: deployments`)
+      lastError = ''
+    } catch (error) {
+      const message = (error as Error).message
+      if (message !== lastError) log('warn', 'config.unreadable', {file: home.configFile, error: message, keeping: 'the last good deployments'})
+      lastError = message
+    }
+
+    return lastGood
+  }
+}

@@ -1,0 +1,37 @@
+import type {Deployment} from '../deployments.js'
+import type {RunRecord, RunTrigger} from '../run-history.js'
+
+/** The scheduler's sense of time. The daemon uses the system clock; tests pass a fake one and run days in seconds. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number
+  /** Resolves after `ms` of this clock's time, or as soon as `signal` aborts (then it resolves too, never rejects). */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>
+}
+
+/** How one attempt of a flow ended, as the executor saw it. */
+export interface FlowOutcome {
+  state: 'Completed' | 'Failed'
+  error?: string
+  /** What the flow reports for the run record: rangeFrom, rangeTo, candles, removed, trades, lateWindows. */
+  fields?: Partial<Pick<RunRecord, 'rangeFrom' | 'rangeTo' | 'candles' | 'removed' | 'trades' | 'lateWindows'>>
+}
+
+/**
+ * Runs one attempt of a deployment's flow. When `signal` aborts (timeout or shutdown) it must stop
+ * the work (kill the child process) and settle soon after; the runner records TimedOut or Cancelled.
+ */
+export type FlowExecutor = (deployment: Deployment, run: RunRecord, signal: AbortSignal) => Promise<FlowOutcome>
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+
+/** Structured log: an event name and its fields (one JSON object per line on disk). */
+export type SchedulerLog = (level: LogLevel, event: string, fields?: Record<string, unknown>) => void
+
+export interface EnqueueRequest {
+  /** Deployment name (or its timeframe). */
+  deployment: string
+  trigger: RunTrigger
+  /** The cron tick a scheduled run is for (ms). */
+  scheduledFor?: number
+}

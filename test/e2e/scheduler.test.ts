@@ -1,0 +1,252 @@
+import {execa} from 'execa'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {request as httpRequest} from 'node:http'
+import {networkInterfaces} from 'node:os'
+import {join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {afterEach, describe, expect, it} from 'vitest'
+
+import {k2ops} from '../helpers/cli.js'
+import {useTempDir} from '../helpers/temp-home.js'
+
+// End-to-end with real processes: a detached daemon, its API on 127.0.0.1, flows in child processes. (slow: ~20 s)
+
+const started: string[] = []
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(100)
+  }
+}
+
+/** A home with an empty warehouse and the API on a free port. */
+async function newHome(dir: string, config: Record<string, unknown> = {}): Promise<string> {
+  const home = join(dir, 'home')
+  expect((await k2ops(['init', '--home', home])).exitCode).toBe(0)
+  writeFileSync(join(home, 'config.json'), JSON.stringify({scheduler: {port: 0}, ...config}))
+  return home
+}
+
+function token(home: string): string {
+  return readFileSync(join(home, 'state', 'scheduler.token'), 'utf8').trim()
+}
+
+async function startScheduler(home: string, extra: string[] = []): Promise<{pid: number; port: number}> {
+  const result = await k2ops(['scheduler', 'start', '--home', home, '--json', ...extra])
+  expect(result.exitCode, result.stderr + result.stdout).toBe(0)
+  started.push(home)
+  return result.json
+}
+
+/** A raw HTTP call, to see exactly what the API answers (status and JSON body). */
+function call(port: number, method: string, path: string, options: {token?: string; body?: string; host?: string} = {}): Promise<{status: number; json: any}> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = {}
+    if (options.token) headers.authorization = `Bearer ${options.token}`
+    if (options.body !== undefined) headers['content-type'] = 'application/json'
+    const req = httpRequest({host: options.host ?? '127.0.0.1', port, method, path, headers, timeout: 3000}, (res) => {
+      let text = ''
+      res.on('data', (chunk) => (text += chunk))
+      res.on('end', () => {
+        let json: unknown
+        try {
+          json = JSON.parse(text)
+        } catch {
+          json = text
+        }
+
+        resolve({status: res.statusCode ?? 0, json})
+      })
+    })
+    req.on('error', reject)
+    req.on('timeout', () => req.destroy(new Error('timeout')))
+    if (options.body !== undefined) req.write(options.body)
+    req.end()
+  })
+}
+
+/** A child process that holds the warehouse read-write until released. */
+async function holdWarehouse(home: string): Promise<{release: () => void}> {
+  const script = `
+    const {Warehouse} = await import(${JSON.stringify(join(process.cwd(), 'dist/pipeline/warehouse.js'))})
+    const w = await Warehouse.open(${JSON.stringify(join(home, 'warehouse.duckdb'))}, {operation: 'test hold', lockTimeoutMs: 5000})
+    console.log('held')
+    setInterval(() => {}, 1000)`
+  const holder = execa('node', ['--input-type=module', '-e', script], {reject: false})
+  await until('the holder', () => (existsSync(join(home, 'warehouse.duckdb.holder.json')) ? true : undefined))
+  // Not the subprocess itself: it is a promise, and returning it from here would wait for its end.
+  return {release: () => void holder.kill('SIGKILL')}
+}
+
+afterEach(async () => {
+  // Never leave a daemon behind, whatever a test did.
+  for (const home of started.splice(0)) {
+    const file = join(home, 'state', 'scheduler.json')
+    if (!existsSync(file)) continue
+    const {pid} = JSON.parse(readFileSync(file, 'utf8'))
+    for (const target of [-pid, pid]) {
+      try {
+        process.kill(target, 'SIGKILL')
+      } catch {
+        // gone
+      }
+    }
+  }
+})
+
+describe('k2ops scheduler (real processes)', () => {
+  const tempDir = useTempDir()
+
+  it('start → status → /api/health → trigger through the daemon → runs → stop, and a second start is refused', async () => {
+    const home = await newHome(tempDir())
+    const {pid, port} = await startScheduler(home)
+    expect(alive(pid)).toBe(true)
+
+    const second = await k2ops(['scheduler', 'start', '--home', home])
+    expect(second.exitCode).toBe(1)
+    expect(second.stderr).toContain(`a scheduler already runs on this home: pid ${pid}`)
+
+    const status = await k2ops(['scheduler', 'status', '--home', home, '--json'])
+    expect(status.exitCode).toBe(0)
+    expect(status.json).toMatchObject({state: 'running', pid, port})
+    expect(status.json.deployments.map((d: {name: string}) => d.name)).toEqual([
+      'ohlcv-1m-scheduled',
+      'ohlcv-5m-scheduled',
+      'ohlcv-30m-scheduled',
+      'ohlcv-1h-scheduled',
+      'ohlcv-1d-scheduled',
+    ])
+    for (const deployment of status.json.deployments) expect(Date.parse(deployment.nextRun)).toBeGreaterThan(Date.now() - 1000)
+
+    const health = await call(port, 'GET', '/api/health')
+    expect(health.status).toBe(200)
+    expect(health.json).toMatchObject({ok: true, pid})
+    expect(health.json.uptimeSeconds).toBeGreaterThanOrEqual(0)
+
+    // trigger goes through the daemon by default when one runs, and waits for the run.
+    const trigger = await k2ops(['trigger', '1m', '--home', home, '--json'])
+    expect(trigger.exitCode, trigger.stderr).toBe(0)
+    const [run] = trigger.json.runs
+    expect(run).toMatchObject({flow: 'OHLCV-1m-Pipeline', trigger: 'manual', state: 'Completed', pid})
+
+    const runs = await k2ops(['runs', '--home', home, '--json'])
+    expect(runs.json.runs.find((r: {id: string}) => r.id === run.id)).toMatchObject({state: 'Completed'})
+
+    const stop = await k2ops(['scheduler', 'stop', '--home', home, '--json'])
+    expect(stop.exitCode, stop.stderr).toBe(0)
+    expect(stop.json).toMatchObject({wasRunning: true, pid, stopped: 'gracefully'})
+    expect(alive(pid)).toBe(false)
+
+    const after = await k2ops(['scheduler', 'status', '--home', home, '--json'])
+    expect(after.exitCode).toBe(1)
+    expect(after.json.state).toBe('stopped')
+    const again = await k2ops(['scheduler', 'stop', '--home', home])
+    expect(again.exitCode).toBe(0)
+    expect(again.stdout).toContain('not running')
+
+    const logs = await k2ops(['scheduler', 'logs', '--home', home, '-n', '200', '--json'])
+    const events = logs.json.entries.map((entry: {event: string}) => entry.event)
+    expect(events).toEqual(expect.arrayContaining(['scheduler.started', 'scheduler.stopped']))
+  })
+
+  it('after kill -9, status says dead, start recovers, and the run that was in flight is marked Crashed', async () => {
+    // The flow waits for a warehouse held by another process: it is in flight when the daemon dies.
+    const home = await newHome(tempDir(), {lockTimeoutSeconds: 60})
+    const {pid, port} = await startScheduler(home)
+    const holder = await holdWarehouse(home)
+    try {
+      const queued = await call(port, 'POST', '/api/deployments/ohlcv-1m-scheduled/run', {token: token(home)})
+      expect(queued.status).toBe(201)
+      const id = queued.json.flow_run.id
+      await until('the run to start', async () => ((await call(port, 'GET', `/api/flow_runs/${id}`)).json.flow_run.state === 'Running' ? true : undefined))
+
+      process.kill(pid, 'SIGKILL')
+      await until('the daemon to die', () => (alive(pid) ? undefined : true))
+      const dead = await k2ops(['scheduler', 'status', '--home', home, '--json'])
+      expect(dead.exitCode).toBe(1)
+      expect(dead.json).toMatchObject({state: 'dead', pid})
+
+      const recovered = await startScheduler(home)
+      expect(recovered.pid).not.toBe(pid)
+      const runs = await k2ops(['runs', '--home', home, '--json'])
+      const crashed = runs.json.runs.find((r: {id: string}) => r.id === id)
+      expect(crashed).toMatchObject({state: 'Crashed'})
+      expect(crashed.error).toContain(String(pid))
+    } finally {
+      holder.release()
+      try {
+        process.kill(-pid, 'SIGKILL')
+      } catch {
+        // the orphaned flow process is gone already
+      }
+    }
+
+    expect((await k2ops(['scheduler', 'stop', '--home', home])).exitCode).toBe(0)
+  })
+
+  it('the API refuses a POST without or with a wrong token, answers malformed requests with 4xx JSON, and only on loopback', async () => {
+    const home = await newHome(tempDir())
+    const {port} = await startScheduler(home)
+    const path = '/api/deployments/ohlcv-5m-scheduled/run'
+    expect(await call(port, 'POST', path)).toMatchObject({status: 401, json: {error: expect.stringContaining('missing bearer token')}})
+    expect(await call(port, 'POST', path, {token: 'f'.repeat(64)})).toMatchObject({status: 401, json: {error: 'wrong bearer token'}})
+    expect(await call(port, 'POST', path, {token: token(home), body: '{not json'})).toMatchObject({status: 400, json: {error: 'body is not valid JSON'}})
+    expect(await call(port, 'GET', '/api/flow_runs?limit=abc')).toMatchObject({status: 400, json: {error: expect.stringContaining('limit')}})
+    expect(await call(port, 'POST', '/api/deployments/ohlcv-2m-scheduled/run', {token: token(home)})).toMatchObject({status: 404, json: {error: expect.stringContaining('unknown deployment')}})
+    expect(await call(port, 'DELETE', '/api/health')).toMatchObject({status: 405})
+    expect(await call(port, 'GET', '/nothing')).toMatchObject({status: 404})
+    const runs = await call(port, 'GET', '/api/flow_runs?limit=5')
+    expect(runs.status).toBe(200)
+    expect(Array.isArray(runs.json.flow_runs)).toBe(true)
+    // Still alive after all that.
+    expect((await call(port, 'GET', '/api/health')).status).toBe(200)
+
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((address) => address && address.family === 'IPv4' && !address.internal)?.address
+    if (external) {
+      await expect(call(port, 'GET', '/api/health', {host: external})).rejects.toThrow(/ECONNREFUSED|EHOSTUNREACH|ENETUNREACH/)
+    } else {
+      console.warn('no non-loopback IPv4 address on this machine: the loopback-only check was skipped')
+    }
+  })
+
+  it('status answers within 2 s while another process holds the warehouse', async () => {
+    const home = await newHome(tempDir())
+    await startScheduler(home)
+    const holder = await holdWarehouse(home)
+    try {
+      const began = Date.now()
+      const status = await k2ops(['scheduler', 'status', '--home', home, '--json'])
+      expect(Date.now() - began).toBeLessThan(2000)
+      expect(status.json.state).toBe('running')
+    } finally {
+      holder.release()
+    }
+  })
+
+  it('install-service prints a unit that runs the foreground scheduler with restart on failure', async () => {
+    const home = await newHome(tempDir())
+    const unit = await k2ops(['scheduler', 'install-service', '--home', home])
+    expect(unit.exitCode).toBe(0)
+    expect(unit.stdout).toMatch(/^ExecStart=.*bin\/run\.js scheduler start --foreground --home /m)
+    expect(unit.stdout).toContain('Restart=on-failure')
+    const target = join(tempDir(), 'k2ops-scheduler.service')
+    expect((await k2ops(['scheduler', 'install-service', '--home', home, '--write', target])).exitCode).toBe(0)
+    expect(readFileSync(target, 'utf8')).toBe(unit.stdout + '\n')
+    expect((await k2ops(['scheduler', 'install-service', '--home', home, '--write', target])).exitCode).toBe(2)
+  })
+})
