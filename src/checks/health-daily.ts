@@ -8,6 +8,9 @@ import {CheckResult, checkResult} from './check.js'
 import {Thresholds} from './thresholds.js'
 
 export interface HealthDailyOptions {
+  /** The home's state and logs directories: the scheduler's pid file and log. */
+  stateDir: string
+  logsDir: string
   warehousePath: string
   openOptions: OpenOptions
   runs: RunRecord[]
@@ -23,7 +26,7 @@ export interface HealthStep {
 }
 
 /**
- * The runbook's daily health check as a list of steps, in its order: the flows, then the
+ * The runbook's daily health check as a list of steps, in its order: the scheduler, the flows, then the
  * warehouse (opened once, read-only: freshness, the last day's invariants, gaps and reconcile, the
  * source), then storage. A busy warehouse skips its steps instead of hanging the report.
  */
@@ -38,6 +41,7 @@ export class HealthDaily {
     const {nowMicros, limit, thresholds} = this.options
     const dayAgo = nowMicros - MICROS_PER_DAY
     return [
+      {title: 'Scheduler process and API', run: async () => (await import('./scheduler.js')).schedulerChecks({stateDir: this.options.stateDir, logsDir: this.options.logsDir})},
       {title: 'Flow runs, last 24 h', run: async () => (await import('./runs.js')).runChecks({runs: this.options.runs, thresholds, nowMicros, limit})},
       {title: 'Open the warehouse (read-only)', run: async () => [await this.open()]},
       this.warehouseStep('Freshness', async (warehouse) => (await import('./freshness.js')).freshnessChecks(warehouse, {timeframes: [...TIMEFRAMES], thresholds, nowMicros, limit})),

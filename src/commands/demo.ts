@@ -115,6 +115,8 @@ export default class Demo extends BaseCommand<typeof Demo> {
     const {HealthDaily} = await import('../checks/health-daily.js')
     const {resolveThresholds} = await import('../checks/thresholds.js')
     const procedure = new HealthDaily({
+      stateDir: this.home.stateDir,
+      logsDir: this.home.logsDir,
       warehousePath: this.home.warehouse,
       openOptions: this.warehouseOptions('demo health check'),
       runs: new RunHistory(this.home.runHistoryFile).list(),

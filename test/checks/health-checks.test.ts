@@ -196,9 +196,12 @@ describe('k2ops health daily', () => {
     const report: CheckReport = healthy.json
     expect(report, healthy.stdout).toBeDefined()
     const disk = find(report, 'disk_space')
+    // No scheduler runs on the demo home: its two checks warn (flows run only when triggered).
+    for (const name of ['scheduler_process', 'scheduler_api']) expect(find(report, name), name).toMatchObject({status: 'warn', hint: 'k2ops scheduler start'})
+    expect(find(report, 'scheduler_process').summary).toBe('the scheduler is not running: flows run only when triggered')
     // Free space is the test machine's: it alone may not pass here; every other check must.
-    expect(notPassing(report).filter((name) => name !== 'disk_space')).toEqual([])
-    expect(report.status).toBe(disk.status)
+    expect(notPassing(report).filter((name) => name !== 'disk_space')).toEqual(['scheduler_process', 'scheduler_api'])
+    expect(report.status).toBe(disk.status === 'pass' ? 'warn' : disk.status)
     expect(healthy.exitCode, healthy.stderr).toBe(disk.status === 'fail' ? 1 : 0)
     expect(report.checkedAt).toBe('2024-08-10T12:34:56Z')
     // --json: stdout is the one document, and no task lines anywhere.
@@ -207,7 +210,7 @@ describe('k2ops health daily', () => {
 
     const names = new Set(report.checks.map((check) => check.name))
     for (const name of [
-      'run_success_rate', 'failure_streak', 'run_duration', 'warehouse_access', 'source_lag', 'candle_lag',
+      'scheduler_process', 'scheduler_api', 'run_success_rate', 'failure_streak', 'run_duration', 'warehouse_access', 'source_lag', 'candle_lag',
       'ohlc_bounds', 'vwap_bounds', 'positive_volume', 'window_order', 'window_length', 'window_alignment', 'window_date', 'unique_key', 'rollup',
       'pipeline_gaps', 'ingest_gaps', 'reconcile', 'trade_values', 'trade_timestamps', 'duplicate_trade_ids', 'duplicate_fills', 'trade_volume',
       'warehouse_size', 'disk_space',
@@ -226,10 +229,11 @@ describe('k2ops health daily', () => {
     expect(result.stdout).toMatch(/^candle_lag\s+pass 56 s\s+pass 4 min/m)
     expect(result.stdout).toMatch(/^STATUS\s+CHECK\s+VALUE\s+SUMMARY$/m)
     expect(result.stdout).toMatch(/^PASS\s+run_success_rate\s+100%\s+100% of 10 finished runs completed/m)
-    expect(result.stdout.trim().split('\n').at(-1)).toMatch(disk.status === 'pass' ? /^health daily: pass — 0 failed, 0 warned, 72 passed$/ : /^health daily: /)
+    expect(result.stdout.trim().split('\n').at(-1)).toMatch(disk.status === 'pass' ? /^health daily: warn — 0 failed, 2 warned, 72 passed$/ : /^health daily: /)
     // No colour off a terminal, and the task list stays off stdout.
     expect(result.stdout).not.toMatch(/\u001B\[/)
     expect(result.stdout).not.toContain('Flow runs, last 24 h')
+    expect(result.stderr).toContain('Scheduler process and API: WARN: scheduler_process, scheduler_api')
     expect(result.stderr).toContain('Flow runs, last 24 h: pass (3 checks)')
     expect(result.stderr).toContain('Candle invariants and rollups, last day: pass (44 checks)')
     expect(result.stderr).toMatch(/Storage: (pass \(2 checks\)|WARN: disk_space|FAIL: disk_space)/)
@@ -279,8 +283,9 @@ describe('k2ops health daily', () => {
       const report: CheckReport = json.json
       expect(report.status).toBe('fail')
       expect(json.stderr).toBe('')
-      expect(notPassing(report).sort()).toEqual(['ohlc_bounds 1m', 'pipeline_gaps 1m', 'reconcile 1m', 'rollup 5m', 'vwap_bounds 1m'])
-      for (const name of notPassing(report)) {
+      const failing = report.checks.filter((check) => check.status === 'fail').map(label)
+      expect(failing.sort()).toEqual(['ohlc_bounds 1m', 'pipeline_gaps 1m', 'reconcile 1m', 'rollup 5m', 'vwap_bounds 1m'])
+      for (const name of failing) {
         const check = report.checks.find((candidate) => label(candidate) === name)!
         expect(check.status, name).toBe('fail')
         // A rollup check cannot tell which level is wrong: its backfill rebuilds every level.
@@ -408,7 +413,7 @@ describe('k2ops health daily', () => {
       expect(result.exitCode, result.stderr).toBe(4)
       const report: CheckReport = result.json
       expect(report.status).toBe('warn')
-      expect(report.checks.map(label)).toEqual(['run_success_rate', 'failure_streak', 'run_duration', 'warehouse_access', 'warehouse_size', 'disk_space'])
+      expect(report.checks.map(label)).toEqual(['scheduler_process', 'scheduler_api', 'run_success_rate', 'failure_streak', 'run_duration', 'warehouse_access', 'warehouse_size', 'disk_space'])
       const access = find(report, 'warehouse_access')
       expect(access.status).toBe('warn')
       expect(access.summary).toContain(`pid ${holder.pid} (test holder`)
@@ -443,6 +448,7 @@ describe('k2ops health daily', () => {
     // A change to this list is a change to the report scripts and dashboards read: make it on purpose.
     // prettier-ignore
     expect(report.checks.map(label)).toEqual([
+      'scheduler_process', 'scheduler_api',
       'run_success_rate', 'failure_streak', 'run_duration', 'warehouse_access', 'source_lag',
       'candle_lag 1m', 'candle_lag 5m', 'candle_lag 30m', 'candle_lag 1h', 'candle_lag 1d',
       'ohlc_bounds 1m', 'vwap_bounds 1m', 'positive_volume 1m', 'window_order 1m', 'window_length 1m', 'window_alignment 1m', 'window_date 1m', 'unique_key 1m',

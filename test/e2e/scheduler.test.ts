@@ -131,6 +131,15 @@ describe('k2ops scheduler (real processes)', () => {
     ])
     for (const deployment of status.json.deployments) expect(Date.parse(deployment.nextRun)).toBeGreaterThan(Date.now() - 1000)
 
+    // health daily sees the daemon: process and API pass.
+    const daily = await k2ops(['health', 'daily', '--home', home, '--json'])
+    const schedulerChecks = daily.json.checks.filter((check: {name: string}) => check.name.startsWith('scheduler_'))
+    expect(schedulerChecks.map((check: {name: string; status: string}) => [check.name, check.status])).toEqual([
+      ['scheduler_process', 'pass'],
+      ['scheduler_api', 'pass'],
+    ])
+    expect(schedulerChecks[1].summary).toMatch(new RegExp(`^API on 127\\.0\\.0\\.1:${port} answered in \\d+ ms; 5 deployments$`))
+
     const health = await call(port, 'GET', '/api/health')
     expect(health.status).toBe(200)
     expect(health.json).toMatchObject({ok: true, pid})

@@ -42,6 +42,8 @@ flow runs and storage only. --prom-file also writes every figure for node_export
     const {HealthDaily: Procedure} = await import('../../checks/health-daily.js')
     const lockTimeoutMs = this.flags['lock-timeout'] === undefined ? Math.min(home.lockTimeoutMs, HEALTH_LOCK_WAIT_MS) : home.lockTimeoutMs
     const procedure = new Procedure({
+      stateDir: home.stateDir,
+      logsDir: home.logsDir,
       warehousePath: home.warehouse,
       openOptions: {...this.warehouseOptions('health daily'), lockTimeoutMs},
       runs,
