@@ -12,7 +12,7 @@ export interface SchedulerLogsResult {
 
 export default class SchedulerLogs extends BaseCommand<typeof SchedulerLogs> {
   static override summary = "Show the scheduler's log: readable lines here, one JSON object per line on disk."
-  static override description = `The log is <home>/logs/scheduler.log, rotated by size (scheduler.log.1 … .N; set scheduler.logMaxBytes
+  static override description = `The log is <home>/logs/scheduler.log, rotated by size into scheduler.log.<n> (the newest few are kept; set scheduler.logMaxBytes
 and scheduler.logFiles in config.json). --json gives the entries as logged.`
 
   static override examples = ['<%= config.bin %> scheduler logs', '<%= config.bin %> scheduler logs -n 100', '<%= config.bin %> scheduler logs -f']

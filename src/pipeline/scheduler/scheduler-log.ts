@@ -18,7 +18,7 @@ export const DEFAULT_LOG_FILES = 5
 
 /**
  * The daemon's log: one JSON object per line in `<home>/logs/scheduler.log` (pino), rotated by size
- * to scheduler.log.1 … .N (rotating-file-stream), private to the home's owner.
+ * into numbered files scheduler.log.<n>, of which the newest `maxFiles` are kept (rotating-file-stream), private to the home's owner.
  */
 export async function openSchedulerLog(options: LogOptions): Promise<{log: SchedulerLog; close: () => Promise<void>}> {
   const [{pino}, {createStream}] = await Promise.all([import('pino'), import('rotating-file-stream')])
