@@ -21,9 +21,12 @@ export interface RecomputeResult {
 
 export const AFFECTED_TABLE = 'k2_affected_windows'
 
+/** A candle's values: what a recompute compares to tell a changed candle from an unchanged one. */
+const VALUE_COLUMNS = ['window_end', 'window_date', 'open_price', 'high_price', 'low_price', 'close_price', 'volume', 'trade_count', 'vwap']
+
 /**
  * Recompute-and-replace: each selected window is computed from all of its raw trades and replaces
- * the stored candle (created_at is kept). Nothing is ever added to stored values, and candles
+ * the stored candle (created_at is kept, and updated_at too when the values did not change). Nothing is ever added to stored values, and candles
  * outside the selection are not touched. Call inside a transaction.
  */
 export async function recomputeWindows(warehouse: Warehouse, tf: Timeframe, selection: WindowSelection, nowMicros: number): Promise<RecomputeResult> {
@@ -51,7 +54,14 @@ export async function recomputeWindows(warehouse: Warehouse, tf: Timeframe, sele
   }
 
   await warehouse.run(`CREATE OR REPLACE TEMP TABLE k2_new AS ${candleSelectSql(tf, tradeFilter)}`, params)
-  await warehouse.run(`CREATE OR REPLACE TEMP TABLE k2_previous AS SELECT symbol, exchange, window_start, min(created_at) AS created_at FROM ${table} c WHERE ${candleWhere} GROUP BY ALL`, candleParams)
+  // One row per stored key (a table may hold duplicates: they are replaced by one candle).
+  await warehouse.run(
+    `CREATE OR REPLACE TEMP TABLE k2_previous AS
+     SELECT symbol, exchange, window_start, min(created_at) AS created_at, max(updated_at) AS updated_at, count(*) AS copies,
+            ${VALUE_COLUMNS.map((column) => `any_value(${column}) AS ${column}`).join(', ')}
+     FROM ${table} c WHERE ${candleWhere} GROUP BY symbol, exchange, window_start`,
+    candleParams,
+  )
   const counts = await warehouse.one<{candles: bigint; trades: bigint | null; removed: bigint}>(
     `SELECT (SELECT count(*) FROM k2_new) AS candles, (SELECT sum(trade_count) FROM k2_new) AS trades,
             (SELECT count(*) FROM k2_previous p ANTI JOIN k2_new n USING (symbol, exchange, window_start)) AS removed`,
@@ -59,7 +69,10 @@ export async function recomputeWindows(warehouse: Warehouse, tf: Timeframe, sele
   await warehouse.run(`DELETE FROM ${table} c WHERE ${candleWhere}`, candleParams)
   await warehouse.run(
     `INSERT INTO ${table}
-     SELECT n.*, coalesce(p.created_at, make_timestamp($now::BIGINT)), make_timestamp($now::BIGINT)
+     SELECT n.*, coalesce(p.created_at, make_timestamp($now::BIGINT)),
+            -- A candle whose values did not change keeps its updated_at: updated_at says when it last changed.
+            CASE WHEN p.copies = 1 AND ${VALUE_COLUMNS.map((column) => `n.${column} IS NOT DISTINCT FROM p.${column}`).join(' AND ')}
+                 THEN p.updated_at ELSE make_timestamp($now::BIGINT) END
      FROM k2_new n LEFT JOIN k2_previous p USING (symbol, exchange, window_start)`,
     {now: BigInt(nowMicros)},
   )

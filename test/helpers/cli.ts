@@ -28,3 +28,21 @@ export async function k2ops(args: string[], env: Record<string, string | undefin
 
   return {exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr, json}
 }
+
+/**
+ * Runs a command up to `tries` times and returns the fastest wall time (ms) with its result. For
+ * "answers within N s while the warehouse is held": a command that waited for the lock would be slow
+ * every time; the fastest of a few discounts a moment of load on a shared 2-core machine.
+ */
+export async function fastestRun(run: () => Promise<CliResult>, tries = 3, enoughMs = 1000): Promise<{ms: number; result: CliResult}> {
+  let best: {ms: number; result: CliResult} | undefined
+  for (let i = 0; i < tries; i++) {
+    const started = Date.now()
+    const result = await run()
+    const ms = Date.now() - started
+    if (!best || ms < best.ms) best = {ms, result}
+    if (best.ms < enoughMs) break
+  }
+
+  return best!
+}

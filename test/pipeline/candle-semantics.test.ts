@@ -142,6 +142,11 @@ describe('candle semantics', () => {
       // Nothing new: the next runs touch only their lookback.
       const again = await runFlowWindows(w, '1m', {nowMicros: NOW, lookbackMicros: TIMEFRAME_SPECS['1m'].lookbackMicros})
       expect(again.lateWindows).toBe(0)
+
+      // A recompute that changes nothing leaves the rows as they were, updated_at included.
+      const settled = await Promise.all(TIMEFRAMES.map((tf) => candles(w, tf)))
+      await backfillAll(w, '2024-08-05T00:00:00Z', '2024-08-09T00:00:00Z', NOW + 3_600_000_000)
+      for (const [i, tf] of TIMEFRAMES.entries()) expect(await candles(w, tf), tf).toEqual(settled[i])
     })
   })
 
