@@ -15,6 +15,8 @@ export interface FileConfig {
   deployments?: Record<string, unknown>
   /** The scheduler daemon: its API port on 127.0.0.1 (0: any free port), log rotation. */
   scheduler?: {port?: number; logMaxBytes?: number; logFiles?: number}
+  /** Retention policies in days per timeframe, and an optional one for source trades (off by default). */
+  retention?: Record<string, unknown>
 }
 
 export interface Home {
@@ -25,6 +27,8 @@ export interface Home {
   stateDir: string
   logsDir: string
   runHistoryFile: string
+  /** The audit trail of destructive commands (retention, recover). */
+  auditFile: string
   lockTimeoutMs: number
   memoryLimit: string
   threads?: number
@@ -61,6 +65,7 @@ export function resolveHome(options: HomeOptions): Home {
     stateDir,
     logsDir,
     runHistoryFile: join(stateDir, 'runs.jsonl'),
+    auditFile: join(stateDir, 'audit.jsonl'),
     lockTimeoutMs: lockTimeoutSeconds * 1000,
     memoryLimit: env.K2OPS_MEMORY_LIMIT ?? config.memoryLimit ?? DEFAULT_MEMORY_LIMIT,
     threads: numberFromEnv(env, 'K2OPS_THREADS') ?? config.threads,
@@ -106,6 +111,7 @@ function readConfig(file: string): FileConfig {
     ['thresholds', 'object'],
     ['deployments', 'object'],
     ['scheduler', 'object'],
+    ['retention', 'object'],
   ]
   for (const [key, type] of checks) {
     if (config[key] !== undefined && typeof config[key] !== type) {
