@@ -1,0 +1,313 @@
+import type {Warehouse} from './warehouse.js'
+
+import {existsSync, statSync} from 'node:fs'
+
+import {UsageError} from './errors.js'
+import {TRADES_TABLE} from './schema.js'
+import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe, isTimeframe} from './timeframes.js'
+import {formatMicros} from './time.js'
+
+/** What a retention policy applies to: a candle table by its timeframe, or the source trades. */
+export const RETENTION_TARGETS = [...TIMEFRAMES, 'trades'] as const
+export type RetentionTarget = (typeof RETENTION_TARGETS)[number]
+
+/** Days kept per table. `trades` is null when no policy is set: source trades are kept forever by default. */
+export type RetentionPolicies = Record<Timeframe, number> & {trades: number | null}
+
+/** How a target's table is dated: the date column the rule compares, and its rows' instant in µs (SQL). */
+interface TableRule {
+  target: RetentionTarget
+  table: string
+  dateColumn: 'window_date' | 'exchange_date'
+  micros: string
+}
+
+function tableRule(target: RetentionTarget): TableRule {
+  if (target === 'trades') return {target, table: TRADES_TABLE, dateColumn: 'exchange_date', micros: '"timestamp"'}
+  return {target, table: TIMEFRAME_SPECS[target].table, dateColumn: 'window_date', micros: 'epoch_us(window_start)'}
+}
+
+/** The runbook's policies with the config file's `retention` section laid over them. */
+export function resolveRetentionPolicies(section: unknown, where = 'config.json: retention'): RetentionPolicies {
+  const policies: RetentionPolicies = {...defaultPolicies(), trades: null}
+  if (section === undefined) return policies
+  if (typeof section !== 'object' || section === null || Array.isArray(section)) throw new UsageError(`${where}: expected an object of days per table`, {code: 'bad_config'})
+  for (const [key, value] of Object.entries(section)) {
+    if (!(RETENTION_TARGETS as readonly string[]).includes(key)) {
+      throw new UsageError(`${where}.${key}: unknown retention policy (known: ${RETENTION_TARGETS.join(', ')})`, {code: 'bad_config'})
+    }
+
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+      throw new UsageError(`${where}.${key}: expected a whole number of days ≥ 1, got ${JSON.stringify(value)}`, {code: 'bad_config'})
+    }
+
+    policies[key as RetentionTarget] = value
+  }
+
+  return policies
+}
+
+function defaultPolicies(): Record<Timeframe, number> {
+  return Object.fromEntries(TIMEFRAMES.map((tf) => [tf, TIMEFRAME_SPECS[tf].retentionDays])) as Record<Timeframe, number>
+}
+
+/**
+ * `all` → every candle table, and the trades when their policy is set; otherwise a comma list of
+ * timeframes and `trades`. Naming `trades` without a policy is a usage error: there is nothing to apply.
+ */
+export function parseRetentionTargets(value: string, policies: RetentionPolicies, where = '--timeframe'): RetentionTarget[] {
+  if (value.trim() === 'all') return RETENTION_TARGETS.filter((target) => target !== 'trades' || policies.trades !== null)
+  const names = value.split(',').map((part) => part.trim())
+  for (const name of names) {
+    if (!isTimeframe(name) && name !== 'trades') {
+      throw new UsageError(`${where}: unknown table '${name}' (expected one of ${RETENTION_TARGETS.join(', ')} or all)`, {code: 'unknown_timeframe'})
+    }
+
+    if (name === 'trades' && policies.trades === null) {
+      throw new UsageError(`${where} trades: no retention policy is set for the source trades (they are kept by default)`, {
+        code: 'no_trades_policy',
+        hint: 'Set one in the config file, e.g. {"retention": {"trades": 730}}.',
+      })
+    }
+  }
+
+  return RETENTION_TARGETS.filter((target) => names.includes(target))
+}
+
+/** The policies of the chosen targets, in the order they are applied (candles from 1m up, trades last). */
+export function selectPolicies(policies: RetentionPolicies, targets: RetentionTarget[]): Partial<Record<RetentionTarget, number>> {
+  const selected: Partial<Record<RetentionTarget, number>> = {}
+  for (const target of RETENTION_TARGETS) {
+    const days = policies[target]
+    if (targets.includes(target) && days !== null) selected[target] = days
+  }
+
+  return selected
+}
+
+/** The UTC date of an instant in µs: `2026-03-01`. */
+export function utcDate(micros: number): string {
+  return formatMicros(micros).slice(0, 10)
+}
+
+/** The first date a policy keeps: today (UTC) minus its days. Rows dated before it go. */
+export function retentionCutoff(today: string, days: number): string {
+  return new Date(Date.parse(`${today}T00:00:00Z`) - days * 86_400_000).toISOString().slice(0, 10)
+}
+
+export interface TablePlan {
+  target: RetentionTarget
+  table: string
+  /** The column the rule compares with the cutoff: `window_date` (candles) or `exchange_date` (trades). */
+  dateColumn: string
+  policyDays: number
+  /** The first date kept; every row dated before it is deleted. */
+  cutoff: string
+  /** Oldest and newest date deleted (null: nothing to delete). */
+  from: string | null
+  to: string | null
+  /** Dates with rows to delete. */
+  days: number
+  rows: number
+  /** An estimate (see estimateBytes); null when none of the table is on disk yet. */
+  bytesEstimate: number | null
+  rowsKept: number
+  /** Oldest and newest row that stays (window_start, or the trade's timestamp), ISO-8601. */
+  oldestKept: string | null
+  newestKept: string | null
+  byDay: Array<{date: string; rows: number}>
+}
+
+export interface RetentionPlan {
+  /** The UTC date the cutoffs count back from. */
+  today: string
+  tables: TablePlan[]
+}
+
+/**
+ * What the policies delete today: per table, every row whose date is before today − days (the
+ * original script's rule), counted per day, with what stays. The real run deletes exactly this.
+ */
+export async function planRetention(warehouse: Warehouse, policies: Partial<Record<RetentionTarget, number>>, today: string): Promise<RetentionPlan> {
+  const tables: TablePlan[] = []
+  for (const target of RETENTION_TARGETS) {
+    const days = policies[target]
+    if (days !== undefined) tables.push(await planTable(warehouse, tableRule(target), days, today))
+  }
+
+  return {today, tables}
+}
+
+async function planTable(warehouse: Warehouse, rule: TableRule, policyDays: number, today: string): Promise<TablePlan> {
+  const cutoff = retentionCutoff(today, policyDays)
+  const byDay = await expiredByDay(warehouse, rule, cutoff)
+  const kept = await warehouse.one<{rows: bigint; oldest: bigint | null; newest: bigint | null; total: bigint}>(
+    `SELECT count(*) FILTER (WHERE ${rule.dateColumn} >= $cutoff::DATE) AS rows,
+            min(${rule.micros}) FILTER (WHERE ${rule.dateColumn} >= $cutoff::DATE) AS oldest,
+            max(${rule.micros}) FILTER (WHERE ${rule.dateColumn} >= $cutoff::DATE) AS newest,
+            count(*) AS total
+     FROM ${rule.table}`,
+    {cutoff},
+  )
+  const rows = byDay.reduce((sum, day) => sum + day.rows, 0)
+  return {
+    target: rule.target,
+    table: rule.table,
+    dateColumn: rule.dateColumn,
+    policyDays,
+    cutoff,
+    from: byDay[0]?.date ?? null,
+    to: byDay.at(-1)?.date ?? null,
+    days: byDay.length,
+    rows,
+    bytesEstimate: rows === 0 ? 0 : await estimateBytes(warehouse, rule.table, rows, Number(kept.total)),
+    rowsKept: Number(kept.rows),
+    oldestKept: kept.oldest === null ? null : formatMicros(Number(kept.oldest)),
+    newestKept: kept.newest === null ? null : formatMicros(Number(kept.newest)),
+    byDay,
+  }
+}
+
+/** The one predicate of retention, used by the plan and by the deletion alike. */
+function expiredCondition(rule: TableRule): string {
+  return `${rule.dateColumn} < $cutoff::DATE`
+}
+
+async function expiredByDay(warehouse: Warehouse, rule: TableRule, cutoff: string): Promise<Array<{date: string; rows: number}>> {
+  const rows = await warehouse.all<{day: string; rows: bigint}>(
+    `SELECT strftime(${rule.dateColumn}, '%Y-%m-%d') AS day, count(*) AS rows FROM ${rule.table} WHERE ${expiredCondition(rule)} GROUP BY ALL ORDER BY day`,
+    {cutoff},
+  )
+  return rows.map((row) => ({date: row.day, rows: Number(row.rows)}))
+}
+
+/**
+ * An estimate of the bytes `rows` of a table take on disk: the storage blocks its checkpointed
+ * segments use, per checkpointed row, times `rows`. Blocks shared with other tables count whole,
+ * rows not yet checkpointed count at the same rate; DuckDB does not say more precisely.
+ */
+async function estimateBytes(warehouse: Warehouse, table: string, rows: number, totalRows: number): Promise<number | null> {
+  // A table function takes a constant; the name is one of the schema's, never user input.
+  const info = `pragma_storage_info('${table}')`
+  const usage = await warehouse.one<{blocks: bigint; persisted: bigint | null; block_size: bigint}>(
+    `SELECT (SELECT count(DISTINCT block) FROM (
+               SELECT block_id AS block FROM ${info} WHERE persistent AND block_id >= 0
+               UNION ALL SELECT unnest(additional_block_ids) FROM ${info} WHERE persistent)) AS blocks,
+            (SELECT sum(count) FROM ${info} WHERE persistent AND column_path = '[0]') AS persisted,
+            (SELECT block_size FROM pragma_database_size() WHERE database_name = current_database()) AS block_size`,
+  )
+  const persisted = Number(usage.persisted ?? 0)
+  if (persisted === 0 || totalRows === 0) return null
+  return Math.round((Number(usage.blocks) * Number(usage.block_size) * rows) / persisted)
+}
+
+export type TableOutcomeStatus = 'deleted' | 'nothing to delete' | 'failed' | 'not run'
+
+export interface TableOutcome {
+  target: RetentionTarget
+  table: string
+  plannedRows: number
+  deletedRows: number
+  status: TableOutcomeStatus
+  /** Why the table failed (its transaction was rolled back: none of its rows were deleted). */
+  error: string | null
+  durationMs: number
+}
+
+export interface RetentionResult {
+  tables: TableOutcome[]
+  deletedRows: number
+  /** The table whose deletion failed; the tables after it were not run. */
+  failedTable: string | null
+  /** CHECKPOINT after the deletions, so DuckDB can reuse (and at the file's end, give back) the space. */
+  checkpoint: {done: boolean; error: string | null; fileBytesBefore: number; fileBytesAfter: number}
+}
+
+export interface ApplyHooks {
+  onTable?: (table: TablePlan, index: number) => void
+  onOutcome?: (outcome: TableOutcome) => void
+}
+
+/**
+ * Deletes what `plan` says, one transaction per table, in the plan's order, then checkpoints. A
+ * table whose rows before its cutoff are not exactly the plan's (per day), or whose deletion fails,
+ * is rolled back whole and ends the run: the tables before it stay deleted, the ones after it are
+ * not run. Never throws for a table's failure; the result says which table failed and why.
+ */
+export async function applyRetention(warehouse: Warehouse, plan: RetentionPlan, hooks: ApplyHooks = {}): Promise<RetentionResult> {
+  const fileBytesBefore = fileBytes(warehouse.path)
+  const outcomes: TableOutcome[] = []
+  let failedTable: string | null = null
+  for (const [index, table] of plan.tables.entries()) {
+    const base = {target: table.target, table: table.table, plannedRows: table.rows}
+    if (failedTable !== null) {
+      outcomes.push({...base, deletedRows: 0, status: 'not run', error: null, durationMs: 0})
+      continue
+    }
+
+    hooks.onTable?.(table, index)
+    const started = Date.now()
+    let outcome: TableOutcome
+    try {
+      const deleted = table.rows === 0 ? 0 : await deletePlanned(warehouse, table)
+      outcome = {...base, deletedRows: deleted, status: deleted === 0 ? 'nothing to delete' : 'deleted', error: null, durationMs: Date.now() - started}
+    } catch (error) {
+      failedTable = table.table
+      outcome = {...base, deletedRows: 0, status: 'failed', error: firstLine((error as Error).message ?? String(error)), durationMs: Date.now() - started}
+    }
+
+    outcomes.push(outcome)
+    hooks.onOutcome?.(outcome)
+  }
+
+  const deletedRows = outcomes.reduce((sum, outcome) => sum + outcome.deletedRows, 0)
+  const checkpoint = {done: false, error: null as string | null, fileBytesBefore, fileBytesAfter: fileBytesBefore}
+  if (deletedRows > 0) {
+    try {
+      await warehouse.run('CHECKPOINT')
+      checkpoint.done = true
+    } catch (error) {
+      checkpoint.error = firstLine((error as Error).message ?? String(error))
+    }
+
+    checkpoint.fileBytesAfter = fileBytes(warehouse.path)
+  }
+
+  return {tables: outcomes, deletedRows, failedTable, checkpoint}
+}
+
+/** One table's deletion, in its own transaction: by the plan's cutoff, and only if that is the plan's rows. */
+async function deletePlanned(warehouse: Warehouse, table: TablePlan): Promise<number> {
+  const rule = tableRule(table.target)
+  return warehouse.transaction(async () => {
+    const found = await expiredByDay(warehouse, rule, table.cutoff)
+    const differs = describeDifference(table.byDay, found)
+    if (differs) throw new Error(`${table.table}: the rows before ${table.cutoff} are not the planned ones (${differs}); nothing of it was deleted`)
+    const result = await warehouse.connection.run(`DELETE FROM ${rule.table} WHERE ${expiredCondition(rule)}`, {cutoff: table.cutoff})
+    const deleted = Number(result.rowsChanged)
+    if (deleted !== table.rows) throw new Error(`${table.table}: deleting before ${table.cutoff} touched ${deleted} rows, the plan says ${table.rows}; rolled back`)
+    return deleted
+  })
+}
+
+function describeDifference(planned: TablePlan['byDay'], found: TablePlan['byDay']): string | undefined {
+  const counts = new Map(planned.map((day) => [day.date, day.rows]))
+  for (const day of found) {
+    const want = counts.get(day.date) ?? 0
+    if (want !== day.rows) return `${day.date}: ${want} planned, ${day.rows} found`
+    counts.delete(day.date)
+  }
+
+  const [date, rows] = [...counts.entries()][0] ?? []
+  return date === undefined ? undefined : `${date}: ${rows} planned, 0 found`
+}
+
+/** The warehouse's size on disk with its write-ahead log. */
+function fileBytes(path: string): number {
+  const size = (file: string) => (existsSync(file) ? statSync(file).size : 0)
+  return size(path) + size(`${path}.wal`)
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0]
+}
