@@ -11,7 +11,8 @@ import {useTempDir} from '../helpers/temp-home.js'
 
 // End-to-end with real processes: a detached daemon, its API on 127.0.0.1, flows in child processes. (slow: ~20 s)
 
-const started: string[] = []
+/** Daemons started by a test: killed after it, whatever it did (the temp home may be gone by then). */
+const started: number[] = []
 
 function alive(pid: number): boolean {
   try {
@@ -47,7 +48,7 @@ function token(home: string): string {
 async function startScheduler(home: string, extra: string[] = []): Promise<{pid: number; port: number}> {
   const result = await k2ops(['scheduler', 'start', '--home', home, '--json', ...extra])
   expect(result.exitCode, result.stderr + result.stdout).toBe(0)
-  started.push(home)
+  started.push(result.json.pid)
   return result.json
 }
 
@@ -91,12 +92,9 @@ async function holdWarehouse(home: string): Promise<{release: () => void}> {
   return {release: () => void holder.kill('SIGKILL')}
 }
 
-afterEach(async () => {
-  // Never leave a daemon behind, whatever a test did.
-  for (const home of started.splice(0)) {
-    const file = join(home, 'state', 'scheduler.json')
-    if (!existsSync(file)) continue
-    const {pid} = JSON.parse(readFileSync(file, 'utf8'))
+afterEach(() => {
+  // Never leave a daemon (or the flow process in its group) behind.
+  for (const pid of started.splice(0)) {
     for (const target of [-pid, pid]) {
       try {
         process.kill(target, 'SIGKILL')
