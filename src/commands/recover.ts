@@ -1,0 +1,451 @@
+import {Flags} from '@oclif/core'
+
+import type {CheckReport} from '../checks/check.js'
+import type {RepairPlan, RepairRequest, RepairVerification} from '../checks/recover-plan.js'
+import type {FullStepName, MeasuredRange, RecoveryStep} from '../pipeline/recover.js'
+import type {RunRecord} from '../pipeline/run-history.js'
+
+import {BaseCommand} from '../base-command.js'
+import {parseRange} from '../checks/range.js'
+import {resolveThresholds} from '../checks/thresholds.js'
+import {AuditLog} from '../pipeline/audit.js'
+import {ExitCode, K2Error, UsageError} from '../pipeline/errors.js'
+import {MICROS_PER_DAY, formatMicros, parseIsoInstant} from '../pipeline/time.js'
+import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe, parseTimeframes} from '../pipeline/timeframes.js'
+import {withWarehouse} from '../pipeline/warehouse.js'
+import {renderTable} from '../render/table.js'
+import {runTasks} from '../render/tasks.js'
+
+export interface RecoverRangeJson {
+  timeframe: Timeframe
+  from: string
+  to: string
+  windows: number
+  /** Stored candles deleted and rebuilt. */
+  candles: number
+  /** Trades reprocessed. */
+  trades: number
+  reasons: string[]
+}
+
+export interface RecoverResult {
+  mode: 'auto' | 'date' | 'range'
+  dryRun: boolean
+  at: string
+  timeframes: Timeframe[]
+  /** What the checks covered: the lookback (--auto) or the span of the ranges. */
+  checked: {from: string; to: string} | null
+  plan: {ranges: RecoverRangeJson[]; totals: {ranges: number; windows: number; candles: number; trades: number}; truncated: string[]}
+  before: RepairVerification
+  after: RepairVerification | null
+  applied: {pieces: number; candles: number; removed: number; trades: number; durationMs: number} | null
+  outcome: 'planned' | 'nothing to repair' | 'repaired' | 'not repaired'
+  auditId: string | null
+}
+
+export interface FullStep {
+  name: FullStepName
+  title: string
+  status: 'pass' | 'fail' | 'skipped'
+  result: string | null
+  next: string | null
+  durationMs: number | null
+}
+
+export interface FullRecoveryResult {
+  mode: 'full'
+  status: 'pass' | 'fail'
+  steps: FullStep[]
+  scheduler: {pid: number; port: number} | null
+  run: RunRecord | null
+  health: CheckReport | null
+  next: string | null
+  auditId: string
+}
+
+const MODES = ['date', 'from', 'auto', 'full']
+const DEFAULT_LOOKBACK_DAYS = 7
+const DEFAULT_RUN_TIMEOUT_SECONDS = 600
+/** What `k2ops scheduler stop` gives a running flow by default. */
+const STOP_TIMEOUT_SECONDS = 60
+
+export default class Recover extends BaseCommand<typeof Recover> {
+  static override summary = 'Repair corrupted candles from the trades (--auto, --date, --from/--to), or bring the pipeline back after an outage (--full).'
+  static override description = `Repair: plans the windows to rebuild (--auto: the ones validate, gaps and reconcile fail on over --lookback-days; a rollup failure rebuilds that parent window in every timeframe), prints the plan (ranges per timeframe, candles to delete, trades to reprocess), asks for confirmation on a terminal unless --yes, then deletes and rebuilds each range from the trades in its own transaction and checks the repaired ranges again. Candles whose values come out the same stay byte-identical. An interrupted recover leaves every range as it was or repaired: run the same command again. Windows not closed yet are left to the flows. Exit 0 when the repaired ranges pass, 1 when they still fail, 2 when not on a terminal without --yes.
+Full (--full): stops the scheduler (a stale pid file included), checks that the warehouse opens and reads back whole (DuckDB checksums every block it reads; CHECKPOINT), starts the scheduler, checks its API and the five deployments, runs the 1m flow through it and waits for it, then runs health daily. It stops at the first failing step with what to do next (exit 1). Both record an audit entry in <home>/state/audit.jsonl.`
+
+  static override examples = [
+    '<%= config.bin %> recover --auto --dry-run',
+    '<%= config.bin %> recover --auto --lookback-days 2 --yes',
+    '<%= config.bin %> recover --timeframe 1m --date 2024-08-08',
+    '<%= config.bin %> recover --timeframe all --from 2024-08-08T00:00:00Z --to 2024-08-08T06:00:00Z --yes --json',
+    '<%= config.bin %> recover --full',
+  ]
+
+  static override flags = {
+    timeframe: Flags.string({char: 't', summary: 'Timeframes to repair: 1m, 5m, 30m, 1h, 1d, a comma list, or all (default).'}),
+    auto: Flags.boolean({summary: 'Repair the windows that validate, gaps and reconcile fail on.', exactlyOne: MODES}),
+    date: Flags.string({summary: 'Repair this UTC day (YYYY-MM-DD).', exactlyOne: MODES}),
+    from: Flags.string({summary: 'Repair from this instant (ISO-8601 or relative, aligned down to windows).', exactlyOne: MODES, dependsOn: ['to']}),
+    to: Flags.string({summary: 'Repair up to this instant (exclusive, aligned up to windows).', dependsOn: ['from']}),
+    'lookback-days': Flags.integer({summary: `--auto: check the last N days (default ${DEFAULT_LOOKBACK_DAYS}).`, min: 1, dependsOn: ['auto']}),
+    'dry-run': Flags.boolean({summary: 'Print the plan and change nothing.'}),
+    yes: Flags.boolean({char: 'y', summary: 'Do not ask for confirmation (needed off a terminal).'}),
+    full: Flags.boolean({summary: 'Full pipeline recovery after an outage: scheduler, warehouse, a 1m run, health daily.', exactlyOne: MODES, exclusive: ['timeframe', 'dry-run', 'lookback-days']}),
+    'run-timeout': Flags.integer({summary: `--full: seconds to wait for the 1m run, queue included (default ${DEFAULT_RUN_TIMEOUT_SECONDS}).`, min: 1, dependsOn: ['full']}),
+  }
+
+  async run(): Promise<RecoverResult | FullRecoveryResult> {
+    return this.flags.full ? this.runFull() : this.runRepair()
+  }
+
+  // ----- repair -------------------------------------------------------------------------------
+
+  private async runRepair(): Promise<RecoverResult> {
+    const now = this.now()
+    const timeframes = parseTimeframes(this.flags.timeframe ?? 'all')
+    const dryRun = Boolean(this.flags['dry-run'])
+    if (!dryRun && !this.flags.yes && !this.canPrompt) {
+      throw new UsageError(this.onTerminal ? 'refusing: --json cannot ask for confirmation; pass --yes' : 'refusing: not a terminal; pass --yes', {
+        code: 'confirmation_required',
+        hint: 'See what it would do first: the same command with --dry-run.',
+      })
+    }
+
+    const mode: RecoverResult['mode'] = this.flags.auto ? 'auto' : this.flags.date ? 'date' : 'range'
+    const lookbackDays = this.flags['lookback-days'] ?? DEFAULT_LOOKBACK_DAYS
+    const request: RepairRequest = {
+      timeframes,
+      nowMicros: now,
+      thresholds: resolveThresholds(this.home.config.thresholds, `${this.home.configFile}: thresholds`),
+      ...(mode === 'auto' ? {lookback: {fromMicros: now - lookbackDays * MICROS_PER_DAY, toMicros: now}} : {requested: this.requestedSpan(now)}),
+    }
+    const {planRepair, verifyRepair} = await import('../checks/recover-plan.js')
+    const {repairPiece, repairPieces} = await import('../pipeline/recover.js')
+    const json = this.jsonEnabled()
+
+    let plan!: RepairPlan
+    await withWarehouse(this.home.warehouse, {...this.warehouseOptions('recover (plan)'), readOnly: true}, (warehouse) =>
+      runTasks(
+        [
+          {
+            title: `Plan the repair: ${mode === 'auto' ? `validate, gaps and reconcile over the last ${lookbackDays} days` : 'the requested windows'}`,
+            task: async (_ctx, task) => {
+              plan = await planRepair(warehouse, request)
+              task.title = `Plan the repair: ${plural(plan.ranges.length, 'range')}, ${plural(plan.before.rows, 'offending row')}`
+            },
+          },
+        ],
+        {json, context: {}},
+      ),
+    )
+    const result: RecoverResult = {
+      mode,
+      dryRun,
+      at: formatMicros(now),
+      timeframes,
+      checked: plan.checked ? {from: formatMicros(plan.checked.fromMicros), to: formatMicros(plan.checked.toMicros)} : null,
+      plan: {ranges: plan.ranges.map(rangeJson), totals: totals(plan.ranges), truncated: plan.truncated},
+      before: plan.before,
+      after: null,
+      applied: null,
+      outcome: 'planned',
+      auditId: null,
+    }
+    if (!json) this.log(renderPlan(result))
+    if (dryRun) {
+      if (!json) this.log('\nDry run: nothing changed. Run the same command with --yes (or on a terminal) to repair.')
+      return result
+    }
+
+    const {totals: planned} = result.plan
+    if (planned.ranges > 0 && !this.flags.yes) {
+      const yes = await this.confirm(`Delete and rebuild ${count(planned.candles)} candles in ${plural(planned.ranges, 'range')} from ${count(planned.trades)} trades?`)
+      if (!yes) throw new K2Error('cancelled: nothing changed', {code: 'cancelled', exit: ExitCode.failed})
+    }
+
+    const audit = new AuditLog(this.home.auditFile)
+    const details = () => ({mode, timeframes, checked: result.checked, plan: result.plan, before: result.before, after: result.after, applied: result.applied})
+    const applied = {pieces: 0, candles: 0, removed: 0, trades: 0, durationMs: 0}
+    const started = Date.now()
+    try {
+      await withWarehouse(this.home.warehouse, this.warehouseOptions(`recover --${mode === 'range' ? 'from/--to' : mode}`), (warehouse) => {
+        const pieces = repairPieces(plan.ranges)
+        return runTasks(
+          [
+            {
+              title: `Rebuild ${plural(plan.ranges.length, 'range')} from the trades`,
+              skip: () => pieces.length === 0,
+              task: async (_ctx, task) => {
+                for (const piece of pieces) {
+                  const done = await repairPiece(warehouse, piece, now)
+                  applied.pieces++
+                  applied.candles += done.candles
+                  applied.removed += done.removed
+                  applied.trades += done.trades
+                  // One line per committed transaction: an interrupted run shows how far it got.
+                  task.output = `${piece.timeframe} ${formatMicros(piece.fromMicros)} → ${formatMicros(piece.toMicros)}: ${done.candles} candles rebuilt (${applied.pieces}/${pieces.length})`
+                }
+
+                applied.durationMs = Date.now() - started
+              },
+            },
+            {
+              title: 'Check the repaired ranges: validate, gaps, reconcile',
+              task: async (_ctx, task) => {
+                result.after = pieces.length === 0 ? plan.before : await verifyRepair(warehouse, request, plan.ranges)
+                task.title = `Check the repaired ranges: ${result.after.status === 'pass' ? 'pass' : `${plural(result.after.rows, 'offending row')} left`}`
+              },
+            },
+          ],
+          {json, context: {}},
+        )
+      })
+    } catch (error) {
+      result.applied = applied
+      audit.append({command: 'recover', at: result.at, outcome: 'failed', error: (error as Error).message.split('\n')[0], details: details()})
+      throw error
+    }
+
+    result.applied = applied
+    const after = result.after ?? plan.before
+    result.outcome = after.status !== 'pass' ? 'not repaired' : planned.ranges === 0 ? 'nothing to repair' : 'repaired'
+    result.auditId = audit.append({command: 'recover', at: result.at, outcome: 'completed', details: details()}).id
+    if (!json) this.log(renderOutcome(result))
+    if (after.status !== 'pass') {
+      process.exitCode = ExitCode.failed
+      if (!json) {
+        this.logToStderr(
+          timeframes.length < TIMEFRAMES.length
+            ? 'next: repair every timeframe: the same command with --timeframe all'
+            : 'next: k2ops validate / k2ops gaps / k2ops reconcile show the rows; k2ops inspect trades checks the trades they are built from',
+        )
+      }
+    }
+
+    return result
+  }
+
+  /** --date D: that UTC day; --from/--to: that range (aligned outwards per timeframe later). */
+  private requestedSpan(now: number): {fromMicros: number; toMicros: number} {
+    if (this.flags.date !== undefined) {
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(this.flags.date.trim())) throw new UsageError(`--date: '${this.flags.date}' is not a day (YYYY-MM-DD)`, {code: 'bad_time'})
+      const fromMicros = parseIsoInstant(this.flags.date, '--date')
+      return {fromMicros, toMicros: fromMicros + MICROS_PER_DAY}
+    }
+
+    return parseRange(this.flags.from as string, this.flags.to as string, now)
+  }
+
+  private get onTerminal(): boolean {
+    return Boolean(process.stdin.isTTY && process.stderr.isTTY)
+  }
+
+  private get canPrompt(): boolean {
+    return this.onTerminal && !this.jsonEnabled()
+  }
+
+  /** A y/N question on the terminal (stderr: stdout carries results only). Ctrl-C or end of input is no. */
+  private async confirm(question: string): Promise<boolean> {
+    const {createInterface} = await import('node:readline/promises')
+    const rl = createInterface({input: process.stdin, output: process.stderr})
+    try {
+      const answer = await new Promise<string>((resolve) => {
+        rl.once('SIGINT', () => resolve(''))
+        rl.once('close', () => resolve(''))
+        rl.question(`${question} [y/N] `).then(resolve, () => resolve(''))
+      })
+      return /^y(es)?$/i.test(answer.trim())
+    } finally {
+      rl.close()
+    }
+  }
+
+  // ----- full pipeline recovery ---------------------------------------------------------------
+
+  private async runFull(): Promise<FullRecoveryResult> {
+    const home = this.home
+    const {FullRecovery} = await import('../pipeline/recover.js')
+    const procedure = new FullRecovery({
+      cli: {bin: process.argv[1], home},
+      openOptions: this.warehouseOptions('recover --full: integrity check'),
+      runTimeoutMs: (this.flags['run-timeout'] ?? DEFAULT_RUN_TIMEOUT_SECONDS) * 1000,
+      stopTimeoutSeconds: STOP_TIMEOUT_SECONDS,
+    })
+    const result: FullRecoveryResult = {mode: 'full', status: 'pass', steps: [], scheduler: null, run: null, health: null, next: null, auditId: ''}
+    const steps: RecoveryStep[] = [
+      ...procedure.steps(),
+      {
+        name: 'health-daily',
+        title: 'Health daily',
+        // The pipeline runs again; what is left is in the data or the feed: each failed check says what to do.
+        next: () => [...new Set((result.health?.checks ?? []).filter((check) => check.status === 'fail').map((check) => check.hint ?? 'k2ops health daily'))].join('; ') || 'k2ops health daily',
+        run: async () => {
+          result.health = await this.healthDaily()
+          const failed = result.health.checks.filter((check) => check.status === 'fail')
+          if (failed.length > 0) throw new Error(`health daily: ${failed.map((check) => `${check.name}${check.timeframe ? ` ${check.timeframe}` : ''}`).join(', ')} failed`)
+          const warned = result.health.checks.filter((check) => check.status === 'warn').length
+          return `${result.health.status} (${plural(result.health.checks.length, 'check')}${warned > 0 ? `, ${warned} warned` : ''})`
+        },
+      },
+    ]
+    result.steps = steps.map((step) => ({name: step.name, title: step.title, status: 'skipped', result: null, next: null, durationMs: null}))
+    let failed: FullStep | undefined
+    try {
+      await runTasks(
+        steps.map((step, index) => ({
+          title: step.title,
+          task: async (_ctx, task) => {
+            const record = result.steps[index]
+            const started = Date.now()
+            try {
+              record.result = await step.run((line) => (task.output = line))
+              record.status = 'pass'
+              task.title = `${step.title}: ${record.result}`
+            } catch (error) {
+              record.status = 'fail'
+              record.result = (error as Error).message.split('\n')[0]
+              record.next = step.next(error as Error)
+              failed = record
+              throw new Error(record.result)
+            } finally {
+              record.durationMs = Date.now() - started
+            }
+          },
+        })),
+        {json: this.jsonEnabled(), context: {}},
+      )
+    } catch (error) {
+      // A failed step is the procedure's answer; anything else is a bug, reported as such.
+      if (!failed) throw error
+    }
+
+    result.scheduler = procedure.scheduler ?? null
+    result.run = procedure.run ?? null
+    if (failed) {
+      result.status = 'fail'
+      result.next = failed.next
+      process.exitCode = ExitCode.failed
+    }
+
+    result.auditId = new AuditLog(home.auditFile).append({
+      command: 'recover',
+      at: formatMicros(this.now()),
+      outcome: failed ? 'failed' : 'completed',
+      error: failed?.result ?? undefined,
+      details: {mode: 'full', steps: result.steps, scheduler: result.scheduler, run: result.run?.id ?? null, health: result.health?.status ?? null},
+    }).id
+    if (!this.jsonEnabled()) await this.displayFull(result, failed)
+    return result
+  }
+
+  /** The daily health check, as `k2ops health daily` runs it (no task list of its own: it is one step here). */
+  private async healthDaily(): Promise<CheckReport> {
+    const home = this.home
+    const now = this.now()
+    const [{HealthDaily}, {RunHistory}, {buildReport}] = await Promise.all([import('../checks/health-daily.js'), import('../pipeline/run-history.js'), import('../checks/check.js')])
+    const procedure = new HealthDaily({
+      stateDir: home.stateDir,
+      logsDir: home.logsDir,
+      warehousePath: home.warehouse,
+      openOptions: this.warehouseOptions('recover --full: health daily'),
+      runs: new RunHistory(home.runHistoryFile).list(),
+      thresholds: resolveThresholds(home.config.thresholds, `${home.configFile}: thresholds`),
+      nowMicros: now,
+      limit: 10,
+    })
+    return buildReport(await procedure.runAll(), now)
+  }
+
+  private async displayFull(result: FullRecoveryResult, failed: FullStep | undefined): Promise<void> {
+    if (result.health) {
+      const {renderCheckReport} = await import('../render/checks.js')
+      this.log(renderCheckReport(result.health, {title: 'health daily'}))
+      this.log('')
+    }
+
+    if (failed) {
+      this.log(`recover --full stopped at "${failed.title}": ${failed.result}`)
+      this.log(`next: ${failed.next}`)
+      return
+    }
+
+    this.log(`recover --full: the pipeline is back: scheduler pid ${result.scheduler?.pid}, ${TIMEFRAME_SPECS['1m'].flow} run Completed, health daily ${result.health?.status}.`)
+  }
+}
+
+function rangeJson(range: MeasuredRange): RecoverRangeJson {
+  return {
+    timeframe: range.timeframe,
+    from: formatMicros(range.fromMicros),
+    to: formatMicros(range.toMicros),
+    windows: range.windows,
+    candles: range.candles,
+    trades: range.trades,
+    reasons: range.reasons,
+  }
+}
+
+function totals(ranges: MeasuredRange[]): RecoverResult['plan']['totals'] {
+  return {
+    ranges: ranges.length,
+    windows: ranges.reduce((sum, r) => sum + r.windows, 0),
+    candles: ranges.reduce((sum, r) => sum + r.candles, 0),
+    trades: ranges.reduce((sum, r) => sum + r.trades, 0),
+  }
+}
+
+function count(n: number): string {
+  return n.toLocaleString('en-US')
+}
+
+function plural(n: number, noun: string): string {
+  return `${count(n)} ${noun}${n === 1 ? '' : 's'}`
+}
+
+function renderPlan(result: RecoverResult): string {
+  const lines: string[] = []
+  const what = result.mode === 'auto' ? 'windows that validate, gaps and reconcile fail on' : 'the requested windows'
+  lines.push(`recover ${result.mode === 'auto' ? '--auto' : result.mode === 'date' ? '--date' : '--from/--to'}: ${what}${result.checked ? `, checked ${result.checked.from} → ${result.checked.to}` : ''}; timeframes ${result.timeframes.join(', ')}`)
+  if (result.before.rows > 0) lines.push(`Offending rows: ${result.before.failing.map((f) => `${f.check} (${count(f.rows)})`).join(', ')}`)
+  for (const check of result.plan.truncated) lines.push(`warning: ${check} has more offending rows than one run plans for; run recover again after this one`)
+  lines.push('')
+  if (result.plan.ranges.length === 0) {
+    lines.push('Nothing to repair.')
+    return lines.join('\n')
+  }
+
+  lines.push(
+    renderTable(
+      ['TIMEFRAME', 'FROM', 'TO', 'WINDOWS', 'CANDLES', 'TRADES', 'WHY'],
+      result.plan.ranges.map((r) => [r.timeframe, r.from, r.to, count(r.windows), count(r.candles), count(r.trades), r.reasons.join(', ')]),
+      {alignRight: [3, 4, 5]},
+    ),
+  )
+  const t = result.plan.totals
+  lines.push('', `Plan: ${count(t.ranges)} ranges; ${count(t.candles)} candles to delete and rebuild; ${count(t.trades)} trades to reprocess.`)
+  return lines.join('\n')
+}
+
+function renderOutcome(result: RecoverResult): string {
+  const after = result.after ?? result.before
+  const perTimeframe = (v: RepairVerification, tf: Timeframe) => v.failing.filter((f) => f.timeframe === tf).reduce((sum, f) => sum + f.rows, 0)
+  const lines = [
+    '',
+    renderTable(
+      ['TIMEFRAME', 'OFFENDING BEFORE', 'AFTER'],
+      result.timeframes.map((tf) => [tf, count(perTimeframe(result.before, tf)), count(perTimeframe(after, tf))]),
+      {alignRight: [1, 2]},
+    ),
+    '',
+  ]
+  const applied = result.applied
+  if (result.outcome === 'nothing to repair') lines.push('recover: nothing to repair.')
+  else if (result.outcome === 'repaired' && applied) {
+    lines.push(
+      `recover: repaired ${count(result.plan.totals.ranges)} ranges in ${count(applied.pieces)} transactions (${count(applied.candles)} candles written, ${count(applied.removed)} removed) in ${applied.durationMs} ms; validate, gaps and reconcile pass on them.`,
+    )
+  } else lines.push(`recover: not repaired: ${after.failing.map((f) => `${f.check} (${count(f.rows)})`).join(', ')} still failing.`)
+  lines.push(`Audit: ${result.auditId}`)
+  return lines.join('\n')
+}
