@@ -1,4 +1,4 @@
-import {copyFileSync, mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -8,6 +8,7 @@ import {TIMEFRAME_SPECS} from '../../src/pipeline/timeframes.js'
 import {Warehouse} from '../../src/pipeline/warehouse.js'
 import {CliResult, k2ops} from '../helpers/cli.js'
 import {useTempDir} from '../helpers/temp-home.js'
+import {corruptedCopy} from '../helpers/warehouse.js'
 
 /** Every command of this file runs at the demo's instant, so "closed", "-7d" and "pending" never move. */
 const ENV = {K2OPS_NOW: '2024-08-10T12:34:56Z'}
@@ -96,21 +97,7 @@ describe('validate, gaps and reconcile on the demo warehouse, broken one candle 
   const targetKey = () => `symbol = '${target.symbol}' AND exchange = '${target.exchange}' AND window_start = make_timestamp(${target.micros})`
 
   /** A copy of the demo warehouse in a fresh home, with `statements` run on it. */
-  async function corrupted(...statements: string[]): Promise<string> {
-    const home = tempDir()
-    const path = join(home, 'warehouse.duckdb')
-    copyFileSync(join(demoHome, 'warehouse.duckdb'), path)
-    const warehouse = await Warehouse.open(path, {operation: 'test', lockTimeoutMs: 5000})
-    try {
-      for (const sql of statements) await warehouse.run(sql)
-      // Everything in the file itself, nothing left in a WAL beside it.
-      await warehouse.run('CHECKPOINT')
-    } finally {
-      warehouse.close()
-    }
-
-    return home
-  }
+  const corrupted = (...statements: string[]): Promise<string> => corruptedCopy(join(demoHome, 'warehouse.duckdb'), tempDir(), ...statements)
 
   beforeAll(async () => {
     demoHome = join(mkdtempSync(join(tmpdir(), 'k2ops-checks-demo-')), 'demo')

@@ -1,6 +1,6 @@
 import {execa} from 'execa'
 import {createHash} from 'node:crypto'
-import {copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
@@ -10,6 +10,7 @@ import {TIMEFRAMES, TIMEFRAME_SPECS} from '../../src/pipeline/timeframes.js'
 import {Warehouse} from '../../src/pipeline/warehouse.js'
 import {BIN, k2ops} from '../helpers/cli.js'
 import {useTempDir} from '../helpers/temp-home.js'
+import {corruptedCopy, isProcessAlive} from '../helpers/warehouse.js'
 
 // recover end to end with real processes: repairs on copies of one demo warehouse, and --full with a real daemon. (slow: ~60 s)
 
@@ -122,20 +123,7 @@ describe('recover: repairs corrupted candles from the trades', () => {
   let count: Target
 
   /** A copy of the demo warehouse in a fresh home, with `statements` run on it. */
-  async function corrupted(...statements: string[]): Promise<string> {
-    const home = tempDir()
-    const path = join(home, 'warehouse.duckdb')
-    copyFileSync(join(demoHome, 'warehouse.duckdb'), path)
-    const warehouse = await Warehouse.open(path, {operation: 'test', lockTimeoutMs: 5000})
-    try {
-      for (const sql of statements) await warehouse.run(sql)
-      await warehouse.run('CHECKPOINT')
-    } finally {
-      warehouse.close()
-    }
-
-    return home
-  }
+  const corrupted = (...statements: string[]): Promise<string> => corruptedCopy(join(demoHome, 'warehouse.duckdb'), tempDir(), ...statements)
 
   const breakInvariant = () => `UPDATE ${TABLE['1h']} SET high_price = low_price - 1 WHERE ${where(invariant)}`
   const deleteCandle = () => `DELETE FROM ${TABLE['1m']} WHERE ${where(gap)}`
@@ -453,15 +441,7 @@ describe('recover --full (real processes)', () => {
   const tempDir = useTempDir('k2ops-recover-full-')
   const homes: string[] = []
 
-  function alive(pid: number): boolean {
-    try {
-      process.kill(pid, 0)
-      return true
-    } catch {
-      return false
-    }
-  }
-
+  const alive = isProcessAlive
   function schedulerPid(home: string): number | undefined {
     const file = join(home, 'state', 'scheduler.json')
     return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')).pid : undefined

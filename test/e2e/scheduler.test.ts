@@ -8,20 +8,14 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import {fastestRun, k2ops} from '../helpers/cli.js'
 import {useTempDir} from '../helpers/temp-home.js'
+import {isProcessAlive} from '../helpers/warehouse.js'
 
 // End-to-end with real processes: a detached daemon, its API on 127.0.0.1, flows in child processes. (slow: ~20 s)
 
 /** Daemons started by a test: killed after it, whatever it did (the temp home may be gone by then). */
 const started: number[] = []
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
+const alive = isProcessAlive
 
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs

@@ -1,3 +1,4 @@
+import {copyFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import type {CandleRow} from '../../src/pipeline/candle-query.js'
@@ -73,4 +74,30 @@ export async function seedSyntheticTrades(warehouse: Warehouse, options: {trades
      SELECT trade_id, symbol, exchange, "timestamp", price, quantity, side, source_sequence, ${Math.trunc(options.ingestedAt ?? 1)}, CAST(make_timestamp("timestamp") AS DATE)
      FROM (${sql})`,
   )
+}
+
+/** A copy of `source` (a warehouse file) at `<home>/warehouse.duckdb`, with `statements` run on it and checkpointed. */
+export async function corruptedCopy(source: string, home: string, ...statements: string[]): Promise<string> {
+  const path = join(home, 'warehouse.duckdb')
+  copyFileSync(source, path)
+  const warehouse = await Warehouse.open(path, {operation: 'test', lockTimeoutMs: 5000})
+  try {
+    for (const sql of statements) await warehouse.run(sql)
+    // Everything in the file itself, nothing left in a WAL beside it.
+    await warehouse.run('CHECKPOINT')
+  } finally {
+    warehouse.close()
+  }
+
+  return home
+}
+
+/** Is this process alive? */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
 }
