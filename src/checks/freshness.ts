@@ -1,7 +1,7 @@
 import type {Warehouse} from '../pipeline/warehouse.js'
 
 import {TRADES_TABLE} from '../pipeline/schema.js'
-import {MICROS_PER_SECOND, formatMicros} from '../pipeline/time.js'
+import {MICROS_PER_DAY, MICROS_PER_SECOND, formatMicros} from '../pipeline/time.js'
 import {TIMEFRAME_SPECS, Timeframe} from '../pipeline/timeframes.js'
 import {CheckOptions, CheckResult, checkResult, statusAbove} from './check.js'
 import {Thresholds} from './thresholds.js'
@@ -18,16 +18,34 @@ export interface FreshnessOptions extends CheckOptions {
  * newest trade − newest candle end). Each gets its own check so on-call knows which one broke.
  */
 export async function freshnessChecks(warehouse: Warehouse, options: FreshnessOptions): Promise<CheckResult[]> {
-  const exchanges = await warehouse.all<{exchange: string; newest: bigint; trades: bigint}>(
-    `SELECT exchange, max("timestamp") AS newest, count(*) AS trades FROM ${TRADES_TABLE} GROUP BY exchange ORDER BY exchange`,
-  )
+  const exchanges = await newestTradePerExchange(warehouse)
   const newestTrade = exchanges.length === 0 ? null : Math.max(...exchanges.map((row) => Number(row.newest)))
   const results = [sourceLagCheck(exchanges, options)]
   for (const tf of options.timeframes) results.push(await candleLagCheck(warehouse, tf, newestTrade, options))
   return results
 }
 
-function sourceLagCheck(exchanges: Array<{exchange: string; newest: bigint; trades: bigint}>, options: FreshnessOptions): CheckResult {
+/**
+ * Each exchange's newest trade. Looking only at the last day before the newest trade lets DuckDB
+ * skip every older row group (trades arrive roughly in time order); an exchange silent for longer
+ * than that is looked up on its own.
+ */
+async function newestTradePerExchange(warehouse: Warehouse): Promise<Array<{exchange: string; newest: bigint}>> {
+  const recent = await warehouse.all<{exchange: string; newest: bigint}>(
+    `SELECT exchange, max("timestamp") AS newest FROM ${TRADES_TABLE}
+     WHERE "timestamp" >= (SELECT max("timestamp") FROM ${TRADES_TABLE}) - ${MICROS_PER_DAY}
+     GROUP BY exchange`,
+  )
+  const all = await warehouse.all<{exchange: string}>(`SELECT DISTINCT exchange FROM ${TRADES_TABLE}`)
+  const found = new Set(recent.map((row) => row.exchange))
+  for (const {exchange} of all.filter((row) => !found.has(row.exchange))) {
+    recent.push(await warehouse.one<{exchange: string; newest: bigint}>(`SELECT $exchange AS exchange, max("timestamp") AS newest FROM ${TRADES_TABLE} WHERE exchange = $exchange`, {exchange}))
+  }
+
+  return recent.sort((a, b) => a.exchange.localeCompare(b.exchange))
+}
+
+function sourceLagCheck(exchanges: Array<{exchange: string; newest: bigint}>, options: FreshnessOptions): CheckResult {
   const limits = options.thresholds.sourceLagMinutes
   const thresholds = {warn: limits.warn * 60, fail: limits.fail * 60}
   if (exchanges.length === 0) {

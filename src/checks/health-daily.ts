@@ -55,7 +55,8 @@ export class HealthDaily {
         (await import('./reconcile.js')).reconcileChecks(warehouse, {timeframes: [...TIMEFRAMES], fromMicros: dayAgo, toMicros: nowMicros, nowMicros, limit}),
       ),
       this.warehouseStep('Source trades', async (warehouse) =>
-        (await import('./source-trades.js')).sourceTradeChecks(warehouse, {sinceMicros: dayAgo, thresholds, nowMicros, limit}),
+        // Duplicate ids over the day; identical fills (a warning-level hint) over the last hour, as the runbook checks them.
+        (await import('./source-trades.js')).sourceTradeChecks(warehouse, {sinceMicros: dayAgo, fillsSinceMicros: nowMicros - 3_600_000_000, thresholds, nowMicros, limit}),
       ),
       {
         title: 'Storage',

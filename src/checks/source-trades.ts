@@ -16,6 +16,8 @@ const TRADE_COLUMNS = `trade_id, symbol, exchange, ${isoSql('make_timestamp("tim
 export interface SourceTradeOptions extends CheckOptions {
   /** Duplicates are looked for among trades from this instant on (µs); value and time checks cover every trade. */
   sinceMicros: number
+  /** Identical fills from this instant on (default: sinceMicros); the runbook looks at the last hour. */
+  fillsSinceMicros?: number
   thresholds: Thresholds
 }
 
@@ -26,13 +28,13 @@ export interface SourceTradeOptions extends CheckOptions {
 export async function sourceTradeChecks(warehouse: Warehouse, options: SourceTradeOptions): Promise<CheckResult[]> {
   const future = options.nowMicros + options.thresholds.futureToleranceSeconds * MICROS_PER_SECOND
   const params = {since: BigInt(options.sinceMicros), limit: options.limit}
-  // One pass over the recent trades says whether either kind of duplicate exists at all (two
-  // hashes; a collision only costs the exact query below); grouping by the keys is 2–3× slower.
+  const fillParams = {since: BigInt(options.fillsSinceMicros ?? options.sinceMicros), limit: options.limit}
+  // A first pass says whether a kind of duplicate exists at all, by counting distinct hashes (a
+  // collision only costs the exact query below): grouping by the keys themselves is 2–3× slower.
   const suspects = await warehouse.one<{ids: bigint; fills: bigint}>(
-    `SELECT count(*) - count(DISTINCT hash(exchange, symbol, trade_id)) AS ids,
-            count(*) - count(DISTINCT hash("timestamp", symbol, exchange, price, quantity)) AS fills
-     FROM ${TRADES_TABLE} WHERE "timestamp" >= $since::BIGINT`,
-    {since: params.since},
+    `SELECT (SELECT count(*) - count(DISTINCT hash(exchange, symbol, trade_id)) FROM ${TRADES_TABLE} WHERE "timestamp" >= $since::BIGINT) AS ids,
+            (SELECT count(*) - count(DISTINCT hash("timestamp", symbol, exchange, price, quantity)) FROM ${TRADES_TABLE} WHERE "timestamp" >= $fillsSince::BIGINT) AS fills`,
+    {since: params.since, fillsSince: fillParams.since},
   )
   return [
     await badRowsCheck(warehouse, {
@@ -64,7 +66,7 @@ export async function sourceTradeChecks(warehouse: Warehouse, options: SourceTra
       status: 'warn',
       meaning: 'no identical (timestamp, symbol, exchange, price, quantity) fills',
       suspected: Number(suspects.fills) > 0,
-      params,
+      params: fillParams,
       hint: 'identical fills with different trade ids happen (one order hitting several at one price); many of them point at a replayed feed',
     }),
     await volumeCheck(warehouse, options),
