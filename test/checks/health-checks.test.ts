@@ -1,16 +1,15 @@
-import {spawn} from 'node:child_process'
 import {cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {dirname, join, resolve} from 'node:path'
-import {pathToFileURL} from 'node:url'
+import {join} from 'node:path'
 import parsePrometheusTextFormat from 'parse-prometheus-text-format'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {CheckReport, CheckResult} from '../../src/checks/check.js'
 
 import {Warehouse} from '../../src/pipeline/warehouse.js'
-import {BIN, CliResult, k2ops} from '../helpers/cli.js'
+import {CliResult, k2ops} from '../helpers/cli.js'
 import {useTempDir} from '../helpers/temp-home.js'
+import {holdWarehouse} from '../helpers/warehouse-holder.js'
 import {TestTrade, insertTrades, micros, openTestWarehouse} from '../helpers/warehouse.js'
 
 /** The demo's clock: its trades run up to this instant. */
@@ -388,23 +387,9 @@ describe('k2ops health daily', () => {
 
   it('skips the warehouse checks within seconds when another process holds it (exit 4), naming the holder', async () => {
     const home = copyHome(demoHome, tempDir())
-    const warehouseModule = pathToFileURL(resolve(dirname(BIN), '../dist/pipeline/warehouse.js')).href
-    // Another process holds the warehouse read-write until its stdin closes.
-    const script = `
-      import {Warehouse} from ${JSON.stringify(warehouseModule)}
-      const warehouse = await Warehouse.open(process.argv[1], {operation: 'test holder', lockTimeoutMs: 5000})
-      process.stdin.on('end', () => { warehouse.close(); process.exit(0) })
-      process.stdin.resume()
-      process.stdout.write('held\\n')`
-    const holder = spawn('node', ['--input-type=module', '-e', script, join(home, 'warehouse.duckdb')], {stdio: ['pipe', 'pipe', 'pipe']})
-    let holderErr = ''
-    holder.stderr.on('data', (chunk) => (holderErr += chunk))
-    const exited = new Promise<number | null>((done) => holder.on('exit', (code) => done(code)))
+    // Another process holds the warehouse read-write until released.
+    const holder = await holdWarehouse(join(home, 'warehouse.duckdb'), 'test holder')
     try {
-      await new Promise<void>((done, fail) => {
-        holder.stdout.on('data', (chunk) => String(chunk).includes('held') && done())
-        void exited.then(() => fail(new Error(`the holder exited before holding the warehouse: ${holderErr}`)))
-      })
       expect(JSON.parse(readFileSync(join(home, 'warehouse.duckdb.holder.json'), 'utf8'))).toMatchObject({pid: holder.pid, operation: 'test holder'})
 
       const started = Date.now()
@@ -432,9 +417,7 @@ describe('k2ops health daily', () => {
       expect(validate.json.error).toMatchObject({code: 'warehouse_busy', exit: 4})
       expect(validate.json.error.message).toContain(`pid ${holder.pid} (test holder`)
     } finally {
-      holder.stdin.end()
-      const code = await Promise.race([exited, new Promise((done) => setTimeout(() => done('timeout'), 5000))])
-      if (code === 'timeout') holder.kill()
+      await holder.release()
     }
   })
 

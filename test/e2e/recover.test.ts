@@ -7,6 +7,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import {TIMEFRAMES, TIMEFRAME_SPECS} from '../../src/pipeline/timeframes.js'
+import {AuditLog} from '../../src/pipeline/audit.js'
 import {Warehouse} from '../../src/pipeline/warehouse.js'
 import {BIN, k2ops} from '../helpers/cli.js'
 import {useTempDir} from '../helpers/temp-home.js'
@@ -89,13 +90,9 @@ function sha256(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex')
 }
 
+/** The home's audit records, oldest first. */
 function auditRecords(home: string): Array<Record<string, any>> {
-  const file = join(home, 'state', 'audit.jsonl')
-  if (!existsSync(file)) return []
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line))
+  return new AuditLog(join(home, 'state', 'audit.jsonl')).list().reverse()
 }
 
 /** `[timeframe, from, to]` of each planned range, as recover --json lists them. */

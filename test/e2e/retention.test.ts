@@ -1,10 +1,11 @@
 import {execa} from 'execa'
-import {chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {chmodSync, chownSync, existsSync, mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {TRADES_TABLE} from '../../src/pipeline/schema.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe} from '../../src/pipeline/timeframes.js'
+import {AuditLog} from '../../src/pipeline/audit.js'
 import {Warehouse} from '../../src/pipeline/warehouse.js'
 import {insertCandle, rowsPerDay} from '../helpers/candle-rows.js'
 import {BIN, CliResult, k2ops} from '../helpers/cli.js'
@@ -66,13 +67,9 @@ function without(counts: Record<string, number>, keys: string[]): Record<string,
   return Object.fromEntries(Object.entries(counts).filter(([key]) => !keys.includes(key)))
 }
 
+/** The home's audit records, oldest first. */
 function auditRecords(home: string): Array<Record<string, any>> {
-  const file = join(home, 'state', 'audit.jsonl')
-  if (!existsSync(file)) return []
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line))
+  return new AuditLog(join(home, 'state', 'audit.jsonl')).list().reverse()
 }
 
 const run = (home: string, args: string[]) => k2ops(['retention', '--home', home, ...args], {K2OPS_NOW: NOW})

@@ -1,15 +1,14 @@
 import {execa} from 'execa'
-import {spawn} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {dirname, join, resolve} from 'node:path'
-import {pathToFileURL} from 'node:url'
+import {dirname, join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {RunHistory, RunRecord, RunState} from '../../src/pipeline/run-history.js'
 import {TIMEFRAMES} from '../../src/pipeline/timeframes.js'
 import {BIN, fastestRun, k2ops} from '../helpers/cli.js'
 import {useTempDir} from '../helpers/temp-home.js'
+import {holdWarehouse} from '../helpers/warehouse-holder.js'
 
 /** The clock of the known history below: its newest run starts at NOW. */
 const NOW = '2024-08-10T12:00:00Z'
@@ -273,22 +272,8 @@ describe('k2ops runs', () => {
       expect(traced.stderr).toContain('dlopen:[]')
     }
 
-    const warehouseModule = pathToFileURL(resolve(dirname(BIN), '../dist/pipeline/warehouse.js')).href
-    const script = `
-      import {Warehouse} from ${JSON.stringify(warehouseModule)}
-      const warehouse = await Warehouse.open(process.argv[1], {operation: 'test hold', lockTimeoutMs: 5000})
-      process.stdin.on('end', () => { warehouse.close(); process.exit(0) })
-      process.stdin.resume()
-      process.stdout.write('held\\n')`
-    const holder = spawn('node', ['--input-type=module', '-e', script, join(demoHome, 'warehouse.duckdb')], {stdio: ['pipe', 'pipe', 'pipe']})
-    let holderErr = ''
-    holder.stderr.on('data', (chunk) => (holderErr += chunk))
-    const exited = new Promise<number | null>((done) => holder.on('exit', (code) => done(code)))
+    const holder = await holdWarehouse(join(demoHome, 'warehouse.duckdb'), 'test hold')
     try {
-      await new Promise<void>((done, fail) => {
-        holder.stdout.on('data', (chunk) => String(chunk).includes('held') && done())
-        void exited.then(() => fail(new Error(`the holder exited before holding the warehouse: ${holderErr}`)))
-      })
       // The warehouse really is held: a command that needs it gives up with exit 4.
       const busy = await k2ops(['validate', '--home', demoHome, '--lock-timeout', '0', '--json'])
       expect(busy.json?.error, busy.stderr).toMatchObject({code: 'warehouse_busy', exit: 4, message: expect.stringContaining('test hold')})
@@ -300,8 +285,7 @@ describe('k2ops runs', () => {
         expect(result.stdout).toMatch(command[0] === 'runs' ? /OHLCV-1d-Pipeline\s+2 runs\s+100% ok/ : /ohlcv-1d-scheduled/)
       }
     } finally {
-      holder.stdin.end()
-      await exited
+      await holder.release()
     }
   })
 })

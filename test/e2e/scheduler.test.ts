@@ -1,5 +1,4 @@
-import {execa} from 'execa'
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {request as httpRequest} from 'node:http'
 import {networkInterfaces} from 'node:os'
 import {join} from 'node:path'
@@ -9,6 +8,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {fastestRun, k2ops} from '../helpers/cli.js'
 import {useTempDir} from '../helpers/temp-home.js'
 import {isProcessAlive} from '../helpers/warehouse.js'
+import {holdWarehouse} from '../helpers/warehouse-holder.js'
 
 // End-to-end with real processes: a detached daemon, its API on 127.0.0.1, flows in child processes. (slow: ~20 s)
 
@@ -73,18 +73,8 @@ function call(port: number, method: string, path: string, options: {token?: stri
   })
 }
 
-/** A child process that holds the warehouse read-write until released. */
-async function holdWarehouse(home: string): Promise<{release: () => void}> {
-  const script = `
-    const {Warehouse} = await import(${JSON.stringify(join(process.cwd(), 'dist/pipeline/warehouse.js'))})
-    const w = await Warehouse.open(${JSON.stringify(join(home, 'warehouse.duckdb'))}, {operation: 'test hold', lockTimeoutMs: 5000})
-    console.log('held')
-    setInterval(() => {}, 1000)`
-  const holder = execa('node', ['--input-type=module', '-e', script], {reject: false})
-  await until('the holder', () => (existsSync(join(home, 'warehouse.duckdb.holder.json')) ? true : undefined))
-  // Not the subprocess itself: it is a promise, and returning it from here would wait for its end.
-  return {release: () => void holder.kill('SIGKILL')}
-}
+/** Another process holding the warehouse read-write, as a long backfill would. */
+const holdHomeWarehouse = (home: string) => holdWarehouse(join(home, 'warehouse.duckdb'), 'test hold')
 
 afterEach(() => {
   // Never leave a daemon (or the flow process in its group) behind.
@@ -167,7 +157,7 @@ describe('k2ops scheduler (real processes)', () => {
     // The flow waits for a warehouse held by another process: it is in flight when the daemon dies.
     const home = await newHome(tempDir(), {lockTimeoutSeconds: 60})
     const {pid, port} = await startScheduler(home)
-    const holder = await holdWarehouse(home)
+    const holder = await holdHomeWarehouse(home)
     try {
       const queued = await call(port, 'POST', '/api/deployments/ohlcv-1m-scheduled/run', {token: token(home)})
       expect(queued.status).toBe(201)
@@ -187,7 +177,7 @@ describe('k2ops scheduler (real processes)', () => {
       expect(crashed).toMatchObject({state: 'Crashed'})
       expect(crashed.error).toContain(String(pid))
     } finally {
-      holder.release()
+      await holder.release()
       try {
         process.kill(-pid, 'SIGKILL')
       } catch {
@@ -228,13 +218,13 @@ describe('k2ops scheduler (real processes)', () => {
   it('status answers within 2 s while another process holds the warehouse', async () => {
     const home = await newHome(tempDir())
     await startScheduler(home)
-    const holder = await holdWarehouse(home)
+    const holder = await holdHomeWarehouse(home)
     try {
       const {ms, result: status} = await fastestRun(() => k2ops(['scheduler', 'status', '--home', home, '--json']))
       expect(ms).toBeLessThan(2000)
       expect(status.json.state).toBe('running')
     } finally {
-      holder.release()
+      await holder.release()
     }
   })
 
