@@ -2,9 +2,8 @@ import type {Warehouse} from '../pipeline/warehouse.js'
 
 import {TIMEFRAME_SPECS, Timeframe, floorToWindow} from '../pipeline/timeframes.js'
 import {CheckOptions, CheckResult, checkResult, plural, verb} from './check.js'
-import {backfillHint} from './invariants.js'
 import {Thresholds} from './thresholds.js'
-import {TRADE_MINUTES_SQL, ensureTradeMinutes, pendingConditionSql, tradeWindowsSql} from './trade-windows.js'
+import {TRADE_MINUTES_SQL, ensureTradeMinutes, pendingAwareResult, pendingConditionSql, tradeWindowsSql} from './trade-windows.js'
 import {isoSql} from './sql-time.js'
 
 const MINUTE = 60_000_000
@@ -68,40 +67,19 @@ async function pipelineGapCheck(warehouse: Warehouse, tf: Timeframe, options: Ga
   const total = Number(totals.total)
   const gaps = Number(totals.gaps)
   const quietNote = quiet > 0 ? `; ${plural(quiet, 'window')} without trades (quiet market)` : ''
-  const thresholds = {warn: null, fail: 0}
-  const evidence = rows
-    .filter((row) => row.kind !== null)
-    .map(({total: _t, gaps: _g, first: _f, last: _l, quiet: _q, ...row}) => ({timeframe: tf, ...row}) as Record<string, string>)
-  if (total === 0) {
-    return checkResult({name: 'pipeline_gaps', timeframe: tf, status: 'pass', summary: `every window with trades has a candle${quietNote}`, value: 0, unit: 'windows', thresholds})
-  }
-
-  if (gaps === 0) {
-    return checkResult({
-      name: 'pipeline_gaps',
-      timeframe: tf,
-      status: 'warn',
-      summary: `${plural(total, 'window')} with trades ${verb(total, 'waits', 'wait')} for the next ${spec.flow} run`,
-      value: 0,
-      unit: 'windows',
-      thresholds,
-      evidence,
-      evidenceOmitted: total - evidence.length,
-      hint: `k2ops trigger ${tf}`,
-    })
-  }
-
-  return checkResult({
+  return pendingAwareResult({
     name: 'pipeline_gaps',
     timeframe: tf,
-    status: 'fail',
-    summary: `${plural(gaps, 'window')} with trades ${verb(gaps, 'has', 'have')} no ${tf} candle${total > gaps ? ` (${total - gaps} more ${verb(total - gaps, 'waits', 'wait')} for the next run)` : ''}`,
-    value: gaps,
     unit: 'windows',
-    thresholds,
-    evidence,
-    evidenceOmitted: total - evidence.length,
-    hint: backfillHint(tf, Number(totals.first), Number(totals.last)),
+    counts: {total, broken: gaps, first: Number(totals.first), last: Number(totals.last)},
+    evidence: rows
+      .filter((row) => row.kind !== null)
+      .map(({total: _t, gaps: _g, first: _f, last: _l, quiet: _q, ...row}) => ({timeframe: tf, ...row}) as Record<string, string>),
+    summary: {
+      pass: `every window with trades has a candle${quietNote}`,
+      pending: `${plural(total, 'window')} with trades ${verb(total, 'waits', 'wait')} for the next ${spec.flow} run`,
+      broken: `${plural(gaps, 'window')} with trades ${verb(gaps, 'has', 'have')} no ${tf} candle${total > gaps ? ` (${total - gaps} more ${verb(total - gaps, 'waits', 'wait')} for the next run)` : ''}`,
+    },
   })
 }
 

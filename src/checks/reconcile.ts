@@ -2,9 +2,8 @@ import type {Warehouse} from '../pipeline/warehouse.js'
 
 import {TRADES_TABLE} from '../pipeline/schema.js'
 import {TIMEFRAME_SPECS, Timeframe, ceilToWindow, floorToWindow} from '../pipeline/timeframes.js'
-import {CheckOptions, CheckResult, checkResult, plural, verb} from './check.js'
-import {backfillHint} from './invariants.js'
-import {ensureTradeMinutes, pendingConditionSql, tradeWindowsSql} from './trade-windows.js'
+import {CheckOptions, CheckResult, plural, verb} from './check.js'
+import {ensureTradeMinutes, pendingAwareResult, pendingConditionSql, tradeWindowsSql} from './trade-windows.js'
 import {isoSql} from './sql-time.js'
 
 export interface ReconcileOptions extends CheckOptions {
@@ -62,39 +61,18 @@ async function reconcileCheck(warehouse: Warehouse, tf: Timeframe, oldestTrade: 
   const total = Number(totals.total)
   const differs = Number(totals.differs)
   const candles = Number(totals.candles)
-  const thresholds = {warn: null, fail: 0}
-  const evidence = rows
-    .filter((row) => row.kind !== null)
-    .map(({total: _t, differs: _d, first: _f, last: _l, candles: _c, ...row}) => ({timeframe: tf, ...row}) as Record<string, string>)
-  if (total === 0) {
-    return checkResult({name: 'reconcile', timeframe: tf, status: 'pass', summary: `${plural(candles, 'candle')} match their trades' count and volume`, value: 0, unit: 'candles', thresholds})
-  }
-
-  if (differs === 0) {
-    return checkResult({
-      name: 'reconcile',
-      timeframe: tf,
-      status: 'warn',
-      summary: `${plural(total, 'candle')} of ${candles.toLocaleString('en-US')} ${verb(total, 'misses', 'miss')} late trades that the next ${spec.flow} run adds`,
-      value: 0,
-      unit: 'candles',
-      thresholds,
-      evidence,
-      evidenceOmitted: total - evidence.length,
-      hint: `k2ops trigger ${tf}`,
-    })
-  }
-
-  return checkResult({
+  return pendingAwareResult({
     name: 'reconcile',
     timeframe: tf,
-    status: 'fail',
-    summary: `${plural(differs, 'candle')} of ${candles.toLocaleString('en-US')} ${verb(differs, 'disagrees', 'disagree')} with ${verb(differs, 'its', 'their')} trades (count or volume)${total > differs ? `; ${total - differs} more ${verb(total - differs, 'waits', 'wait')} for late trades` : ''}`,
-    value: differs,
     unit: 'candles',
-    thresholds,
-    evidence,
-    evidenceOmitted: total - evidence.length,
-    hint: backfillHint(tf, Number(totals.first), Number(totals.last)),
+    counts: {total, broken: differs, first: Number(totals.first), last: Number(totals.last)},
+    evidence: rows
+      .filter((row) => row.kind !== null)
+      .map(({total: _t, differs: _d, first: _f, last: _l, candles: _c, ...row}) => ({timeframe: tf, ...row}) as Record<string, string>),
+    summary: {
+      pass: `${plural(candles, 'candle')} match their trades' count and volume`,
+      pending: `${plural(total, 'candle')} of ${candles.toLocaleString('en-US')} ${verb(total, 'misses', 'miss')} late trades that the next ${spec.flow} run adds`,
+      broken: `${plural(differs, 'candle')} of ${candles.toLocaleString('en-US')} ${verb(differs, 'disagrees', 'disagree')} with ${verb(differs, 'its', 'their')} trades (count or volume)${total > differs ? `; ${total - differs} more ${verb(total - differs, 'waits', 'wait')} for late trades` : ''}`,
+    },
   })
 }

@@ -1,4 +1,5 @@
 import {BaseCommand} from '../../base-command.js'
+import {formatAge} from '../../checks/units.js'
 import {loadDeployments} from '../../pipeline/deployments.js'
 import {ExitCode} from '../../pipeline/errors.js'
 import {RunHistory, RunRecord} from '../../pipeline/run-history.js'
@@ -80,7 +81,7 @@ Reads only the home's state files and the daemon's API: it answers at once, even
         running: snapshot.running,
         queue: snapshot.queue,
         deployments,
-        message: `The scheduler is running: pid ${pid}, up ${formatUptime(health.uptimeSeconds)}, API http://127.0.0.1:${port}.`,
+        message: `The scheduler is running: pid ${pid}, up ${formatAge(health.uptimeSeconds)}, API http://127.0.0.1:${port}.`,
       }
     } catch (error) {
       return {
@@ -135,10 +136,4 @@ Reads only the home's state files and the daemon's API: it answers at once, even
 
 function summarizeRun(run: RunRecord | null): DeploymentStatus['lastRun'] {
   return run ? {id: run.id, state: run.state, startedAt: run.startedAt, durationMs: run.durationMs ?? null} : null
-}
-
-function formatUptime(seconds: number): string {
-  if (seconds < 120) return `${seconds} s`
-  if (seconds < 7200) return `${Math.floor(seconds / 60)} min`
-  return `${Math.floor(seconds / 3600)} h ${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')} min`
 }
