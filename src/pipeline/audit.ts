@@ -1,7 +1,9 @@
 import {randomUUID} from 'node:crypto'
-import {appendFileSync, existsSync, mkdirSync, readFileSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import {hostname, userInfo} from 'node:os'
 import {dirname} from 'node:path'
+
+import {appendPrivateFile, privateDir} from './private-files.js'
 
 /** One destructive operation, as it is remembered: what, when, who, with which plan, and how it ended. */
 export interface AuditRecord {
@@ -27,8 +29,8 @@ export class AuditLog {
 
   append(entry: Omit<AuditRecord, 'id' | 'user' | 'host'>): AuditRecord {
     const record: AuditRecord = {id: randomUUID(), user: currentUser(), host: hostname(), ...entry}
-    mkdirSync(dirname(this.file), {recursive: true, mode: 0o700})
-    appendFileSync(this.file, JSON.stringify(record) + '\n', {mode: 0o600})
+    privateDir(dirname(this.file))
+    appendPrivateFile(this.file, JSON.stringify(record) + '\n')
     return record
   }
 

@@ -1,4 +1,4 @@
-import {chmodSync, existsSync, mkdirSync, readFileSync, statSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, statSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 
 import {UsageError} from './errors.js'
@@ -46,7 +46,7 @@ export interface HomeOptions {
 const DEFAULT_LOCK_TIMEOUT_SECONDS = 10
 const DEFAULT_MEMORY_LIMIT = '1GB'
 
-/** Resolves flags > environment > config file > defaults, and makes the home a private (0700) directory. */
+/** Resolves flags > environment > config file > defaults; a home it creates is private (0700). */
 export function resolveHome(options: HomeOptions): Home {
   const env = options.env ?? process.env
   const dir = resolve(options.home ?? env.K2OPS_HOME ?? options.defaultDir)
@@ -72,20 +72,24 @@ export function resolveHome(options: HomeOptions): Home {
   }
 }
 
+/**
+ * The home must be a folder only its owner can write to: the run history, the token and the config
+ * in it steer what k2ops runs. A home k2ops creates is made 0700; an existing folder keeps its
+ * mode (`--home /tmp` must not change /tmp), and one that others can write to is refused.
+ */
 export function ensurePrivateDir(dir: string): void {
   if (!existsSync(dir)) {
     mkdirSync(dir, {recursive: true, mode: 0o700})
     return
   }
 
-  if (!statSync(dir).isDirectory()) throw new UsageError(`home: ${dir} exists and is not a directory`, {code: 'bad_home'})
-  // A home we created may have been loosened by a umask or a copy; keep it private.
-  if ((statSync(dir).mode & 0o077) !== 0) {
-    try {
-      chmodSync(dir, 0o700)
-    } catch {
-      // Not ours to change (e.g. a shared mount): the data still works, only privacy is weaker.
-    }
+  const stats = statSync(dir)
+  if (!stats.isDirectory()) throw new UsageError(`home: ${dir} exists and is not a directory`, {code: 'bad_home'})
+  const mode = stats.mode & 0o7777
+  const writers = [mode & 0o020 && 'its group', mode & 0o002 && 'others'].filter(Boolean)
+  if (writers.length > 0) {
+    const octal = mode.toString(8).padStart(4, '0')
+    throw new UsageError(`home: ${dir} is writable by ${writers.join(' and ')} (mode ${octal}); use a directory only you can write to`, {code: 'unsafe_home'})
   }
 }
 

@@ -1,11 +1,12 @@
 import type {DuckDBConnection, DuckDBInstance, DuckDBValue} from '@duckdb/node-api'
 
-import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, rmSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {loadDuckDB} from './duckdb-module.js'
 import {LockHolder, UsageError, WarehouseBusyError} from './errors.js'
+import {writePrivateFile} from './private-files.js'
 import {schemaStatements} from './schema.js'
 
 export type SqlParams = DuckDBValue[] | Record<string, DuckDBValue>
@@ -114,7 +115,7 @@ export class Warehouse {
   private writeHolder(operation: string): void {
     const holder: LockHolder = {pid: process.pid, operation, since: new Date().toISOString(), host: hostname()}
     try {
-      writeFileSync(this.holderFile, JSON.stringify(holder) + '\n', {mode: 0o600})
+      writePrivateFile(this.holderFile, JSON.stringify(holder) + '\n')
     } catch {
       // The holder note is advice for others; a read-only directory must not stop the work.
     }

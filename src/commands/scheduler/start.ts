@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {closeSync, mkdirSync, openSync, readFileSync} from 'node:fs'
+import {closeSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
@@ -66,10 +66,11 @@ unless --no-catch-up. Logs: k2ops scheduler logs.`
     const {spawn} = await import('node:child_process')
     const {readDaemonState} = await import('../../pipeline/scheduler/daemon-files.js')
     const home = this.home
-    mkdirSync(home.logsDir, {recursive: true, mode: 0o700})
+    const {openPrivateFile, privateDir} = await import('../../pipeline/private-files.js')
+    privateDir(home.logsDir)
     // What the daemon prints before its log is open (a bad config, a port in use) lands here.
     const outFile = join(home.logsDir, 'scheduler.out')
-    const out = openSync(outFile, 'w', 0o600)
+    const out = openPrivateFile(outFile, 'w')
     const args = [process.argv[1], 'scheduler', 'start', '--foreground', '--home', home.dir, '--warehouse', home.warehouse]
     if (!this.flags['catch-up']) args.push('--no-catch-up')
     const child = spawn(process.execPath, args, {detached: true, stdio: ['ignore', out, out], env: {...process.env, NO_COLOR: '1'}})

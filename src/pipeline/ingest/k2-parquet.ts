@@ -10,13 +10,13 @@
  * numbers, a BIGINT timestamp) a cheap test on the value decides, and only a value failing it
  * goes through the text checks, which then say exactly what is wrong.
  */
-import {mkdirSync} from 'node:fs'
 import {dirname} from 'node:path'
 
 import type {IngestOptions, RowSource, StagedTape} from './ingest-types.js'
 import type {Warehouse} from '../warehouse.js'
 
 import {BadInputError, UsageError} from '../errors.js'
+import {PRIVATE_FILE_MODE, privateDir, tighten} from '../private-files.js'
 import {normaliseExchange, normaliseSymbol} from './market-names.js'
 import {rejectsPath} from './rejects-file.js'
 import {sqlLiteral} from './staged-sql.js'
@@ -128,12 +128,14 @@ async function columnTypes(warehouse: Warehouse, file: string): Promise<Map<stri
 
 async function writeRejects(warehouse: Warehouse, sql: ParquetSql, path: string): Promise<void> {
   try {
-    mkdirSync(dirname(path), {recursive: true})
+    privateDir(dirname(path))
   } catch (error) {
     throw new UsageError(`${path}: cannot write the rejected rows (${(error as Error).message})`, {code: 'rejects_unwritable'})
   }
 
   await warehouse.run(`COPY (${sql.rejectsSql()}) TO ${sqlLiteral(path)} (FORMAT csv, HEADER true)`)
+  // DuckDB creates the file with the umask's mode.
+  tighten(path, PRIVATE_FILE_MODE)
 }
 
 function firstLine(text: string): string {

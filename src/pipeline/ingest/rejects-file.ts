@@ -4,11 +4,12 @@
  */
 import type {WriteStream} from 'node:fs'
 
-import {createWriteStream, mkdirSync} from 'node:fs'
+import {createWriteStream} from 'node:fs'
 import {once} from 'node:events'
 import {basename, join} from 'node:path'
 
 import {UsageError} from '../errors.js'
+import {openPrivateFile, privateDir} from '../private-files.js'
 
 export function rejectsPath(rejectsDir: string, file: string): string {
   return join(rejectsDir, `${basename(file)}.rejected.csv`)
@@ -49,13 +50,15 @@ export class RejectsFile {
   }
 
   private start(): void {
+    let fd: number
     try {
-      mkdirSync(join(this.path, '..'), {recursive: true})
+      privateDir(join(this.path, '..'))
+      fd = openPrivateFile(this.path, 'w')
     } catch (error) {
       throw this.writeError(error as Error)
     }
 
-    this.stream = createWriteStream(this.path, {flags: 'w'})
+    this.stream = createWriteStream(this.path, {fd})
     this.stream.on('error', (error) => {
       this.failure = this.writeError(error)
     })

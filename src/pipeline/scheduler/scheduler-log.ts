@@ -1,7 +1,10 @@
-import {basename, dirname} from 'node:path'
+import {readdirSync} from 'node:fs'
+import {basename, dirname, join} from 'node:path'
 import {Writable} from 'node:stream'
 
 import type {LogLevel, SchedulerLog} from './types.js'
+
+import {PRIVATE_FILE_MODE, privateDir, tighten} from '../private-files.js'
 
 export interface LogOptions {
   file: string
@@ -23,11 +26,15 @@ export const DEFAULT_LOG_FILES = 5
 export async function openSchedulerLog(options: LogOptions): Promise<{log: SchedulerLog; close: () => Promise<void>}> {
   const [{pino}, {createStream}] = await Promise.all([import('pino'), import('rotating-file-stream')])
   const name = basename(options.file)
+  const dir = dirname(options.file)
+  // rotating-file-stream's mode applies to new files only: the live log and its rotations are tightened here.
+  privateDir(dir)
+  for (const entry of readdirSync(dir)) if (entry === name || entry.startsWith(`${name}.`)) tighten(join(dir, entry), PRIVATE_FILE_MODE)
   const file = createStream((time, index) => (time ? `${name}.${index}` : name), {
-    path: dirname(options.file),
+    path: dir,
     size: `${Math.max(1, Math.ceil(options.maxBytes / 1024))}K`,
     maxFiles: options.maxFiles,
-    mode: 0o600,
+    mode: PRIVATE_FILE_MODE,
   })
   const streams: Array<{stream: NodeJS.WritableStream; level: LogLevel}> = [{stream: file, level: 'debug'}]
   if (options.echo) streams.push({stream: readableLines(options.echo), level: 'info'})
