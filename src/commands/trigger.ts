@@ -38,6 +38,8 @@ When the scheduler runs on this home, the run is queued in it (behind the flow i
     }),
     direct: Flags.boolean({summary: 'Run in this process even when a scheduler runs (waits for the warehouse like any command).', exclusive: ['via-scheduler']}),
     'run-by-scheduler': Flags.boolean({hidden: true, summary: 'The scheduler runs this flow and records it: store no run history.'}),
+    'run-id': Flags.string({hidden: true, summary: "With --run-by-scheduler: the scheduler's run, recorded Crashed by this process if the scheduler dies."}),
+    'scheduler-pid': Flags.integer({hidden: true, summary: 'With --run-by-scheduler: the scheduler; when it is gone, this process stops.'}),
   }
 
   async run(): Promise<TriggerResult> {
@@ -96,6 +98,7 @@ When the scheduler runs on this home, the run is queued in it (behind the flow i
   }
 
   private async runHere(timeframes: Timeframe[], lookbackMicros: number | undefined): Promise<RunRecord[]> {
+    if (this.flags['run-by-scheduler']) await this.stopWithTheScheduler()
     const now = this.now()
     const history = new RunHistory(this.flags['run-by-scheduler'] ? null : this.home.runHistoryFile)
     const operation = `trigger ${this.args.timeframe}`
@@ -108,5 +111,25 @@ When the scheduler runs on this home, the run is queued in it (behind the flow i
       }
     })
     return runs
+  }
+
+  /**
+   * A flow process must not outlive the scheduler that runs it (kill -9 of the daemon): when the
+   * scheduler is gone it records the run Crashed and exits. The flow's transaction never
+   * committed, so the warehouse is left as before the run.
+   */
+  private async stopWithTheScheduler(): Promise<void> {
+    const {watchParent} = await import('../pipeline/scheduler/watch-parent.js')
+    const schedulerPid = this.flags['scheduler-pid'] ?? process.ppid
+    const runId = this.flags['run-id']
+    watchParent(schedulerPid, () => {
+      const why = `the scheduler (pid ${schedulerPid}) ended while the run was Running; its flow process stopped`
+      try {
+        if (runId) new RunHistory(this.home.runHistoryFile).finishIfOpen(runId, {state: 'Crashed', error: why})
+      } finally {
+        this.logToStderr(`k2ops: ${why}`)
+        process.exit(ExitCode.failed)
+      }
+    })
   }
 }

@@ -1,6 +1,9 @@
-import {appendFileSync, existsSync, mkdirSync, readFileSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import {randomUUID} from 'node:crypto'
 import {dirname} from 'node:path'
+
+import {appendPrivateFile, privateDir} from './private-files.js'
+import {ProcessOwner, currentProcess, isOwnerAlive} from './process-owner.js'
 
 /** Skipped: a tick missed while the scheduler was down, coalesced into one catch-up run. */
 export const RUN_STATES = ['Scheduled', 'Running', 'Completed', 'Failed', 'TimedOut', 'Crashed', 'Cancelled', 'Skipped'] as const
@@ -27,7 +30,10 @@ export interface RunRecord {
   trades?: number
   lateWindows?: number
   error?: string
+  /** The process that runs (or queued) the run; with pidStartTime, who must be alive while it is Running. */
   pid: number
+  /** Clock ticks since boot when `pid` started (Linux), so a reused pid is not taken for the owner. */
+  pidStartTime?: number
   warehouse: string
   /** Scheduled runs: the cron tick this run is for, ISO-8601. */
   scheduledFor?: string
@@ -37,30 +43,53 @@ export interface RunRecord {
   note?: string
 }
 
+/** States in which a run needs its owner alive: a dead owner means the run Crashed. */
+const OPEN_STATES: ReadonlySet<RunState> = new Set(['Scheduled', 'Running'])
+
 /**
  * Run history is an append-only JSON-lines file in the home, outside the warehouse, so any process
  * can read it while a long job holds the warehouse. A run is written when it starts and again when
- * it ends; the last line for an id wins.
+ * it ends; the last line for an id wins. A run left Scheduled or Running by a process that is gone
+ * (killed, or the machine went down) reads as Crashed.
  */
 export class RunHistory {
-  /** `clock` (ms since the epoch) stamps start and end; the scheduler's tests pass a fake one. */
+  /**
+   * `clock` (ms since the epoch) stamps start and end; the scheduler's tests pass a fake one.
+   * `ownerAlive` tells whether a run's process still runs (tests pass their own).
+   */
   constructor(
     /** null: nothing is stored (a flow run by the scheduler's child process: the scheduler records it). */
     readonly file: string | null,
     private readonly clock: () => number = Date.now,
+    private readonly ownerAlive: (owner: ProcessOwner) => boolean = isOwnerAlive,
   ) {}
 
+  /** Records a run of this process as Running; until it is finished, a SIGTERM records it Cancelled. */
   start(run: Omit<RunRecord, 'id' | 'state' | 'startedAt' | 'pid'> & {id?: string; startedAt?: string}): RunRecord {
-    const record: RunRecord = {pid: process.pid, ...run, id: run.id ?? randomUUID(), state: 'Running', startedAt: run.startedAt ?? new Date(this.clock()).toISOString()}
+    const record: RunRecord = {...currentProcess(), ...run, id: run.id ?? randomUUID(), state: 'Running', startedAt: run.startedAt ?? new Date(this.clock()).toISOString()}
     this.append(record)
+    if (this.file) {
+      openRuns.set(record.id, {history: this, run: record})
+      if (process.listeners('SIGTERM').includes(onSigterm)) return record
+      process.once('SIGTERM', onSigterm)
+    }
+
     return record
   }
 
   finish(run: RunRecord, outcome: Partial<RunRecord> & {state: RunState}): RunRecord {
+    openRuns.delete(run.id)
+    if (openRuns.size === 0) process.removeListener('SIGTERM', onSigterm)
     const endedAt = new Date(this.clock())
     const record: RunRecord = {...run, ...outcome, endedAt: endedAt.toISOString(), durationMs: endedAt.getTime() - Date.parse(run.startedAt)}
     this.append(record)
     return record
+  }
+
+  /** Finishes the run with this id as `outcome` if it is still Scheduled or Running as stored; returns it then. */
+  finishIfOpen(id: string, outcome: Partial<RunRecord> & {state: RunState}): RunRecord | undefined {
+    const stored = this.stored().get(id)
+    return stored && OPEN_STATES.has(stored.state) ? this.finish(stored, outcome) : undefined
   }
 
   /** Stores a run as it is now (any state); the last line for an id wins. */
@@ -75,24 +104,33 @@ export class RunHistory {
   }
 
   /**
-   * Runs left Scheduled or Running by a process that is gone (killed, or the machine went down)
-   * are marked Crashed. Returns them.
+   * Stores as Crashed the runs that read as Crashed (left open by a process that is gone), so the
+   * record keeps when it was found. Returns them.
    */
-  markCrashed(isAlive: (pid: number) => boolean, ownPid = process.pid): RunRecord[] {
+  markCrashed(): RunRecord[] {
     const crashed: RunRecord[] = []
-    for (const run of this.list()) {
-      if ((run.state === 'Running' || run.state === 'Scheduled') && run.pid !== ownPid && !isAlive(run.pid)) {
-        crashed.push(this.finish(run, {state: 'Crashed', error: `process ${run.pid} ended while the run was ${run.state}`}))
-      }
+    for (const run of this.stored().values()) {
+      if (this.ownerIsGone(run)) crashed.push(this.finish(run, crashedOutcome(run)))
     }
 
     return crashed
   }
 
-  /** Every run, newest first. */
+  /** Every run, newest first; one left open by a process that is gone reads as Crashed. */
   list(): RunRecord[] {
-    if (!this.file || !existsSync(this.file)) return []
+    return [...this.stored().values()]
+      .map((run) => (this.ownerIsGone(run) ? {...run, ...crashedOutcome(run)} : run))
+      .sort((a, b) => b.startedAt.localeCompare(a.startedAt))
+  }
+
+  private ownerIsGone(run: RunRecord): boolean {
+    return OPEN_STATES.has(run.state) && !this.ownerAlive({pid: run.pid, pidStartTime: run.pidStartTime})
+  }
+
+  /** The last line of each run, as stored. */
+  private stored(): Map<string, RunRecord> {
     const byId = new Map<string, RunRecord>()
+    if (!this.file || !existsSync(this.file)) return byId
     for (const line of readFileSync(this.file, 'utf8').split('\n')) {
       if (!line.trim()) continue
       try {
@@ -103,12 +141,46 @@ export class RunHistory {
       }
     }
 
-    return [...byId.values()].sort((a, b) => b.startedAt.localeCompare(a.startedAt))
+    return byId
   }
 
   private append(record: RunRecord): void {
     if (!this.file) return
-    mkdirSync(dirname(this.file), {recursive: true, mode: 0o700})
-    appendFileSync(this.file, JSON.stringify(record) + '\n', {mode: 0o600})
+    privateDir(dirname(this.file))
+    appendPrivateFile(this.file, JSON.stringify(record) + '\n')
   }
+}
+
+function crashedOutcome(run: RunRecord): {state: 'Crashed'; error: string} {
+  return {state: 'Crashed', error: `process ${run.pid} ended while the run was ${run.state}`}
+}
+
+/** Runs started by this process and not finished yet: what a SIGTERM must still record. */
+const openRuns = new Map<string, {history: RunHistory; run: RunRecord}>()
+
+/**
+ * Records every run this process has open as Cancelled (a SIGTERM arrived, or the scheduler that
+ * asked for them is gone). Returns them.
+ */
+export function cancelOpenRuns(why: string): RunRecord[] {
+  const cancelled: RunRecord[] = []
+  for (const {history, run} of [...openRuns.values()]) {
+    try {
+      cancelled.push(history.finish(run, {state: 'Cancelled', error: why}))
+    } catch {
+      // Recording must not keep the process from stopping (a full disk, say).
+    }
+  }
+
+  return cancelled
+}
+
+/**
+ * A SIGTERM (kill, systemd, a container stop) to a command with runs open: they are recorded
+ * Cancelled, then the signal takes its default course, so the process ends as killed by SIGTERM.
+ * What the run was writing never committed: the warehouse rolls it back.
+ */
+function onSigterm(): void {
+  cancelOpenRuns('stopped by SIGTERM before it finished')
+  if (process.listenerCount('SIGTERM') === 0) process.kill(process.pid, 'SIGTERM')
 }

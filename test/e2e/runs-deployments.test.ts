@@ -26,7 +26,8 @@ function record({minutesAgo, ...fields}: Fields): RunRecord {
     trigger: 'scheduled',
     startedAt: new Date(startedMs).toISOString(),
     ...(fields.durationMs === undefined ? {} : {endedAt: new Date(startedMs + fields.durationMs).toISOString()}),
-    pid: 4242,
+    // This test's process: alive while the CLI reads the history, so the Running run reads Running.
+    pid: process.pid,
     warehouse: '/nowhere/warehouse.duckdb',
     ...fields,
   }

@@ -13,15 +13,16 @@ export interface ChildExecutorOptions {
 /**
  * Runs each attempt as a child `k2ops trigger TF --run-by-scheduler` process: a flow that hangs or
  * crashes takes only its own process with it, a timeout kills it, and the daemon itself never holds
- * the warehouse (it is opened and closed by the child, as by any other command).
+ * the warehouse (it is opened and closed by the child, as by any other command). The child watches
+ * this process: if the daemon dies (kill -9), it records the run Crashed and stops (watch-parent.ts).
  */
 export function childProcessExecutor(options: ChildExecutorOptions): FlowExecutor {
-  return async (deployment, _run, signal) => {
+  return async (deployment, run, signal) => {
     const {execa} = await import('execa')
     const lookbackSeconds = Math.max(1, Math.round(deployment.lookbackMicros / 1_000_000))
     const result = await execa(
       process.execPath,
-      [options.bin, 'trigger', deployment.timeframe, '--json', '--lookback', `${lookbackSeconds}s`, '--home', options.home, '--warehouse', options.warehouse, '--run-by-scheduler'],
+      [options.bin, 'trigger', deployment.timeframe, '--json', '--lookback', `${lookbackSeconds}s`, '--home', options.home, '--warehouse', options.warehouse, '--run-by-scheduler', '--run-id', run.id, '--scheduler-pid', String(process.pid)],
       {reject: false, cancelSignal: signal, forceKillAfterDelay: 5000, env: {...options.env, NO_COLOR: '1'}, stdin: 'ignore'},
     )
     return outcomeOf(result.stdout, result.stderr, result.exitCode, result.isCanceled)

@@ -1,6 +1,9 @@
 import {randomBytes} from 'node:crypto'
-import {closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync} from 'node:fs'
+import {existsSync, readFileSync, renameSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
+
+import {openPrivateFile, privateDir, writeAndClose, writePrivateFile} from '../private-files.js'
+import {isProcessRunning} from '../process-owner.js'
 
 /** What the running daemon says of itself in `<home>/state/scheduler.json`. */
 export interface DaemonState {
@@ -22,16 +25,8 @@ export function daemonFiles(stateDir: string, logsDir: string): DaemonFiles {
   return {stateFile: join(stateDir, 'scheduler.json'), tokenFile: join(stateDir, 'scheduler.token'), logFile: join(logsDir, 'scheduler.log')}
 }
 
-/** Is a process with this pid alive (ours or not)? */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    // EPERM: it exists, it is only not ours to signal.
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
+/** Is a process with this pid alive (ours or not)? A zombie is not. */
+export const isAlive = isProcessRunning
 
 /**
  * Is `pid` a k2ops scheduler? A pid file can outlive its daemon and the pid be reused by another
@@ -69,12 +64,10 @@ export type ClaimResult = {claimed: true} | {claimed: false; holder: DaemonState
  * is stale and replaced; one of a live daemon is refused with its state.
  */
 export function claimDaemonState(file: string, state: DaemonState): ClaimResult {
-  mkdirSync(join(file, '..'), {recursive: true, mode: 0o700})
+  privateDir(join(file, '..'))
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = openSync(file, 'wx', 0o600)
-      writeSync(fd, JSON.stringify(state) + '\n')
-      closeSync(fd)
+      writeAndClose(openPrivateFile(file, 'wx'), JSON.stringify(state) + '\n')
       return {claimed: true}
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
@@ -90,7 +83,7 @@ export function claimDaemonState(file: string, state: DaemonState): ClaimResult 
 
 export function updateDaemonState(file: string, state: DaemonState): void {
   const temporary = `${file}.${process.pid}.tmp`
-  writeFileSync(temporary, JSON.stringify(state) + '\n', {mode: 0o600})
+  writePrivateFile(temporary, JSON.stringify(state) + '\n')
   renameSync(temporary, file)
 }
 
@@ -102,7 +95,7 @@ export function releaseDaemonState(file: string, pid = process.pid): void {
 /** A fresh bearer token for the API's POSTs, readable by the home's owner only. */
 export function writeToken(file: string): string {
   const token = randomBytes(32).toString('hex')
-  writeFileSync(file, token + '\n', {mode: 0o600})
+  writePrivateFile(file, token + '\n')
   return token
 }
 

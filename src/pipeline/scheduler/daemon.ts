@@ -10,7 +10,7 @@ import {Deployment, loadDeployments} from '../deployments.js'
 import {RunHistory} from '../run-history.js'
 import {startApiServer, serverPort} from './api-server.js'
 import {childProcessExecutor} from './child-executor.js'
-import {DaemonState, claimDaemonState, daemonFiles, isAlive, releaseDaemonState, updateDaemonState, writeToken} from './daemon-files.js'
+import {DaemonState, claimDaemonState, daemonFiles, releaseDaemonState, updateDaemonState, writeToken} from './daemon-files.js'
 import {ScheduleRunner, systemClock} from './schedule-runner.js'
 import {DEFAULT_LOG_FILES, DEFAULT_LOG_MAX_BYTES, openSchedulerLog} from './scheduler-log.js'
 
@@ -55,7 +55,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   let server: Server | undefined
   try {
     const history = new RunHistory(home.runHistoryFile)
-    for (const run of history.markCrashed(isAlive)) log('warn', 'run.crashed', {id: run.id, flow: run.flow, pid: run.pid, error: run.error})
+    for (const run of history.markCrashed()) log('warn', 'run.crashed', {id: run.id, flow: run.flow, pid: run.pid, error: run.error})
     const token = writeToken(files.tokenFile)
     const runner = new ScheduleRunner({
       deployments: liveDeployments(home, log),

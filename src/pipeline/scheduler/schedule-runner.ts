@@ -2,6 +2,7 @@ import {randomUUID} from 'node:crypto'
 
 import {type Deployment, findDeployment, nextRunTimes, runTimesBetween} from '../deployments.js'
 import {ExitCode, K2Error} from '../errors.js'
+import {currentProcess} from '../process-owner.js'
 import {FINAL_STATES, type RunHistory, type RunRecord, type RunState} from '../run-history.js'
 import type {Clock, EnqueueRequest, FlowExecutor, FlowOutcome, LogLevel, SchedulerLog} from './types.js'
 
@@ -275,7 +276,7 @@ export class ScheduleRunner {
       trigger,
       state,
       startedAt: iso(at),
-      pid: this.options.pid ?? process.pid,
+      ...(this.options.pid === undefined ? currentProcess() : {pid: this.options.pid}),
       warehouse: this.options.warehouse,
       ...(scheduledFor !== undefined && {scheduledFor: iso(scheduledFor)}),
     }

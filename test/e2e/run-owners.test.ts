@@ -1,0 +1,180 @@
+import {execa} from 'execa'
+import {spawnSync} from 'node:child_process'
+import {existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {afterEach, describe, expect, it} from 'vitest'
+
+import type {RunRecord} from '../../src/pipeline/run-history.js'
+
+import {BIN, k2ops} from '../helpers/cli.js'
+import {useTempDir} from '../helpers/temp-home.js'
+import {isProcessAlive} from '../helpers/warehouse.js'
+import {holdWarehouse} from '../helpers/warehouse-holder.js'
+
+// Runs whose process died: real processes killed with SIGKILL and SIGTERM. (slow: ~30 s)
+
+const NOW = '2024-12-01T00:00:00Z'
+const env = {K2OPS_NOW: NOW}
+
+/** Processes a test started: killed after it, whatever it did. */
+const started: number[] = []
+afterEach(() => {
+  for (const pid of started.splice(0)) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      // gone
+    }
+  }
+})
+
+async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(50)
+  }
+}
+
+/** Every line of the run history as stored (not as the readers show it). */
+function storedLines(home: string): RunRecord[] {
+  const file = join(home, 'state', 'runs.jsonl')
+  if (!existsSync(file)) return []
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as RunRecord)
+}
+
+/** Each run's last stored line. */
+function lastLines(home: string): Map<string, RunRecord> {
+  return new Map(storedLines(home).map((run) => [run.id, run]))
+}
+
+const lastStored = (home: string, id: string) => lastLines(home).get(id)
+const runningIn = (home: string) => [...lastLines(home).values()].find((run) => run.state === 'Running')
+
+/** A home with one trade a day for 150 days: a backfill over them takes seconds (a day per transaction). */
+async function homeWithTrades(dir: string): Promise<string> {
+  const home = join(dir, 'home')
+  const tape = join(dir, 'BTCUSDT-trades-2024-06-01.csv')
+  const first = Date.parse('2024-06-01T01:00:00Z')
+  writeFileSync(tape, Array.from({length: 150}, (_, day) => `${1000 + day},61837.63,0.02,1236.75,${first + day * 86_400_000},True,True`).join('\n') + '\n')
+  const ingest = await k2ops(['ingest', tape, '--home', home], env)
+  expect(ingest.exitCode, ingest.stderr).toBe(0)
+  return home
+}
+
+function startBackfill(home: string) {
+  const child = execa('node', [BIN, 'backfill', '--timeframe', 'all', '--from', '2024-06-01', '--to', '2024-11-01', '--home', home, '--json'], {reject: false, env: {NO_COLOR: '1', ...env}})
+  started.push(child.pid!)
+  return child
+}
+
+describe('runs whose process is gone', () => {
+  const tempDir = useTempDir()
+
+  it('a backfill killed with SIGKILL reads Crashed in runs, and health daily counts it', async () => {
+    const home = await homeWithTrades(tempDir())
+    const backfill = startBackfill(home)
+    const run = await until('the backfill to be Running', () => runningIn(home))
+    expect(run).toMatchObject({flow: 'backfill', pid: backfill.pid})
+    process.kill(backfill.pid!, 'SIGKILL')
+    expect((await backfill).signal).toBe('SIGKILL')
+    expect(lastStored(home, run.id)?.state).toBe('Running')
+
+    const runs = await k2ops(['runs', '--home', home, '--json'], env)
+    expect(runs.json.runs.find((r: RunRecord) => r.id === run.id)).toMatchObject({state: 'Crashed', error: `process ${backfill.pid} ended while the run was Running`})
+    const crashedOnly = await k2ops(['runs', '--home', home, '--state', 'Crashed', '--json'], env)
+    expect(crashedOnly.json.runs.map((r: RunRecord) => r.id)).toEqual([run.id])
+
+    const daily = await k2ops(['health', 'daily', '--home', home, '--json'], env)
+    const rate = daily.json.checks.find((check: {name: string}) => check.name === 'run_success_rate')
+    expect(rate).toMatchObject({status: 'fail', value: 0})
+  })
+
+  it('a trigger left Running by a dead process reads Crashed in scheduler status', async () => {
+    const home = await homeWithTrades(tempDir())
+    const dead = spawnSync('true').pid!
+    const record = {id: 'left-running', flow: 'OHLCV-1m-Pipeline', deployment: 'ohlcv-1m-scheduled', timeframe: '1m', trigger: 'manual', state: 'Running', startedAt: '2024-11-30T23:50:00.000Z', pid: dead, warehouse: join(home, 'warehouse.duckdb')}
+    mkdirSync(join(home, 'state'), {recursive: true})
+    writeFileSync(join(home, 'state', 'runs.jsonl'), JSON.stringify(record) + '\n')
+    const status = await k2ops(['scheduler', 'status', '--home', home, '--json'], env)
+    expect(status.json.deployments.find((d: {name: string}) => d.name === 'ohlcv-1m-scheduled').lastRun).toMatchObject({id: 'left-running', state: 'Crashed'})
+  })
+
+  it('a backfill stopped with SIGTERM records its run Cancelled before it ends', async () => {
+    const home = await homeWithTrades(tempDir())
+    const backfill = startBackfill(home)
+    const run = await until('the backfill to be Running', () => runningIn(home))
+    process.kill(backfill.pid!, 'SIGTERM')
+    expect((await backfill).signal).toBe('SIGTERM')
+    expect(lastStored(home, run.id)).toMatchObject({state: 'Cancelled', error: 'stopped by SIGTERM before it finished'})
+    const runs = await k2ops(['runs', '--home', home, '--json'], env)
+    expect(runs.json.runs.find((r: RunRecord) => r.id === run.id)?.state).toBe('Cancelled')
+  })
+})
+
+describe('a scheduler killed with SIGKILL', () => {
+  const tempDir = useTempDir()
+
+  /** The flow process a scheduler runs for this home (found by its command line). */
+  function flowProcess(home: string): number | undefined {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue
+      try {
+        const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8')
+        if (cmdline.includes('--run-by-scheduler') && cmdline.includes(home)) return Number(entry)
+      } catch {
+        // ended meanwhile
+      }
+    }
+
+    return undefined
+  }
+
+  it.runIf(existsSync('/proc/self/stat'))('leaves no flow process behind, and a scheduler started at once marks its run Crashed', async () => {
+    const dir = tempDir()
+    const home = join(dir, 'home')
+    expect((await k2ops(['init', '--home', home])).exitCode).toBe(0)
+    writeFileSync(join(home, 'config.json'), JSON.stringify({scheduler: {port: 0}, lockTimeoutSeconds: 120}))
+    // The flow waits for a warehouse another process holds: it is in flight when its scheduler dies.
+    const holder = await holdWarehouse(join(home, 'warehouse.duckdb'), 'test hold')
+    // In the foreground, as this test's child: the test decides when the killed daemon is reaped.
+    const daemon = execa('node', [BIN, 'scheduler', 'start', '--foreground', '--no-catch-up', '--home', home], {reject: false, env: {NO_COLOR: '1'}})
+    started.push(daemon.pid!)
+    try {
+      const stateFile = join(home, 'state', 'scheduler.json')
+      const port = await until('the API', () => (existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as {port?: number}).port : undefined))
+      const token = readFileSync(join(home, 'state', 'scheduler.token'), 'utf8').trim()
+      const queue = (deployment: string) => fetch(`http://127.0.0.1:${port}/api/deployments/${deployment}/run`, {method: 'POST', headers: {authorization: `Bearer ${token}`}})
+      expect((await queue('ohlcv-1m-scheduled')).status).toBe(201)
+      const run = await until('the run to be Running', () => runningIn(home))
+      // Queued behind it: only the next scheduler can record this one.
+      const waiting = (await (await queue('ohlcv-5m-scheduled')).json()) as {flow_run: RunRecord}
+      expect(waiting.flow_run.state).toBe('Scheduled')
+      const flow = await until('the flow process', () => flowProcess(home))
+      started.push(flow)
+
+      process.kill(daemon.pid!, 'SIGKILL')
+      // Blocks this process, so the killed daemon stays unreaped (a zombie) while the next one starts.
+      const restart = spawnSync('node', [BIN, 'scheduler', 'start', '--no-catch-up', '--home', home, '--json'], {encoding: 'utf8', env: {...process.env, NO_COLOR: '1'}})
+      expect(restart.status, restart.stderr).toBe(0)
+      const second = JSON.parse(restart.stdout) as {pid: number}
+      started.push(second.pid)
+      const logs = await k2ops(['scheduler', 'logs', '--home', home, '-n', '200', '--json'])
+      expect(logs.json.entries.filter((entry: {event: string}) => entry.event === 'run.crashed').map((entry: {id: string}) => entry.id)).toContain(waiting.flow_run.id)
+      expect(lastStored(home, waiting.flow_run.id)).toMatchObject({state: 'Crashed', error: `process ${daemon.pid} ended while the run was Scheduled`})
+
+      await until('the orphaned flow process to end', () => (isProcessAlive(flow) && !readFileSync(`/proc/${flow}/stat`, 'utf8').includes(') Z ') ? undefined : true), 15_000)
+      expect(lastStored(home, run.id)).toMatchObject({state: 'Crashed', error: expect.stringContaining(String(daemon.pid))})
+      expect((await k2ops(['scheduler', 'stop', '--home', home])).exitCode).toBe(0)
+    } finally {
+      await holder.release()
+    }
+  })
+})
