@@ -239,4 +239,27 @@ describe('k2ops scheduler (real processes)', () => {
     expect(readFileSync(target, 'utf8')).toBe(unit.stdout + '\n')
     expect((await k2ops(['scheduler', 'install-service', '--home', home, '--write', target])).exitCode).toBe(2)
   })
+
+  it('install-service escapes % and $ in paths, refuses a path with a newline, and names the unit as its file', async () => {
+    const dir = tempDir()
+    const odd = join(dir, '50% $HOME')
+    const unit = await k2ops(['scheduler', 'install-service', '--home', odd])
+    expect(unit.exitCode, unit.stderr).toBe(0)
+    expect(unit.stdout).toContain(`--home "${join(dir, '50%% $$HOME')}"`)
+    expect(unit.stdout).toMatch(/^Description=.*\(home .*50%% \$HOME\)$/m)
+
+    const injected = join(dir, 'home\nExecStartPre=/bin/false')
+    const refused = await k2ops(['scheduler', 'install-service', '--home', injected])
+    expect(refused.exitCode).toBe(2)
+    expect(refused.stderr.split('\n')[0]).toMatch(/^k2ops: install-service: the home path ".*\\nExecStartPre=\/bin\/false" holds a control character \(U\+000A\) that a systemd unit cannot express$/)
+    expect(refused.stdout).not.toContain('ExecStartPre')
+
+    const named = await k2ops(['scheduler', 'install-service', '--home', odd, '--write', join(dir, 'candles.service')])
+    expect(named.exitCode, named.stderr).toBe(0)
+    expect(named.stdout).toContain('systemctl --user enable --now candles.service')
+    expect(named.stdout).not.toContain('k2ops-scheduler')
+    const json = await k2ops(['scheduler', 'install-service', '--home', odd, '--write', join(dir, 'other.service'), '--json'])
+    expect(json.json).toMatchObject({name: 'other.service', written: join(dir, 'other.service')})
+    expect((await k2ops(['scheduler', 'install-service', '--home', odd, '--write', join(dir, 'k2ops.unit')])).exitCode).toBe(2)
+  })
 })
