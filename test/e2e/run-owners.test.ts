@@ -7,9 +7,9 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import type {RunRecord} from '../../src/pipeline/run-history.js'
 
+import {isProcessRunning} from '../../src/pipeline/process-owner.js'
 import {BIN, k2ops} from '../helpers/cli.js'
 import {useTempDir} from '../helpers/temp-home.js'
-import {isProcessAlive} from '../helpers/warehouse.js'
 import {holdWarehouse} from '../helpers/warehouse-holder.js'
 
 // Runs whose process died: real processes killed with SIGKILL and SIGTERM. (slow: ~30 s)
@@ -170,7 +170,7 @@ describe('a scheduler killed with SIGKILL', () => {
       expect(logs.json.entries.filter((entry: {event: string}) => entry.event === 'run.crashed').map((entry: {id: string}) => entry.id)).toContain(waiting.flow_run.id)
       expect(lastStored(home, waiting.flow_run.id)).toMatchObject({state: 'Crashed', error: `process ${daemon.pid} ended while the run was Scheduled`})
 
-      await until('the orphaned flow process to end', () => (isProcessAlive(flow) && !readFileSync(`/proc/${flow}/stat`, 'utf8').includes(') Z ') ? undefined : true), 15_000)
+      await until('the orphaned flow process to end', () => (isProcessRunning(flow) ? undefined : true), 15_000)
       expect(lastStored(home, run.id)).toMatchObject({state: 'Crashed', error: expect.stringContaining(String(daemon.pid))})
       expect((await k2ops(['scheduler', 'stop', '--home', home])).exitCode).toBe(0)
     } finally {

@@ -7,7 +7,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import {fastestRun, k2ops} from '../helpers/cli.js'
 import {useTempDir} from '../helpers/temp-home.js'
-import {isProcessAlive} from '../helpers/warehouse.js'
+import {isProcessRunning} from '../../src/pipeline/process-owner.js'
 import {holdWarehouse} from '../helpers/warehouse-holder.js'
 
 // End-to-end with real processes: a detached daemon, its API on 127.0.0.1, flows in child processes. (slow: ~20 s)
@@ -15,7 +15,8 @@ import {holdWarehouse} from '../helpers/warehouse-holder.js'
 /** Daemons started by a test: killed after it, whatever it did (the temp home may be gone by then). */
 const started: number[] = []
 
-const alive = isProcessAlive
+/** A daemon that exited is gone even before init reaps it (a zombie a moment longer). */
+const alive = isProcessRunning
 
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
