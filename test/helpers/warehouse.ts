@@ -3,6 +3,7 @@ import {join} from 'node:path'
 
 import type {CandleRow} from '../../src/pipeline/candle-query.js'
 
+import {isProcessRunning} from '../../src/pipeline/process-owner.js'
 import {TRADES_TABLE} from '../../src/pipeline/schema.js'
 import {TIMEFRAME_SPECS, Timeframe} from '../../src/pipeline/timeframes.js'
 import {Warehouse} from '../../src/pipeline/warehouse.js'
@@ -92,12 +93,5 @@ export async function corruptedCopy(source: string, home: string, ...statements:
   return home
 }
 
-/** Is this process alive? */
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
+/** Is this process alive? One that exited is not, even before init reaps it (a zombie). */
+export const isProcessAlive = isProcessRunning
