@@ -113,23 +113,10 @@ When the scheduler runs on this home, the run is queued in it (behind the flow i
     return runs
   }
 
-  /**
-   * A flow process must not outlive the scheduler that runs it (kill -9 of the daemon): when the
-   * scheduler is gone it records the run Crashed and exits. The flow's transaction never
-   * committed, so the warehouse is left as before the run.
-   */
+  /** A flow run for the scheduler ends with it: no orphan when the daemon is killed. */
   private async stopWithTheScheduler(): Promise<void> {
-    const {watchParent} = await import('../pipeline/scheduler/watch-parent.js')
+    const {endWithScheduler} = await import('../pipeline/scheduler/watch-parent.js')
     const schedulerPid = this.flags['scheduler-pid'] ?? process.ppid
-    const runId = this.flags['run-id']
-    watchParent(schedulerPid, () => {
-      const why = `the scheduler (pid ${schedulerPid}) ended while the run was Running; its flow process stopped`
-      try {
-        if (runId) new RunHistory(this.home.runHistoryFile).finishIfOpen(runId, {state: 'Crashed', error: why})
-      } finally {
-        this.logToStderr(`k2ops: ${why}`)
-        process.exit(ExitCode.failed)
-      }
-    })
+    endWithScheduler({schedulerPid, runId: this.flags['run-id'], historyFile: this.home.runHistoryFile, report: (line) => this.logToStderr(line)})
   }
 }
