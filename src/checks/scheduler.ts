@@ -1,4 +1,4 @@
-import {daemonFiles, isSchedulerProcess, readDaemonState} from '../pipeline/scheduler/daemon-files.js'
+import {daemonFiles, isDaemonAlive, readDaemonState} from '../pipeline/scheduler/daemon-files.js'
 import {CheckResult, checkResult} from './check.js'
 
 export interface SchedulerCheckOptions {
@@ -24,7 +24,7 @@ export async function schedulerChecks(options: SchedulerCheckOptions): Promise<C
     ]
   }
 
-  if (!isSchedulerProcess(daemon.pid)) {
+  if (!isDaemonAlive(daemon)) {
     const summary = `the scheduler is dead: pid ${daemon.pid} (started ${daemon.startedAt}) is gone and left its pid file`
     return [
       checkResult({name: 'scheduler_process', status: 'fail', summary, value: daemon.pid, unit: 'pid', thresholds, hint: 'k2ops scheduler start (it recovers the pid file and marks the runs it left Crashed)'}),

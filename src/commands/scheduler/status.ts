@@ -37,10 +37,10 @@ Reads only the home's state files and the daemon's API: it answers at once, even
   static override examples = ['<%= config.bin %> scheduler status', '<%= config.bin %> scheduler status --json']
 
   async run(): Promise<SchedulerStatusResult> {
-    const {daemonFiles, isSchedulerProcess, readDaemonState} = await import('../../pipeline/scheduler/daemon-files.js')
+    const {daemonFiles, isDaemonAlive, readDaemonState} = await import('../../pipeline/scheduler/daemon-files.js')
     const files = daemonFiles(this.home.stateDir, this.home.logsDir)
     const daemon = readDaemonState(files.stateFile)
-    const alive = daemon !== undefined && isSchedulerProcess(daemon.pid)
+    const alive = daemon !== undefined && isDaemonAlive(daemon)
     let result: SchedulerStatusResult
     if (daemon && alive && daemon.port) {
       result = await this.fromApi(daemon.pid, daemon.port)

@@ -3,11 +3,13 @@ import {existsSync, readFileSync, renameSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {openPrivateFile, privateDir, writeAndClose, writePrivateFile} from '../private-files.js'
-import {isProcessRunning} from '../process-owner.js'
+import {isOwnerAlive, isProcessRunning} from '../process-owner.js'
 
 /** What the running daemon says of itself in `<home>/state/scheduler.json`. */
 export interface DaemonState {
   pid: number
+  /** The daemon's start time in clock ticks since boot (Linux), so that a reused pid is not taken for it. */
+  pidStartTime?: number
   startedAt: string
   /** The API's port on 127.0.0.1; absent until the API listens. */
   port?: number
@@ -54,7 +56,12 @@ export function readDaemonState(file: string): DaemonState | undefined {
 /** The state of the daemon that runs now, or undefined (no file, or a stale one left by a crash). */
 export function runningDaemon(file: string): DaemonState | undefined {
   const state = readDaemonState(file)
-  return state && isSchedulerProcess(state.pid) ? state : undefined
+  return state && isDaemonAlive(state) ? state : undefined
+}
+
+/** Does the daemon that wrote this state still run (the same process, not a program that got its pid)? */
+export function isDaemonAlive(state: DaemonState): boolean {
+  return isSchedulerProcess(state.pid) && isOwnerAlive(state)
 }
 
 export type ClaimResult = {claimed: true} | {claimed: false; holder: DaemonState}
@@ -72,7 +79,7 @@ export function claimDaemonState(file: string, state: DaemonState): ClaimResult 
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
       const holder = readDaemonState(file)
-      if (holder && holder.pid !== state.pid && isSchedulerProcess(holder.pid)) return {claimed: false, holder}
+      if (holder && holder.pid !== state.pid && isDaemonAlive(holder)) return {claimed: false, holder}
       rmSync(file, {force: true})
     }
   }
