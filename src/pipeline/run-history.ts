@@ -3,7 +3,7 @@ import {randomUUID} from 'node:crypto'
 import {dirname} from 'node:path'
 
 import {appendPrivateFile, privateDir} from './private-files.js'
-import {ProcessOwner, currentProcess, isOwnerAlive} from './process-owner.js'
+import {currentProcess, isOwnerAlive} from './process-owner.js'
 
 /** Skipped: a tick missed while the scheduler was down, coalesced into one catch-up run. */
 export const RUN_STATES = ['Scheduled', 'Running', 'Completed', 'Failed', 'TimedOut', 'Crashed', 'Cancelled', 'Skipped'] as const
@@ -53,15 +53,11 @@ const OPEN_STATES: ReadonlySet<RunState> = new Set(['Scheduled', 'Running'])
  * (killed, or the machine went down) reads as Crashed.
  */
 export class RunHistory {
-  /**
-   * `clock` (ms since the epoch) stamps start and end; the scheduler's tests pass a fake one.
-   * `ownerAlive` tells whether a run's process still runs (tests pass their own).
-   */
+  /** `clock` (ms since the epoch) stamps start and end; the scheduler's tests pass a fake one. */
   constructor(
     /** null: nothing is stored (a flow run by the scheduler's child process: the scheduler records it). */
     readonly file: string | null,
     private readonly clock: () => number = Date.now,
-    private readonly ownerAlive: (owner: ProcessOwner) => boolean = isOwnerAlive,
   ) {}
 
   /** Records a run of this process as Running; until it is finished, a SIGTERM records it Cancelled. */
@@ -98,7 +94,7 @@ export class RunHistory {
     return record
   }
 
-  /** The run with this id, as last written. */
+  /** The run with this id, as list() shows it. */
   get(id: string): RunRecord | undefined {
     return this.list().find((run) => run.id === id)
   }
@@ -124,7 +120,7 @@ export class RunHistory {
   }
 
   private ownerIsGone(run: RunRecord): boolean {
-    return OPEN_STATES.has(run.state) && !this.ownerAlive({pid: run.pid, pidStartTime: run.pidStartTime})
+    return OPEN_STATES.has(run.state) && !isOwnerAlive({pid: run.pid, pidStartTime: run.pidStartTime})
   }
 
   /** The last line of each run, as stored. */
