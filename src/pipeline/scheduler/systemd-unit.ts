@@ -32,8 +32,10 @@ ExecStart=${exec}
 Environment=NO_COLOR=1
 Restart=on-failure
 RestartSec=10
-# SIGTERM stops it gracefully: a running flow gets 60 s to finish.
+# SIGTERM stops it gracefully: a running flow gets 60 s to finish. Only the daemon gets it (mixed):
+# it stops its flow process itself; whatever is left at the stop timeout is killed.
 KillSignal=SIGTERM
+KillMode=mixed
 TimeoutStopSec=90
 
 [Install]
