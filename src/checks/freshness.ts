@@ -1,3 +1,4 @@
+import type {KeptFrom} from '../pipeline/retention-policy.js'
 import type {Warehouse} from '../pipeline/warehouse.js'
 
 import {TRADES_TABLE} from '../pipeline/schema.js'
@@ -10,6 +11,8 @@ import {formatAge} from './units.js'
 export interface FreshnessOptions extends CheckOptions {
   timeframes: Timeframe[]
   thresholds: Thresholds
+  /** Each timeframe's retention cutoff: no candle is due for trades older than it (retention deletes those). */
+  keptFrom?: KeptFrom
 }
 
 /**
@@ -87,6 +90,18 @@ async function candleLagCheck(warehouse: Warehouse, tf: Timeframe, newestTrade: 
   const newestEnd = row.newest === null ? null : Number(row.newest)
   if (newestTrade === null) {
     return checkResult({name: 'candle_lag', timeframe: tf, status: 'pass', summary: 'no trades yet, so no candles are due', unit: 'seconds', thresholds})
+  }
+
+  const kept = options.keptFrom?.[tf]
+  if (kept !== undefined && newestTrade < kept.fromMicros) {
+    return checkResult({
+      name: 'candle_lag',
+      timeframe: tf,
+      status: 'pass',
+      summary: `the newest trade (${formatMicros(newestTrade)}) is older than the ${tf} retention cutoff (${formatMicros(kept.fromMicros)}, ${kept.policyDays} d): no ${tf} candles are kept for it`,
+      unit: 'seconds',
+      thresholds,
+    })
   }
 
   if (newestEnd === null) {

@@ -1,5 +1,7 @@
+import type {KeptFrom} from '../pipeline/retention-policy.js'
 import type {Warehouse} from '../pipeline/warehouse.js'
 
+import {formatMicros} from '../pipeline/time.js'
 import {TIMEFRAME_SPECS, Timeframe, floorToWindow} from '../pipeline/timeframes.js'
 import {CheckOptions, CheckResult, checkResult, plural, verb} from './check.js'
 import {Thresholds} from './thresholds.js'
@@ -13,6 +15,8 @@ export interface GapsOptions extends CheckOptions {
   fromMicros: number
   toMicros: number
   thresholds: Thresholds
+  /** Each timeframe's retention cutoff: windows before it were deleted by retention, not missed by the pipeline. */
+  keptFrom?: KeptFrom
 }
 
 /**
@@ -31,8 +35,10 @@ export async function gapsChecks(warehouse: Warehouse, options: GapsOptions): Pr
 
 async function pipelineGapCheck(warehouse: Warehouse, tf: Timeframe, options: GapsOptions): Promise<CheckResult> {
   const spec = TIMEFRAME_SPECS[tf]
-  // Every closed window that overlaps the range is expected to have a candle.
-  const from = floorToWindow(options.fromMicros, tf)
+  // Every closed window that overlaps the range is expected to have a candle, unless retention deleted it.
+  const kept = options.keptFrom?.[tf]
+  const retained = kept !== undefined && kept.fromMicros > options.fromMicros
+  const from = floorToWindow(retained ? kept.fromMicros : options.fromMicros, tf)
   const to = Math.max(from, floorToWindow(Math.min(options.toMicros, options.nowMicros), tf))
   const pending = await pendingConditionSql(warehouse, tf)
   const rows = await warehouse.json<Record<string, string | boolean>>(
@@ -66,7 +72,7 @@ async function pipelineGapCheck(warehouse: Warehouse, tf: Timeframe, options: Ga
   const quiet = Number(totals.quiet ?? 0)
   const total = Number(totals.total)
   const gaps = Number(totals.gaps)
-  const quietNote = quiet > 0 ? `; ${plural(quiet, 'window')} without trades (quiet market)` : ''
+  const quietNote = (quiet > 0 ? `; ${plural(quiet, 'window')} without trades (quiet market)` : '') + (retained ? `; windows before ${formatMicros(kept.fromMicros)} not checked (deleted by the ${kept.policyDays}-day retention)` : '')
   return pendingAwareResult({
     name: 'pipeline_gaps',
     timeframe: tf,

@@ -1,3 +1,4 @@
+import type {KeptFrom} from '../pipeline/retention-policy.js'
 import type {RunRecord} from '../pipeline/run-history.js'
 import type {OpenOptions, Warehouse} from '../pipeline/warehouse.js'
 
@@ -15,6 +16,8 @@ export interface HealthDailyOptions {
   openOptions: OpenOptions
   runs: RunRecord[]
   thresholds: Thresholds
+  /** Each timeframe's retention cutoff (freshness and gaps leave alone what retention deletes). */
+  keptFrom?: KeptFrom
   nowMicros: number
   limit: number
 }
@@ -38,18 +41,18 @@ export class HealthDaily {
   constructor(private readonly options: HealthDailyOptions) {}
 
   steps(): HealthStep[] {
-    const {nowMicros, limit, thresholds} = this.options
+    const {nowMicros, limit, thresholds, keptFrom} = this.options
     const dayAgo = nowMicros - MICROS_PER_DAY
     return [
       {title: 'Scheduler process and API', run: async () => (await import('./scheduler.js')).schedulerChecks({stateDir: this.options.stateDir, logsDir: this.options.logsDir})},
       {title: 'Flow runs, last 24 h', run: async () => (await import('./runs.js')).runChecks({runs: this.options.runs, thresholds, nowMicros, limit})},
       {title: 'Open the warehouse (read-only)', run: async () => [await this.open()]},
-      this.warehouseStep('Freshness', async (warehouse) => (await import('./freshness.js')).freshnessChecks(warehouse, {timeframes: [...TIMEFRAMES], thresholds, nowMicros, limit})),
+      this.warehouseStep('Freshness', async (warehouse) => (await import('./freshness.js')).freshnessChecks(warehouse, {timeframes: [...TIMEFRAMES], thresholds, keptFrom, nowMicros, limit})),
       this.warehouseStep('Candle invariants and rollups, last day', async (warehouse) =>
         (await import('./invariants.js')).validateChecks(warehouse, {timeframes: [...TIMEFRAMES], fromMicros: dayAgo, nowMicros, limit}),
       ),
       this.warehouseStep('Missing candles, last day', async (warehouse) =>
-        (await import('./gaps.js')).gapsChecks(warehouse, {timeframes: [...TIMEFRAMES], fromMicros: dayAgo, toMicros: nowMicros, thresholds, nowMicros, limit}),
+        (await import('./gaps.js')).gapsChecks(warehouse, {timeframes: [...TIMEFRAMES], fromMicros: dayAgo, toMicros: nowMicros, thresholds, keptFrom, nowMicros, limit}),
       ),
       this.warehouseStep('Candles vs trades, last day', async (warehouse) =>
         (await import('./reconcile.js')).reconcileChecks(warehouse, {timeframes: [...TIMEFRAMES], fromMicros: dayAgo, toMicros: nowMicros, nowMicros, limit}),
