@@ -122,7 +122,7 @@ export function verification(rows: BrokenRow[], inScope: (timeframe: Timeframe, 
 
 /** The window start of a row that a rebuild repairs, or undefined for pending and stale rows. */
 function repairableStart(check: string, row: EvidenceRow): number | undefined {
-  if (check === 'rollup' && row.stale !== 'no') return undefined
+  if (check === 'rollup' && (row.stale !== 'no' || row.pending === 'yes')) return undefined
   if (check === 'pipeline_gaps' && row.kind !== 'pipeline gap') return undefined
   if (check === 'reconcile' && row.kind !== 'differs') return undefined
   if (check !== 'rollup' && !WINDOW_CHECKS.has(check)) return undefined

@@ -2,7 +2,8 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import type {Warehouse} from '../../src/pipeline/warehouse.js'
 
-import {applyRetention, parseRetentionTargets, planRetention, resolveRetentionPolicies, retentionCutoff, selectPolicies} from '../../src/pipeline/retention.js'
+import {parseRetentionTargets, resolveRetentionPolicies, retentionCutoff, selectPolicies} from '../../src/pipeline/retention-policy.js'
+import {applyRetention, planRetention} from '../../src/pipeline/retention.js'
 import {TIMEFRAME_SPECS} from '../../src/pipeline/timeframes.js'
 import {insertCandle, rowsPerDay} from '../helpers/candle-rows.js'
 import {useTempDir} from '../helpers/temp-home.js'
