@@ -10,6 +10,7 @@ import {TIMEFRAMES, TIMEFRAME_SPECS} from '../../src/pipeline/timeframes.js'
 import {AuditLog} from '../../src/pipeline/audit.js'
 import {Warehouse} from '../../src/pipeline/warehouse.js'
 import {BIN, k2ops} from '../helpers/cli.js'
+import {killWhenStderr} from '../helpers/kill-at.js'
 import {useTempDir} from '../helpers/temp-home.js'
 import {corruptedCopy, isProcessAlive} from '../helpers/warehouse.js'
 
@@ -387,21 +388,9 @@ describe('recover: repairs corrupted candles from the trades', () => {
     const original = ranges(planned.json)
     expect(original.length).toBeGreaterThan(100)
 
-    const child = execa('node', [BIN, 'recover', '--auto', '--yes', '--home', home], {env: {...ENV, NO_COLOR: '1'}, reject: false})
-    let stderr = ''
-    await new Promise<void>((resolve) => {
-      child.stderr?.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString()
-        // The first range is committed: kill it now, in the middle of the others.
-        if (/\(1\/\d+\)/.test(stderr)) {
-          child.kill('SIGKILL')
-          resolve()
-        }
-      })
-      void child.then(() => resolve())
-    })
-    const killed = await child
-    expect(killed.signal, stderr).toBe('SIGKILL')
+    // The first range is committed: kill it now, in the middle of the others.
+    const {signal, stderr} = await killWhenStderr(['recover', '--auto', '--yes', '--home', home], ENV, /\(1\/\d+\)/)
+    expect(signal, stderr).toBe('SIGKILL')
     // Killed in the middle: the last range was never reported done.
     expect(stderr).not.toMatch(/\((\d+)\/\1\)/)
     // Its intent is on record (with the plan), and shows as interrupted: the process is gone.
@@ -449,19 +438,8 @@ describe('recover: repairs corrupted candles from the trades', () => {
 
   it('killed after the repair, before its outcome (test hook): the next run shows it interrupted with the candles it rebuilt', async () => {
     const home = await corrupted(deleteCandle(), alterCount())
-    const child = execa('node', [BIN, 'recover', '--auto', '--yes', '--home', home], {env: {...ENV, NO_COLOR: '1', K2OPS_TEST_PAUSE_AT: 'after-repair'}, reject: false})
-    let stderr = ''
-    await new Promise<void>((resolve) => {
-      child.stderr?.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString()
-        if (stderr.includes('k2ops test hook: paused at after-repair')) {
-          child.kill('SIGKILL')
-          resolve()
-        }
-      })
-      void child.then(() => resolve())
-    })
-    expect((await child).signal, stderr).toBe('SIGKILL')
+    const killed = await killWhenStderr(['recover', '--auto', '--yes', '--home', home], {...ENV, K2OPS_TEST_PAUSE_AT: 'after-repair'}, 'k2ops test hook: paused at after-repair')
+    expect(killed.signal, killed.stderr).toBe('SIGKILL')
     const [record] = auditRecords(home)
     expect(record).toMatchObject({command: 'recover', at: ENV.K2OPS_NOW, outcome: 'interrupted', details: {mode: 'auto', before: {status: 'fail'}}})
 

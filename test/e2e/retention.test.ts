@@ -10,6 +10,7 @@ import {AuditLog} from '../../src/pipeline/audit.js'
 import {Warehouse} from '../../src/pipeline/warehouse.js'
 import {insertCandle, rowsPerDay} from '../helpers/candle-rows.js'
 import {BIN, CliResult, k2ops} from '../helpers/cli.js'
+import {killWhenStderr} from '../helpers/kill-at.js'
 import {useTempDir} from '../helpers/temp-home.js'
 import {insertTrades, openTestWarehouse} from '../helpers/warehouse.js'
 
@@ -34,6 +35,11 @@ const LAYOUT: Array<{offset: number; rows: number; time: (tf: Timeframe) => stri
 
 function doomedDays(tf: Timeframe): Array<{date: string; rows: number}> {
   return LAYOUT.filter((day) => day.offset < 0).map((day) => ({date: shiftDate(CUTOFFS[tf], day.offset), rows: day.rows}))
+}
+
+/** Every `tf date` key the default policies delete from edgeWarehouse. */
+function allDoomed(): string[] {
+  return TIMEFRAMES.flatMap((tf) => doomedDays(tf).map((day) => `${tf} ${day.date}`))
 }
 
 /** A warehouse with candles on both sides of every policy's edge, today's candles, and a few old trades (no trades policy: they stay). */
@@ -82,7 +88,7 @@ describe('k2ops retention', () => {
     const home = tempDir()
     const path = await edgeWarehouse(home)
     const before = await countsOf(path)
-    const doomed = TIMEFRAMES.flatMap((tf) => doomedDays(tf).map((day) => `${tf} ${day.date}`))
+    const doomed = allDoomed()
     expect(doomed.every((key) => before[key] > 0)).toBe(true)
 
     const dry = await run(home, ['--dry-run', '--json'])
@@ -445,22 +451,10 @@ describe('k2ops retention: confirmation, the audit trail of a killed run, an emp
     const home = tempDir()
     const path = await edgeWarehouse(home)
     const before = await countsOf(path)
-    const doomed = TIMEFRAMES.flatMap((tf) => doomedDays(tf).map((day) => `${tf} ${day.date}`))
+    const doomed = allDoomed()
     // The test hook stops the real process after its deletions are committed and checkpointed, before its outcome is recorded.
-    const child = execa('node', [BIN, 'retention', '--home', home, '--yes'], {env: {K2OPS_NOW: NOW, NO_COLOR: '1', K2OPS_TEST_PAUSE_AT: 'after-checkpoint'}, reject: false})
-    let stderr = ''
-    await new Promise<void>((resolve) => {
-      child.stderr?.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString()
-        if (stderr.includes('k2ops test hook: paused at after-checkpoint')) {
-          child.kill('SIGKILL')
-          resolve()
-        }
-      })
-      void child.then(() => resolve())
-    })
-    const killed = await child
-    expect(killed.signal, stderr).toBe('SIGKILL')
+    const killed = await killWhenStderr(['retention', '--home', home, '--yes'], {K2OPS_NOW: NOW, K2OPS_TEST_PAUSE_AT: 'after-checkpoint'}, 'k2ops test hook: paused at after-checkpoint')
+    expect(killed.signal, killed.stderr).toBe('SIGKILL')
     // The deletions were done: the warehouse shows them.
     expect(await countsOf(path)).toEqual(without(before, doomed))
 
