@@ -233,7 +233,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
   private async findInterrupted(warehouse: Warehouse, audit: AuditLog): Promise<InterruptedRecover[]> {
     const {findRebuilt} = await import('../pipeline/interrupted-recover.js')
     const runs: InterruptedRecover[] = []
-    for (const record of audit.interrupted('recover').filter((r) => r.details.warehouse === this.home.warehouse)) {
+    for (const record of audit.interrupted('recover', this.home.warehouse)) {
       const ranges = ((record.details.plan as {ranges?: RecordedRange[]} | undefined)?.ranges ?? []) as RecordedRange[]
       runs.push({id: record.id, at: record.at, by: `${record.user}@${record.host}`, found: await findRebuilt(warehouse, ranges, record.at)})
     }
@@ -243,7 +243,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
 
   /** The real run records what it found as the killed runs' outcome (`interrupted`). */
   private settleInterrupted(audit: AuditLog, runs: InterruptedRecover[]): void {
-    const open = new Map(audit.interrupted('recover').map((record) => [record.id, record]))
+    const open = new Map(audit.interrupted('recover', this.home.warehouse).map((record) => [record.id, record]))
     for (const run of runs) {
       const record = open.get(run.id)
       if (record) audit.finish(record, {outcome: 'interrupted', error: 'killed before it recorded its outcome', details: {found: run.found}})

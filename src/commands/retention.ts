@@ -18,6 +18,13 @@ import {progressBar, runTasks} from '../render/tasks.js'
 
 export type {RetentionDocument} from '../render/retention.js'
 
+/** A plan ready to apply, with what it found of killed runs. */
+interface Prepared {
+  interrupted: InterruptedRetention[]
+  plan: RetentionPlan
+  safety: CheckResult | null
+}
+
 export interface RetentionHistory {
   records: AuditRecord[]
 }
@@ -68,31 +75,38 @@ Exit codes: 0 done; 1 a table failed (the tables before it stay deleted, it and 
     requireConfirmation({yes: this.flags.yes, dryRun, json})
     const log = new AuditLog(this.home.auditFile)
     const operation = `retention --timeframe ${timeframe}${dryRun ? ' --dry-run' : ''}`
-    const run = await withWarehouse(this.home.warehouse, {...this.warehouseOptions(operation), readOnly: dryRun}, async (warehouse) => {
-      const interrupted = await this.settleInterrupted(warehouse, log, dryRun)
+    const options = this.warehouseOptions(operation)
+    /** Plans, prints the plan, and refuses what it must refuse. */
+    const prepare = async (warehouse: Warehouse, closeInterrupted: boolean): Promise<Prepared> => {
+      const interrupted = await this.settleInterrupted(warehouse, log, closeInterrupted)
       const plan = await planRetention(warehouse, selectPolicies(policies, targets), today)
       const safety = await this.tradesSafety(warehouse, plan, policies)
       if (!json && interrupted.length > 0) this.logToStderr(renderInterrupted(interrupted))
       if (!json) this.log(renderPlan(plan, safety, now))
       this.refuseEmptying(plan, dryRun)
-      if (dryRun || this.refuses(safety)) return {interrupted, plan, safety, result: null, record: null}
-      await this.confirmDeletion(plan)
-      // The intent goes on disk before the first delete; the outcome is written while the warehouse is
-      // still held, so an intent without an outcome can only be a run that was killed.
-      const record = log.begin({command: 'retention', at: formatMicros(now), details: this.intentDetails(targets, policies, plan, safety)})
-      let result: RetentionResult
-      try {
-        result = await this.apply(warehouse, plan)
-      } catch (error) {
-        log.finish(record, {outcome: 'failed', error: (error as Error).message.split('\n')[0]})
-        throw error
-      }
+      return {interrupted, plan, safety}
+    }
 
-      await pauseForTest('after-checkpoint')
-      const error = describeError(plan, safety, result, false, false)
-      const done = log.finish(record, {outcome: error ? 'failed' : 'completed', ...(error ? {error: error.message} : {}), details: outcomeDetails(result, error)})
-      return {interrupted, plan, safety, result, record: done}
-    })
+    // A question on a terminal is asked with the warehouse free (read-only while planning): the
+    // flows must not wait for a person. The confirmed plan is what the real run deletes, and only if
+    // the rows before each cutoff are still exactly the planned ones.
+    let prepared: Prepared | undefined
+    if (dryRun || !this.flags.yes) {
+      prepared = await withWarehouse(this.home.warehouse, {...options, readOnly: true}, (warehouse) => prepare(warehouse, false))
+      if (!dryRun && !this.refuses(prepared.safety)) await this.confirmDeletion(prepared.plan)
+    }
+
+    const run =
+      dryRun || (prepared && this.refuses(prepared.safety))
+        ? {...prepared!, result: null, record: null}
+        : await withWarehouse(this.home.warehouse, options, async (warehouse) => {
+            const fresh = prepared ? undefined : await prepare(warehouse, true)
+            const {plan, safety} = prepared ?? fresh!
+            // Under the lock, what killed runs did is recorded (looked up again: the warehouse was free meanwhile).
+            const interrupted = fresh ? fresh.interrupted : await this.settleInterrupted(warehouse, log, true)
+            if (this.refuses(safety)) return {interrupted, plan, safety, result: null, record: null}
+            return {interrupted, plan, safety, ...(await this.deleteAndRecord(warehouse, log, {now, targets, policies, plan, safety}))}
+          })
 
     const {interrupted, plan, safety, result} = run
     const refused = this.refuses(safety)
@@ -112,15 +126,40 @@ Exit codes: 0 done; 1 a table failed (the tables before it stay deleted, it and 
   }
 
   /**
-   * Earlier runs on this warehouse that recorded their intent and were killed before their outcome:
-   * what the warehouse shows they deleted. The real run records that as their outcome (`interrupted`).
+   * Deletes the plan with its audit trail: the intent goes on disk before the first delete, and the
+   * outcome is written while the warehouse is still held, so an intent without an outcome can only
+   * be a run that was killed.
    */
-  private async settleInterrupted(warehouse: Warehouse, log: AuditLog, dryRun: boolean): Promise<InterruptedRetention[]> {
+  private async deleteAndRecord(
+    warehouse: Warehouse,
+    log: AuditLog,
+    run: {now: number; targets: RetentionTarget[]; policies: RetentionPolicies; plan: RetentionPlan; safety: CheckResult | null},
+  ): Promise<{result: RetentionResult; record: AuditRecord}> {
+    const record = log.begin({command: 'retention', at: formatMicros(run.now), details: this.intentDetails(run.targets, run.policies, run.plan, run.safety)})
+    let result: RetentionResult
+    try {
+      result = await this.apply(warehouse, run.plan)
+    } catch (error) {
+      log.finish(record, {outcome: 'failed', error: (error as Error).message.split('\n')[0]})
+      throw error
+    }
+
+    await pauseForTest('after-checkpoint')
+    const error = describeError(run.plan, run.safety, result, false, false)
+    return {result, record: log.finish(record, {outcome: error ? 'failed' : 'completed', ...(error ? {error: error.message} : {}), details: outcomeDetails(result, error)})}
+  }
+
+  /**
+   * Earlier runs on this warehouse that recorded their intent and were killed before their outcome:
+   * what the warehouse shows they deleted. With `close` (the real run, holding the warehouse
+   * read-write) that is recorded as their outcome (`interrupted`).
+   */
+  private async settleInterrupted(warehouse: Warehouse, log: AuditLog, close: boolean): Promise<InterruptedRetention[]> {
     const found: InterruptedRetention[] = []
-    for (const record of log.interrupted('retention').filter((r) => r.details.warehouse === this.home.warehouse)) {
+    for (const record of log.interrupted('retention', this.home.warehouse)) {
       const tables = await findDeleted(warehouse, (record.details.tables ?? []) as PlannedDeletion[])
       found.push({id: record.id, at: record.at, by: `${record.user}@${record.host}`, tables})
-      if (dryRun) continue
+      if (!close) continue
       log.finish(record, {
         outcome: 'interrupted',
         error: 'killed before it recorded its outcome',

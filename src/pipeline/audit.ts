@@ -66,9 +66,14 @@ export class AuditLog {
     return this.latest(command).map((record) => (record.outcome === 'started' && !stillRunning(record) ? {...record, outcome: 'interrupted' as const} : record))
   }
 
-  /** The runs of `command` that recorded an intent and never an outcome, and whose process is gone: killed. */
-  interrupted(command: string): AuditRecord[] {
-    return this.latest(command).filter((record) => record.outcome === 'started' && !stillRunning(record))
+  /**
+   * The runs of `command` on `warehouse` that recorded an intent and never an outcome: killed ones.
+   * Call it while holding that warehouse (read-only or read-write): a run writes its intent and its
+   * outcome while it holds the warehouse read-write, so none of them can be running now, whatever
+   * their pid (which may have been reused) says.
+   */
+  interrupted(command: string, warehouse: string): AuditRecord[] {
+    return this.latest(command).filter((record) => record.outcome === 'started' && record.details.warehouse === warehouse && record.pid !== process.pid)
   }
 
   /** Each operation's last line, the newest operation first. */

@@ -31,14 +31,16 @@ describe('AuditLog: intent before the change, outcome after, under one id', () =
     const file = join(tempDir(), 'audit.jsonl')
     // A real process (the built CLI's module) that wrote an intent and ended without an outcome.
     const module = pathToFileURL(resolve(dirname(BIN), '../dist/pipeline/audit.js')).href
-    const script = `import {AuditLog} from ${JSON.stringify(module)}; new AuditLog(process.argv[1]).begin({command: 'retention', at: 'x', details: {}})`
+    const script = `import {AuditLog} from ${JSON.stringify(module)}; new AuditLog(process.argv[1]).begin({command: 'retention', at: 'x', details: {warehouse: 'w.duckdb'}})`
     expect(spawnSync('node', ['--input-type=module', '-e', script, file]).status).toBe(0)
     const log = new AuditLog(file)
-    const [killed] = log.interrupted('retention')
+    // --history (no lock held) asks whether the process lives; a run holding the warehouse knows it cannot.
+    expect(log.interrupted('retention', 'other.duckdb')).toEqual([])
+    const [killed] = log.interrupted('retention', 'w.duckdb')
     expect(killed.outcome).toBe('started')
     expect(log.list()[0].outcome).toBe('interrupted')
     log.finish(killed, {outcome: 'interrupted', details: {found: {t: 5}}})
-    expect(log.interrupted('retention')).toEqual([])
+    expect(log.interrupted('retention', 'w.duckdb')).toEqual([])
     expect(log.list()[0]).toMatchObject({outcome: 'interrupted', details: {found: {t: 5}}})
   })
 
