@@ -23,6 +23,12 @@ export interface CheckResult {
   /** What was measured (offending rows, seconds of lag, a ratio...), in `unit`. */
   value: number | null
   unit: string
+  /**
+   * How many rows the check looked at: candles (invariants, rollup, reconcile, candle lag), windows
+   * with trades (pipeline gaps), minutes with trades (ingest gaps), trades (source checks), exchanges
+   * (source lag). 0: it had nothing to check, so its pass says nothing. null: not a count of rows.
+   */
+  checked: number | null
   /** The value's limits: above `warn` (or below, for ratios) warns, past `fail` fails. */
   thresholds: {warn: number | null; fail: number | null} | null
   /** Up to --limit offending rows, oldest first. */
@@ -69,6 +75,7 @@ export function checkResult(result: Pick<CheckResult, 'name' | 'status' | 'summa
     summary: result.summary,
     value: result.value ?? null,
     unit: result.unit ?? 'rows',
+    checked: result.checked ?? null,
     thresholds: result.thresholds ?? null,
     evidence: result.evidence ?? [],
     evidenceOmitted: result.evidenceOmitted ?? 0,

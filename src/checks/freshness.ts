@@ -1,3 +1,4 @@
+import type {KeptFrom} from '../pipeline/retention-policy.js'
 import type {Warehouse} from '../pipeline/warehouse.js'
 
 import {TRADES_TABLE} from '../pipeline/schema.js'
@@ -10,6 +11,8 @@ import {formatAge} from './units.js'
 export interface FreshnessOptions extends CheckOptions {
   timeframes: Timeframe[]
   thresholds: Thresholds
+  /** Each timeframe's retention cutoff: no candle is due for trades older than it (retention deletes those). */
+  keptFrom?: KeptFrom
 }
 
 /**
@@ -49,7 +52,7 @@ function sourceLagCheck(exchanges: Array<{exchange: string; newest: bigint}>, op
   const limits = options.thresholds.sourceLagMinutes
   const thresholds = {warn: limits.warn * 60, fail: limits.fail * 60}
   if (exchanges.length === 0) {
-    return checkResult({name: 'source_lag', status: 'fail', summary: 'no trades in the warehouse', unit: 'seconds', thresholds, hint: 'k2ops ingest FILE... loads trade tapes'})
+    return checkResult({name: 'source_lag', status: 'fail', summary: 'no trades in the warehouse', unit: 'seconds', checked: 0, thresholds, hint: 'k2ops ingest FILE... loads trade tapes'})
   }
 
   const rows = exchanges.map((row) => {
@@ -72,6 +75,7 @@ function sourceLagCheck(exchanges: Array<{exchange: string; newest: bigint}>, op
     summary,
     value: stalest.lag_seconds,
     unit: 'seconds',
+    checked: exchanges.length,
     thresholds,
     evidence: rows.slice(0, options.limit),
     evidenceOmitted: Math.max(0, rows.length - options.limit),
@@ -85,8 +89,22 @@ async function candleLagCheck(warehouse: Warehouse, tf: Timeframe, newestTrade: 
   const thresholds = {warn: limits.warn * 60, fail: limits.fail * 60}
   const row = await warehouse.one<{newest: bigint | null; candles: bigint}>(`SELECT max(epoch_us(window_end)) AS newest, count(*) AS candles FROM ${spec.table}`)
   const newestEnd = row.newest === null ? null : Number(row.newest)
+  const checked = Number(row.candles)
   if (newestTrade === null) {
-    return checkResult({name: 'candle_lag', timeframe: tf, status: 'pass', summary: 'no trades yet, so no candles are due', unit: 'seconds', thresholds})
+    return checkResult({name: 'candle_lag', timeframe: tf, status: 'pass', summary: 'no trades yet, so no candles are due', unit: 'seconds', checked, thresholds})
+  }
+
+  const kept = options.keptFrom?.[tf]
+  if (kept !== undefined && newestTrade < kept.fromMicros) {
+    return checkResult({
+      name: 'candle_lag',
+      timeframe: tf,
+      status: 'pass',
+      summary: `the newest trade (${formatMicros(newestTrade)}) is older than the ${tf} retention cutoff (${formatMicros(kept.fromMicros)}, ${kept.policyDays} d): no ${tf} candles are kept for it`,
+      unit: 'seconds',
+      checked,
+      thresholds,
+    })
   }
 
   if (newestEnd === null) {
@@ -96,6 +114,7 @@ async function candleLagCheck(warehouse: Warehouse, tf: Timeframe, newestTrade: 
       status: 'fail',
       summary: `no ${tf} candles although trades exist (newest ${formatMicros(newestTrade)})`,
       unit: 'seconds',
+      checked,
       thresholds,
       hint: `k2ops backfill --timeframe ${tf} --from <first trade> builds them`,
     })
@@ -114,6 +133,7 @@ async function candleLagCheck(warehouse: Warehouse, tf: Timeframe, newestTrade: 
         : `candles end ${formatAge(lag)} before the newest trade (${formatMicros(newestEnd)}): the pipeline is behind (is ${spec.flow} running on schedule?)`,
     value: lag,
     unit: 'seconds',
+    checked,
     thresholds,
     evidence: status === 'pass' ? [] : evidence,
     hint: status === 'pass' ? null : `k2ops trigger ${tf}`,

@@ -1,5 +1,7 @@
+import type {KeptFrom} from '../pipeline/retention-policy.js'
 import type {Warehouse} from '../pipeline/warehouse.js'
 
+import {formatMicros} from '../pipeline/time.js'
 import {TIMEFRAME_SPECS, Timeframe, floorToWindow} from '../pipeline/timeframes.js'
 import {CheckOptions, CheckResult, checkResult, plural, verb} from './check.js'
 import {Thresholds} from './thresholds.js'
@@ -13,6 +15,8 @@ export interface GapsOptions extends CheckOptions {
   fromMicros: number
   toMicros: number
   thresholds: Thresholds
+  /** Each timeframe's retention cutoff: windows before it were deleted by retention, not missed by the pipeline. */
+  keptFrom?: KeptFrom
 }
 
 /**
@@ -31,8 +35,10 @@ export async function gapsChecks(warehouse: Warehouse, options: GapsOptions): Pr
 
 async function pipelineGapCheck(warehouse: Warehouse, tf: Timeframe, options: GapsOptions): Promise<CheckResult> {
   const spec = TIMEFRAME_SPECS[tf]
-  // Every closed window that overlaps the range is expected to have a candle.
-  const from = floorToWindow(options.fromMicros, tf)
+  // Every closed window that overlaps the range is expected to have a candle, unless retention deleted it.
+  const kept = options.keptFrom?.[tf]
+  const retained = kept !== undefined && kept.fromMicros > options.fromMicros
+  const from = floorToWindow(retained ? kept.fromMicros : options.fromMicros, tf)
   const to = Math.max(from, floorToWindow(Math.min(options.toMicros, options.nowMicros), tf))
   const pending = await pendingConditionSql(warehouse, tf)
   const rows = await warehouse.json<Record<string, string | boolean>>(
@@ -55,7 +61,9 @@ async function pipelineGapCheck(warehouse: Warehouse, tf: Timeframe, options: Ga
        FROM missing ORDER BY pending, w, symbol, exchange LIMIT $limit::INTEGER
      ),
      totals AS (
-       SELECT count(*) AS total, count_if(NOT pending) AS gaps, min(w) FILTER (NOT pending) AS first, max(w) FILTER (NOT pending) AS last FROM missing
+       SELECT count(*) AS total, count_if(NOT pending) AS gaps, min(w) FILTER (NOT pending) AS first, max(w) FILTER (NOT pending) AS last,
+              (SELECT count(*) FROM tw) AS windows
+       FROM missing
      )
      -- One row at least: the totals, with the shown windows beside them.
      SELECT totals.*, quiet.quiet, shown.* FROM totals CROSS JOIN quiet LEFT JOIN shown ON true
@@ -66,15 +74,16 @@ async function pipelineGapCheck(warehouse: Warehouse, tf: Timeframe, options: Ga
   const quiet = Number(totals.quiet ?? 0)
   const total = Number(totals.total)
   const gaps = Number(totals.gaps)
-  const quietNote = quiet > 0 ? `; ${plural(quiet, 'window')} without trades (quiet market)` : ''
+  const quietNote = (quiet > 0 ? `; ${plural(quiet, 'window')} without trades (quiet market)` : '') + (retained ? `; windows before ${formatMicros(kept.fromMicros)} not checked (deleted by the ${kept.policyDays}-day retention)` : '')
   return pendingAwareResult({
     name: 'pipeline_gaps',
     timeframe: tf,
     unit: 'windows',
+    checked: Number(totals.windows),
     counts: {total, broken: gaps, first: Number(totals.first), last: Number(totals.last)},
     evidence: rows
       .filter((row) => row.kind !== null)
-      .map(({total: _t, gaps: _g, first: _f, last: _l, quiet: _q, ...row}) => ({timeframe: tf, ...row}) as Record<string, string>),
+      .map(({total: _t, gaps: _g, first: _f, last: _l, quiet: _q, windows: _w, ...row}) => ({timeframe: tf, ...row}) as Record<string, string>),
     summary: {
       pass: `every window with trades has a candle${quietNote}`,
       pending: `${plural(total, 'window')} with trades ${verb(total, 'waits', 'wait')} for the next ${spec.flow} run`,
@@ -85,6 +94,7 @@ async function pipelineGapCheck(warehouse: Warehouse, tf: Timeframe, options: Ga
 
 async function ingestGapCheck(warehouse: Warehouse, options: GapsOptions): Promise<CheckResult> {
   const {ingestGapMinutes, ingestGapExpectedTrades} = options.thresholds
+  const window = {from: BigInt(floorToWindow(options.fromMicros, '1m')), to: BigInt(Math.min(options.toMicros, options.nowMicros))}
   const rows = await warehouse.json<Record<string, string>>(
     `WITH minutes AS (${TRADE_MINUTES_SQL}), exchange_end AS (
        SELECT exchange, max(w) + ${MINUTE} AS last_end FROM minutes GROUP BY exchange
@@ -105,10 +115,12 @@ async function ingestGapCheck(warehouse: Warehouse, options: GapsOptions): Promi
      FROM silences s JOIN pairs p USING (symbol, exchange)
      WHERE s.silent_to - s.silent_from >= $gap::BIGINT AND p.per_minute * (s.silent_to - s.silent_from) / ${MINUTE} >= $expected
      ORDER BY s.silent_from, s.symbol, s.exchange LIMIT $limit::INTEGER`,
-    {from: BigInt(floorToWindow(options.fromMicros, '1m')), to: BigInt(Math.min(options.toMicros, options.nowMicros)), gap: BigInt(ingestGapMinutes * MINUTE), expected: ingestGapExpectedTrades, limit: options.limit},
+    {...window, gap: BigInt(ingestGapMinutes * MINUTE), expected: ingestGapExpectedTrades, limit: options.limit},
   )
   const total = rows.length > 0 ? Number(rows[0].total) : 0
   const thresholds = {warn: 0, fail: null}
+  const minutes = await warehouse.one<{minutes: bigint}>(`SELECT count(*) AS minutes FROM (${TRADE_MINUTES_SQL})`, {from: window.from, to: window.to})
+  const checked = Number(minutes.minutes)
   if (total === 0) {
     return checkResult({
       name: 'ingest_gaps',
@@ -116,6 +128,7 @@ async function ingestGapCheck(warehouse: Warehouse, options: GapsOptions): Promi
       summary: `no silence of ${ingestGapMinutes} min or more where a pair's own rate expects ${ingestGapExpectedTrades}+ trades`,
       value: 0,
       unit: 'silences',
+      checked,
       thresholds,
     })
   }
@@ -127,6 +140,7 @@ async function ingestGapCheck(warehouse: Warehouse, options: GapsOptions): Promi
     summary: `${plural(total, 'silence')} on pairs that normally trade (first: ${first.symbol}@${first.exchange} from ${first.silent_from}, ${first.minutes} min, ~${first.expected_trades} trades expected): the tapes have holes`,
     value: total,
     unit: 'silences',
+    checked,
     thresholds,
     evidence: rows.map(({total: _t, ...row}) => row),
     evidenceOmitted: total - rows.length,

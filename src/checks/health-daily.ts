@@ -1,3 +1,4 @@
+import type {KeptFrom} from '../pipeline/retention-policy.js'
 import type {RunRecord} from '../pipeline/run-history.js'
 import type {OpenOptions, Warehouse} from '../pipeline/warehouse.js'
 
@@ -15,6 +16,8 @@ export interface HealthDailyOptions {
   openOptions: OpenOptions
   runs: RunRecord[]
   thresholds: Thresholds
+  /** Each timeframe's retention cutoff (freshness and gaps leave alone what retention deletes). */
+  keptFrom?: KeptFrom
   nowMicros: number
   limit: number
 }
@@ -34,30 +37,38 @@ export class HealthDaily {
   /** Another process held the warehouse: its steps were skipped. */
   busy = false
   private warehouse?: Warehouse
+  /** Each warehouse step's results, for the coverage check after them. */
+  private readonly families = new Map<string, CheckResult[]>()
 
   constructor(private readonly options: HealthDailyOptions) {}
 
   steps(): HealthStep[] {
-    const {nowMicros, limit, thresholds} = this.options
+    const {nowMicros, limit, thresholds, keptFrom} = this.options
     const dayAgo = nowMicros - MICROS_PER_DAY
     return [
       {title: 'Scheduler process and API', run: async () => (await import('./scheduler.js')).schedulerChecks({stateDir: this.options.stateDir, logsDir: this.options.logsDir})},
       {title: 'Flow runs, last 24 h', run: async () => (await import('./runs.js')).runChecks({runs: this.options.runs, thresholds, nowMicros, limit})},
       {title: 'Open the warehouse (read-only)', run: async () => [await this.open()]},
-      this.warehouseStep('Freshness', async (warehouse) => (await import('./freshness.js')).freshnessChecks(warehouse, {timeframes: [...TIMEFRAMES], thresholds, nowMicros, limit})),
-      this.warehouseStep('Candle invariants and rollups, last day', async (warehouse) =>
+      this.warehouseStep('Freshness', 'freshness', async (warehouse) => (await import('./freshness.js')).freshnessChecks(warehouse, {timeframes: [...TIMEFRAMES], thresholds, keptFrom, nowMicros, limit})),
+      this.warehouseStep('Candle invariants and rollups, last day', 'validate', async (warehouse) =>
         (await import('./invariants.js')).validateChecks(warehouse, {timeframes: [...TIMEFRAMES], fromMicros: dayAgo, nowMicros, limit}),
       ),
-      this.warehouseStep('Missing candles, last day', async (warehouse) =>
-        (await import('./gaps.js')).gapsChecks(warehouse, {timeframes: [...TIMEFRAMES], fromMicros: dayAgo, toMicros: nowMicros, thresholds, nowMicros, limit}),
+      this.warehouseStep('Missing candles, last day', 'gaps', async (warehouse) =>
+        (await import('./gaps.js')).gapsChecks(warehouse, {timeframes: [...TIMEFRAMES], fromMicros: dayAgo, toMicros: nowMicros, thresholds, keptFrom, nowMicros, limit}),
       ),
-      this.warehouseStep('Candles vs trades, last day', async (warehouse) =>
+      this.warehouseStep('Candles vs trades, last day', 'reconcile', async (warehouse) =>
         (await import('./reconcile.js')).reconcileChecks(warehouse, {timeframes: [...TIMEFRAMES], fromMicros: dayAgo, toMicros: nowMicros, nowMicros, limit}),
       ),
-      this.warehouseStep('Source trades', async (warehouse) =>
+      this.warehouseStep('Source trades', 'inspect trades', async (warehouse) =>
         // Duplicate ids over the day; identical fills (a warning-level hint) over the last hour, as the runbook checks them.
         (await import('./source-trades.js')).sourceTradeChecks(warehouse, {sinceMicros: dayAgo, fillsSinceMicros: nowMicros - 3_600_000_000, thresholds, nowMicros, limit}),
       ),
+      this.warehouseStep('Checks over nothing', 'coverage', async () => {
+        const {coverageCheck} = await import('./coverage.js')
+        const trades = this.families.get('inspect trades')?.find((check) => check.name === 'trade_values')?.checked ?? 0
+        const windowed = ['validate', 'gaps', 'reconcile'].map((family) => ({family, checks: this.families.get(family) ?? []}))
+        return [coverageCheck(windowed, trades)]
+      }),
       {
         title: 'Storage',
         run: async () => {
@@ -86,10 +97,15 @@ export class HealthDaily {
     this.warehouse = undefined
   }
 
-  private warehouseStep(title: string, work: (warehouse: Warehouse) => Promise<CheckResult[]>): HealthStep {
+  private warehouseStep(title: string, family: string, work: (warehouse: Warehouse) => Promise<CheckResult[]>): HealthStep {
     return {
       title,
-      run: async () => (this.warehouse ? work(this.warehouse) : []),
+      run: async () => {
+        if (!this.warehouse) return []
+        const results = await work(this.warehouse)
+        this.families.set(family, results)
+        return results
+      },
     }
   }
 

@@ -1,7 +1,9 @@
 import type {Warehouse} from '../pipeline/warehouse.js'
 
+import {TRADES_TABLE} from '../pipeline/schema.js'
 import {formatMicros} from '../pipeline/time.js'
 import {TIMEFRAME_SPECS, Timeframe, floorToWindow} from '../pipeline/timeframes.js'
+import {readMark} from '../pipeline/watermark.js'
 import {CheckOptions, CheckResult, checkResult, plural, verb} from './check.js'
 import {isoSql} from './sql-time.js'
 
@@ -43,14 +45,15 @@ export async function validateChecks(warehouse: Warehouse, options: ValidateOpti
   for (const tf of options.timeframes) {
     // Every window that overlaps the range: "the last day" includes yesterday's 1d candle.
     const windowed = {...options, fromMicros: floorToWindow(options.fromMicros, tf)}
-    results.push(...(await rowInvariantChecks(warehouse, tf, windowed)), await uniqueKeyCheck(warehouse, tf, windowed))
+    const {checks, candles} = await rowInvariantChecks(warehouse, tf, windowed)
+    results.push(...checks, await uniqueKeyCheck(warehouse, tf, windowed, candles))
     if (tf !== '1m') results.push(await rollupCheck(warehouse, tf, windowed))
   }
 
   return results
 }
 
-async function rowInvariantChecks(warehouse: Warehouse, tf: Timeframe, options: ValidateOptions): Promise<CheckResult[]> {
+async function rowInvariantChecks(warehouse: Warehouse, tf: Timeframe, options: ValidateOptions): Promise<{checks: CheckResult[]; candles: number}> {
   const {micros, table} = TIMEFRAME_SPECS[tf]
   const params = {micros: BigInt(micros), from: BigInt(options.fromMicros)}
   const inRange = 'window_start >= make_timestamp($from::BIGINT)'
@@ -68,7 +71,7 @@ async function rowInvariantChecks(warehouse: Warehouse, tf: Timeframe, options: 
   for (const inv of ROW_INVARIANTS) {
     const broken = Number(counts[inv.name])
     if (broken === 0) {
-      results.push(checkResult({name: inv.name, timeframe: tf, status: 'pass', summary: `${plural(candles, 'candle')}: ${inv.meaning}`, value: 0, thresholds: {warn: null, fail: 0}}))
+      results.push(checkResult({name: inv.name, timeframe: tf, status: 'pass', summary: `${plural(candles, 'candle')}: ${inv.meaning}`, value: 0, checked: candles, thresholds: {warn: null, fail: 0}}))
       continue
     }
 
@@ -84,6 +87,7 @@ async function rowInvariantChecks(warehouse: Warehouse, tf: Timeframe, options: 
         status: 'fail',
         summary: `${plural(broken, 'candle')} of ${candles.toLocaleString('en-US')} ${verb(broken, 'breaks', 'break')} ${inv.meaning}`,
         value: broken,
+        checked: candles,
         thresholds: {warn: null, fail: 0},
         evidence: evidence.map((row) => ({timeframe: tf, ...row})),
         evidenceOmitted: broken - evidence.length,
@@ -92,10 +96,10 @@ async function rowInvariantChecks(warehouse: Warehouse, tf: Timeframe, options: 
     )
   }
 
-  return results
+  return {checks: results, candles}
 }
 
-async function uniqueKeyCheck(warehouse: Warehouse, tf: Timeframe, options: ValidateOptions): Promise<CheckResult> {
+async function uniqueKeyCheck(warehouse: Warehouse, tf: Timeframe, options: ValidateOptions, candles: number): Promise<CheckResult> {
   const {table} = TIMEFRAME_SPECS[tf]
   const duplicates = await warehouse.json<Record<string, string>>(
     `SELECT symbol, exchange, ${isoSql('window_start')} AS window_start, count(*)::DOUBLE AS copies,
@@ -107,7 +111,7 @@ async function uniqueKeyCheck(warehouse: Warehouse, tf: Timeframe, options: Vali
   )
   const total = duplicates.length > 0 ? Number(duplicates[0].total) : 0
   if (total === 0) {
-    return checkResult({name: 'unique_key', timeframe: tf, status: 'pass', summary: 'one candle per (symbol, exchange, window_start)', value: 0, unit: 'keys', thresholds: {warn: null, fail: 0}})
+    return checkResult({name: 'unique_key', timeframe: tf, status: 'pass', summary: 'one candle per (symbol, exchange, window_start)', value: 0, unit: 'keys', checked: candles, thresholds: {warn: null, fail: 0}})
   }
 
   return checkResult({
@@ -117,6 +121,7 @@ async function uniqueKeyCheck(warehouse: Warehouse, tf: Timeframe, options: Vali
     summary: `${plural(total, 'key')} with more than one candle`,
     value: total,
     unit: 'keys',
+    checked: candles,
     thresholds: {warn: null, fail: 0},
     evidence: duplicates.map(({total: _total, first: _first, last: _last, ...row}) => ({timeframe: tf, ...row})),
     evidenceOmitted: total - duplicates.length,
@@ -128,13 +133,24 @@ async function uniqueKeyCheck(warehouse: Warehouse, tf: Timeframe, options: Vali
  * Each candle against the rollup of the candles one timeframe below: open = first child's open,
  * close = last child's close, high/low = max/min, volume and trade_count = sums, vwap the
  * volume-weighted mean of the children's (each rounded to 1e-8, so within 1e-8 of the parent's).
- * A parent built before one of its children changed is stale, not wrong: its own flow rebuilds it
- * on its next run, so that is a warning.
+ * Two differences are not wrong, and warn: a parent built before one of its children changed is
+ * stale (its own flow rebuilds it on its next run), and a parent whose children are pending (trades
+ * ingested after the child flow's last run, or windows it has not closed yet: the parent's flow read
+ * them from the trades first) waits for the child flow's next run.
  */
 async function rollupCheck(warehouse: Warehouse, tf: Timeframe, options: ValidateOptions): Promise<CheckResult> {
   const parent = TIMEFRAME_SPECS[tf]
-  const child = TIMEFRAME_SPECS[childOf(tf)]
-  const rows = await warehouse.json<Record<string, string | boolean>>(
+  const childTf = childOf(tf)
+  const child = TIMEFRAME_SPECS[childTf]
+  const lateSince = (ingestedThrough: number) => `EXISTS (
+      SELECT 1 FROM ${TRADES_TABLE} t WHERE t.symbol = d.symbol AND t.exchange = d.exchange AND t.ingestion_timestamp > ${ingestedThrough}
+        AND t."timestamp" >= epoch_us(d.window_start) AND t."timestamp" < epoch_us(d.window_start) + $pm::BIGINT)`
+  // A flow that never ran has nothing pending: what it did not build is missing.
+  const childMark = await readMark(warehouse, childTf)
+  const childPending = childMark.closedThrough === null ? 'false' : `(epoch_us(d.window_start) + $pm::BIGINT > ${childMark.closedThrough} OR ${lateSince(childMark.ingestedThrough)})`
+  const ownMark = await readMark(warehouse, tf)
+  const ownPending = ownMark.closedThrough === null ? 'false' : lateSince(ownMark.ingestedThrough)
+  const rows = await warehouse.json<Record<string, string | boolean | null>>(
     `WITH kids AS (
        SELECT symbol, exchange, make_timestamp(epoch_us(window_start) - epoch_us(window_start) % $pm::BIGINT) AS window_start,
               window_start AS child_start, open_price, high_price, low_price, close_price, volume, trade_count, vwap, updated_at
@@ -165,47 +181,62 @@ async function rollupCheck(warehouse: Warehouse, tf: Timeframe, options: Validat
                    ELSE concat_ws(' / ', r.open_price, r.high_price, r.low_price, r.close_price, r.volume, r.trade_count, coalesce(round(r.vwap, 8)::DECIMAL(18,8)::VARCHAR, '-')) END AS children
        FROM ${parent.table} p LEFT JOIN rolled r USING (symbol, exchange, window_start)
        WHERE p.window_start >= make_timestamp($from::BIGINT) AND p.window_start >= (SELECT since FROM covered)
+     ), differing AS (
+       SELECT x.*, coalesce(child_updated > updated_at, false) AS stale FROM compared x WHERE fields <> ''
+     ), classified AS (
+       SELECT d.*, NOT d.stale AND ${childPending} AS child_pending, NOT d.stale AND ${ownPending} AS own_pending FROM differing d
+     ), flagged AS (
+       SELECT *, child_pending OR own_pending AS pending FROM classified
+     ), shown AS (
+       SELECT symbol, exchange, ${isoSql('window_start')} AS window_start, fields, candle, children, stale, pending,
+              count(*) OVER () AS total, count_if(NOT stale AND NOT pending) OVER () AS wrong, count_if(pending) OVER () AS waiting,
+              count_if(child_pending) OVER () AS waiting_children, count_if(own_pending AND NOT child_pending) OVER () AS waiting_own,
+              min(CASE WHEN NOT stale AND NOT pending THEN epoch_us(window_start) END) OVER () AS first,
+              max(CASE WHEN NOT stale AND NOT pending THEN epoch_us(window_start) END) OVER () AS last,
+              window_start AS w
+       FROM flagged
+       ORDER BY stale OR pending, w, symbol, exchange LIMIT $limit::INTEGER
      )
-     SELECT symbol, exchange, ${isoSql('window_start')} AS window_start, fields, candle, children,
-            coalesce(child_updated > updated_at, false) AS stale,
-            count(*) OVER () AS total, count_if(NOT coalesce(child_updated > updated_at, false)) OVER () AS wrong,
-            min(epoch_us(window_start)) OVER () AS first, max(epoch_us(window_start)) OVER () AS last
-     FROM compared x WHERE fields <> ''
-     ORDER BY NOT stale DESC, x.window_start, x.symbol, x.exchange LIMIT $limit::INTEGER`,
+     -- One row at least: the candles compared, with the shown rows beside them.
+     SELECT (SELECT count(*) FROM compared) AS compared, shown.* EXCLUDE (w) FROM (SELECT 1) one LEFT JOIN shown ON true
+     ORDER BY shown.stale OR shown.pending, shown.w, shown.symbol, shown.exchange`,
     {pm: BigInt(parent.micros), from: BigInt(options.fromMicros), limit: options.limit},
   )
   const thresholds = {warn: 0, fail: 0}
+  const checked = Number(rows[0].compared)
   const meaning = `each ${tf} candle equals the rollup of its ${child.name} candles`
-  if (rows.length === 0) return checkResult({name: 'rollup', timeframe: tf, status: 'pass', summary: meaning, value: 0, thresholds})
-  const total = Number(rows[0].total)
-  const wrong = Number(rows[0].wrong)
-  const stale = total - wrong
-  const evidence = rows.map(({total: _t, wrong: _w, first: _f, last: _l, ...row}) => ({timeframe: tf, ...row, stale: row.stale ? 'yes' : 'no'}) as Record<string, string>)
+  const shown = rows.filter((row) => row.symbol !== null)
+  if (shown.length === 0) return checkResult({name: 'rollup', timeframe: tf, status: 'pass', summary: `${plural(checked, 'candle')}: ${meaning}`, value: 0, checked, thresholds})
+  const total = Number(shown[0].total)
+  const wrong = Number(shown[0].wrong)
+  const waiting = Number(shown[0].waiting)
+  const [waitingChildren, waitingOwn] = [Number(shown[0].waiting_children), Number(shown[0].waiting_own)]
+  const stale = total - wrong - waiting
+  const evidence = shown.map(
+    ({compared: _c, total: _t, wrong: _w, waiting: _p, waiting_children: _pc, waiting_own: _po, first: _f, last: _l, ...row}) =>
+      ({timeframe: tf, ...row, stale: row.stale ? 'yes' : 'no', pending: row.pending ? 'yes' : 'no'}) as Record<string, string>,
+  )
+  const notes = [
+    stale > 0 ? `${plural(stale, 'candle')} built before ${verb(stale, 'its', 'their')} ${child.name} candles changed (late trades): the next ${parent.flow} run rebuilds ${verb(stale, 'it', 'them')}` : '',
+    waitingChildren > 0
+      ? `${plural(waitingChildren, 'candle')} ${verb(waitingChildren, 'waits', 'wait')} for ${verb(waitingChildren, 'its', 'their')} ${child.name} candles (trades the ${child.flow} has not built yet): its next run builds them`
+      : '',
+    waitingOwn > 0 ? `${plural(waitingOwn, 'candle')} ${verb(waitingOwn, 'misses', 'miss')} late trades that the next ${parent.flow} run adds` : '',
+  ].filter(Boolean)
+  const next = waitingChildren > 0 && waitingOwn > 0 ? 'all' : waitingChildren > 0 ? childTf : tf
+  const shownRows = {value: wrong, checked, thresholds, evidence, evidenceOmitted: total - shown.length}
   if (wrong === 0) {
-    return checkResult({
-      name: 'rollup',
-      timeframe: tf,
-      status: 'warn',
-      summary: `${plural(stale, 'candle')} built before ${verb(stale, 'its', 'their')} ${child.name} candles changed (late trades): the next ${parent.flow} run rebuilds them`,
-      value: stale,
-      thresholds,
-      evidence,
-      evidenceOmitted: total - rows.length,
-      hint: `k2ops trigger ${tf}`,
-    })
+    return checkResult({name: 'rollup', timeframe: tf, status: 'warn', summary: notes.join('; '), ...shownRows, value: stale + waiting, hint: `k2ops trigger ${next}`})
   }
 
   return checkResult({
     name: 'rollup',
     timeframe: tf,
     status: 'fail',
-    summary: `${plural(wrong, 'candle')} ${verb(wrong, 'differs', 'differ')} from the rollup of ${verb(wrong, 'its', 'their')} ${child.name} candles (open / high / low / close / volume / trades / vwap)${stale ? `; ${stale} more ${verb(stale, 'is', 'are')} stale` : ''}`,
-    value: wrong,
-    thresholds,
-    evidence,
-    evidenceOmitted: total - rows.length,
+    summary: `${plural(wrong, 'candle')} ${verb(wrong, 'differs', 'differ')} from the rollup of ${verb(wrong, 'its', 'their')} ${child.name} candles (open / high / low / close / volume / trades / vwap)${notes.length > 0 ? `; and ${notes.join('; ')}` : ''}`,
+    ...shownRows,
     // Which level is wrong is not known here (the parent, or a child): rebuild every level over that range.
-    hint: backfillHint('all', Number(rows[0].first), Number(rows[0].last), TIMEFRAME_SPECS[tf].micros),
+    hint: backfillHint('all', Number(shown[0].first), Number(shown[0].last), TIMEFRAME_SPECS[tf].micros),
   })
 }
 

@@ -27,6 +27,11 @@ export function prometheusText(report: CheckReport, flows: FlowRunStats[]): stri
       help: 'The value each check measured, in the unit of its unit label.',
       samples: checks.filter((check) => check.value !== null).map((check) => ({labels: {...label(check), unit: check.unit}, value: check.value!})),
     },
+    {
+      name: 'k2ops_check_checked_rows',
+      help: 'Rows each check looked at (candles, windows, trades); 0: it had nothing to check.',
+      samples: checks.filter((check) => check.checked !== null).map((check) => ({labels: label(check), value: check.checked!})),
+    },
     {name: 'k2ops_flow_runs_24h', help: 'Flow runs started in the last 24 h.', samples: flows.map((flow) => ({labels: {flow: flow.flow}, value: flow.runs}))},
     {
       name: 'k2ops_flow_success_ratio_24h',

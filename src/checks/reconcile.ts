@@ -65,6 +65,7 @@ async function reconcileCheck(warehouse: Warehouse, tf: Timeframe, oldestTrade: 
     name: 'reconcile',
     timeframe: tf,
     unit: 'candles',
+    checked: candles,
     counts: {total, broken: differs, first: Number(totals.first), last: Number(totals.last)},
     evidence: rows
       .filter((row) => row.kind !== null)

@@ -2,6 +2,7 @@ import type {MeasuredRange, RecoverRange, WindowsToRepair} from '../pipeline/rec
 import type {Warehouse} from '../pipeline/warehouse.js'
 
 import {measureRanges, rangesFromWindows, rangesSpan, requestedRanges} from '../pipeline/recover.js'
+import {KeptFrom, RetentionClamp, clampToRetention} from '../pipeline/retention-policy.js'
 import {parseIsoInstant} from '../pipeline/time.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe, floorToWindow} from '../pipeline/timeframes.js'
 import {CheckResult, EvidenceRow} from './check.js'
@@ -19,6 +20,8 @@ export interface RepairCheckOptions {
   toMicros: number
   nowMicros: number
   thresholds: Thresholds
+  /** Windows before their timeframe's retention cutoff are no gaps (undefined: every window counts). */
+  keptFrom?: KeptFrom
 }
 
 /**
@@ -31,7 +34,7 @@ export async function repairChecks(warehouse: Warehouse, options: RepairCheckOpt
   const [{validateChecks}, {gapsChecks}, {reconcileChecks}] = await Promise.all([import('./invariants.js'), import('./gaps.js'), import('./reconcile.js')])
   return [
     ...(await validateChecks(warehouse, {...common, fromMicros: options.fromMicros})),
-    ...(await gapsChecks(warehouse, {...common, fromMicros: options.fromMicros, toMicros: options.toMicros, thresholds: options.thresholds})),
+    ...(await gapsChecks(warehouse, {...common, fromMicros: options.fromMicros, toMicros: options.toMicros, thresholds: options.thresholds, keptFrom: options.keptFrom})),
     ...(await reconcileChecks(warehouse, {...common, fromMicros: options.fromMicros, toMicros: options.toMicros})),
   ]
 }
@@ -119,7 +122,7 @@ export function verification(rows: BrokenRow[], inScope: (timeframe: Timeframe, 
 
 /** The window start of a row that a rebuild repairs, or undefined for pending and stale rows. */
 function repairableStart(check: string, row: EvidenceRow): number | undefined {
-  if (check === 'rollup' && row.stale !== 'no') return undefined
+  if (check === 'rollup' && (row.stale !== 'no' || row.pending === 'yes')) return undefined
   if (check === 'pipeline_gaps' && row.kind !== 'pipeline gap') return undefined
   if (check === 'reconcile' && row.kind !== 'differs') return undefined
   if (check !== 'rollup' && !WINDOW_CHECKS.has(check)) return undefined
@@ -140,6 +143,8 @@ export type RepairRequest = {
   timeframes: Timeframe[]
   nowMicros: number
   thresholds: Thresholds
+  /** Each timeframe's retention cutoff: windows before it are not rebuilt (undefined with --force). */
+  keptFrom?: KeptFrom
 } & (
   | {
       /** --auto: every check over this span (the lookback); every failing window of `timeframes` is repaired. */
@@ -165,18 +170,25 @@ export interface RepairPlan {
   /** The span the checks covered. */
   checked?: Span
   truncated: string[]
+  /** Timeframes whose ranges were cut at their retention cutoff. */
+  clamped: RetentionClamp[]
 }
 
 /** Plans a repair: the ranges to rebuild, what they touch, and the offending rows in them now. */
 export async function planRepair(warehouse: Warehouse, request: RepairRequest): Promise<RepairPlan> {
+  const checks = {nowMicros: request.nowMicros, thresholds: request.thresholds, keptFrom: request.keptFrom}
   if (request.lookback) {
-    const {rows, truncated} = brokenRows(await repairChecks(warehouse, {...request.lookback, nowMicros: request.nowMicros, thresholds: request.thresholds}), request.timeframes)
-    const ranges = rangesFromWindows(windowsToRepair(rows), request.nowMicros)
-    return {ranges: await measureRanges(warehouse, ranges), before: verification(rows, () => true), checked: request.lookback, truncated}
+    const {rows, truncated} = brokenRows(await repairChecks(warehouse, {...request.lookback, ...checks}), request.timeframes)
+    const {ranges, clamped} = withinRetention(rangesFromWindows(windowsToRepair(rows), request.nowMicros), request.keptFrom)
+    return {ranges: await measureRanges(warehouse, ranges), before: verification(rows, () => true), checked: request.lookback, truncated, clamped}
   }
 
-  const ranges = requestedRanges(request.timeframes, request.requested.fromMicros, request.requested.toMicros, request.nowMicros)
-  return {ranges: await measureRanges(warehouse, ranges), before: await verifyRepair(warehouse, request, ranges), checked: rangesSpan(ranges), truncated: []}
+  const {ranges, clamped} = withinRetention(requestedRanges(request.timeframes, request.requested.fromMicros, request.requested.toMicros, request.nowMicros), request.keptFrom)
+  return {ranges: await measureRanges(warehouse, ranges), before: await verifyRepair(warehouse, request, ranges), checked: rangesSpan(ranges), truncated: [], clamped}
+}
+
+function withinRetention(ranges: RecoverRange[], keptFrom: KeptFrom | undefined): {ranges: RecoverRange[]; clamped: RetentionClamp[]} {
+  return keptFrom ? clampToRetention(ranges, keptFrom) : {ranges, clamped: []}
 }
 
 /**
@@ -186,7 +198,7 @@ export async function planRepair(warehouse: Warehouse, request: RepairRequest): 
 export async function verifyRepair(warehouse: Warehouse, request: RepairRequest, ranges: RecoverRange[]): Promise<RepairVerification> {
   const span = request.lookback ?? rangesSpan(ranges)
   if (!span) return verification([], () => false)
-  const {rows} = brokenRows(await repairChecks(warehouse, {...span, nowMicros: request.nowMicros, thresholds: request.thresholds}), request.timeframes)
+  const {rows} = brokenRows(await repairChecks(warehouse, {...span, nowMicros: request.nowMicros, thresholds: request.thresholds, keptFrom: request.keptFrom}), request.timeframes)
   if (request.lookback) return verification(rows, () => true)
   return verification(rows, (tf, start) => ranges.some((range) => range.timeframe === tf && start >= range.fromMicros && start < range.toMicros))
 }

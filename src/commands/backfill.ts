@@ -14,6 +14,8 @@ export interface BackfillResult {
   to: string
   ranges: Array<{timeframe: string; from: string; to: string}>
   days: number
+  /** Timeframes whose range was cut at their retention cutoff (none with --force). */
+  retentionClamp: Array<{timeframe: string; cutoff: string; policyDays: number}>
   candles: number
   removed: number
   trades: number
@@ -38,6 +40,7 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
     from: Flags.string({summary: 'Start of the range: ISO-8601 (2024-08-08T23:55:00Z, 2024-08-08) or relative (-2h).', required: true}),
     to: Flags.string({summary: 'End of the range (exclusive); default now.', default: 'now'}),
     'include-open': Flags.boolean({summary: 'Also write windows that have not closed yet.', default: false}),
+    force: Flags.boolean({summary: 'Also rebuild windows older than their retention cutoff (left out by default: retention deletes them).', default: false}),
   }
 
   async run(): Promise<BackfillResult> {
@@ -47,7 +50,10 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
     const to = parseInstant(this.flags.to, '--to', now)
     if (from >= to) throw new UsageError(`--from ${formatMicros(from)} is not before --to ${formatMicros(to)}`, {code: 'bad_range'})
     const {backfillChunk, planBackfill, settleBackfillWatermarks} = await import('../pipeline/backfill.js')
-    const plan = planBackfill(timeframes, from, to, now, this.flags['include-open'])
+    const {clampBackfillPlan, retentionKeptFrom} = await import('../pipeline/retention-policy.js')
+    const planned = planBackfill(timeframes, from, to, now, this.flags['include-open'])
+    const {plan, clamped} = this.flags.force ? {plan: planned, clamped: []} : clampBackfillPlan(planned, retentionKeptFrom(this.home, now))
+    if (clamped.length > 0 && !this.jsonEnabled()) this.logToStderr((await import('../render/retention.js')).renderClamp(clamped))
     const history = new RunHistory(this.home.runHistoryFile)
     const started = Date.now()
     const totals = {candles: 0, removed: 0, trades: 0}
@@ -85,6 +91,7 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
       to: formatMicros(to),
       ranges: plan.ranges.map((r) => ({timeframe: r.timeframe, from: formatMicros(r.fromMicros), to: formatMicros(r.toMicros)})),
       days: plan.chunks.length,
+      retentionClamp: clamped,
       ...totals,
       durationMs: Date.now() - started,
     }

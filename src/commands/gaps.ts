@@ -1,6 +1,7 @@
 import {CheckReport} from '../checks/check.js'
 import {CheckCommand, rangeFlags, timeframesFlag} from '../check-command.js'
 import {parseRange} from '../checks/range.js'
+import {retentionKeptFrom} from '../pipeline/retention-policy.js'
 import {parseTimeframes} from '../pipeline/timeframes.js'
 
 export default class Gaps extends CheckCommand<typeof Gaps> {
@@ -27,7 +28,7 @@ own rate expects 100+ trades in it is an ingest gap (warn: the tape has a hole).
     const {fromMicros, toMicros} = parseRange(this.flags.from, this.flags.to, now)
     const thresholds = this.thresholds
     const {gapsChecks} = await import('../checks/gaps.js')
-    const checks = await this.readWarehouse('gaps', (warehouse) => gapsChecks(warehouse, {timeframes, fromMicros, toMicros, thresholds, nowMicros: now, limit: this.checkFlags.limit}))
+    const checks = await this.readWarehouse('gaps', (warehouse) => gapsChecks(warehouse, {timeframes, fromMicros, toMicros, thresholds, keptFrom: retentionKeptFrom(this.home, now), nowMicros: now, limit: this.checkFlags.limit}))
     return this.finish('gaps', checks, now)
   }
 }

@@ -1,9 +1,11 @@
 import {Flags} from '@oclif/core'
 
 import type {CheckReport} from '../checks/check.js'
-import type {RepairPlan, RepairRequest, RepairVerification} from '../checks/recover-plan.js'
-import type {FullStepName, MeasuredRange, RecoveryStep} from '../pipeline/recover.js'
+import type {RepairPlan, RepairRequest} from '../checks/recover-plan.js'
+import type {RecordedRange} from '../pipeline/interrupted-recover.js'
+import type {FullStepName, RecoveryStep} from '../pipeline/recover.js'
 import type {RunRecord} from '../pipeline/run-history.js'
+import type {Warehouse} from '../pipeline/warehouse.js'
 
 import {BaseCommand} from '../base-command.js'
 import {parseRange} from '../checks/range.js'
@@ -11,37 +13,16 @@ import {resolveThresholds} from '../checks/thresholds.js'
 import {AuditLog} from '../pipeline/audit.js'
 import {ExitCode, K2Error, UsageError} from '../pipeline/errors.js'
 import {MICROS_PER_DAY, formatMicros, parseIsoInstant} from '../pipeline/time.js'
-import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe, parseTimeframes} from '../pipeline/timeframes.js'
+import {TIMEFRAMES, TIMEFRAME_SPECS, parseTimeframes} from '../pipeline/timeframes.js'
+import {retentionKeptFrom} from '../pipeline/retention-policy.js'
+import {pauseForTest} from '../pipeline/test-hooks.js'
 import {withWarehouse} from '../pipeline/warehouse.js'
-import {renderTable} from '../render/table.js'
+import {confirm, requireConfirmation} from '../render/confirm.js'
+import {InterruptedRecover, RecoverResult, count, plural, rangeJson, renderInterrupted, renderOutcome, renderPlan, totals} from '../render/recover.js'
+import {renderClamp} from '../render/retention.js'
 import {runTasks} from '../render/tasks.js'
 
-export interface RecoverRangeJson {
-  timeframe: Timeframe
-  from: string
-  to: string
-  windows: number
-  /** Stored candles deleted and rebuilt. */
-  candles: number
-  /** Trades reprocessed. */
-  trades: number
-  reasons: string[]
-}
-
-export interface RecoverResult {
-  mode: 'auto' | 'date' | 'range'
-  dryRun: boolean
-  at: string
-  timeframes: Timeframe[]
-  /** What the checks covered: the lookback (--auto) or the span of the ranges. */
-  checked: {from: string; to: string} | null
-  plan: {ranges: RecoverRangeJson[]; totals: {ranges: number; windows: number; candles: number; trades: number}; truncated: string[]}
-  before: RepairVerification
-  after: RepairVerification | null
-  applied: {pieces: number; candles: number; removed: number; trades: number; durationMs: number} | null
-  outcome: 'planned' | 'nothing to repair' | 'repaired' | 'not repaired'
-  auditId: string | null
-}
+export type {RecoverRangeJson, RecoverResult} from '../render/recover.js'
 
 export interface FullStep {
   name: FullStepName
@@ -91,7 +72,8 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
     'lookback-days': Flags.integer({summary: `--auto: check the last N days (default ${DEFAULT_LOOKBACK_DAYS}).`, min: 1, dependsOn: ['auto']}),
     'dry-run': Flags.boolean({summary: 'Print the plan and change nothing.'}),
     yes: Flags.boolean({char: 'y', summary: 'Do not ask for confirmation (needed off a terminal).'}),
-    full: Flags.boolean({summary: 'Full pipeline recovery after an outage: scheduler, warehouse, a 1m run, health daily.', exactlyOne: MODES, exclusive: ['timeframe', 'dry-run', 'lookback-days']}),
+    force: Flags.boolean({summary: 'Also rebuild windows older than their retention cutoff (by default what retention deletes is left out).'}),
+    full: Flags.boolean({summary: 'Full pipeline recovery after an outage: scheduler, warehouse, a 1m run, health daily.', exactlyOne: MODES, exclusive: ['timeframe', 'dry-run', 'lookback-days', 'force']}),
     'run-timeout': Flags.integer({summary: `--full: seconds to wait for the 1m run, queue included (default ${DEFAULT_RUN_TIMEOUT_SECONDS}).`, min: 1, dependsOn: ['full']}),
   }
 
@@ -105,12 +87,8 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
     const now = this.now()
     const timeframes = parseTimeframes(this.flags.timeframe ?? 'all')
     const dryRun = Boolean(this.flags['dry-run'])
-    if (!dryRun && !this.flags.yes && !this.canPrompt) {
-      throw new UsageError(this.onTerminal ? 'refusing: --json cannot ask for confirmation; pass --yes' : 'refusing: not a terminal; pass --yes', {
-        code: 'confirmation_required',
-        hint: 'See what it would do first: the same command with --dry-run.',
-      })
-    }
+    const json = this.jsonEnabled()
+    requireConfirmation({yes: Boolean(this.flags.yes), dryRun, json})
 
     const mode: RecoverResult['mode'] = this.flags.auto ? 'auto' : this.flags.date ? 'date' : 'range'
     const lookbackDays = this.flags['lookback-days'] ?? DEFAULT_LOOKBACK_DAYS
@@ -119,10 +97,13 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
       nowMicros: now,
       thresholds: resolveThresholds(this.home.config.thresholds, `${this.home.configFile}: thresholds`),
       ...(mode === 'auto' ? {lookback: {fromMicros: now - lookbackDays * MICROS_PER_DAY, toMicros: now}} : {requested: this.requestedSpan(now)}),
+      // What retention deletes is neither a gap nor something to rebuild, unless --force.
+      keptFrom: this.flags.force ? undefined : retentionKeptFrom(this.home, now),
     }
     const {planRepair, verifyRepair} = await import('../checks/recover-plan.js')
     const {repairPiece, repairPieces} = await import('../pipeline/recover.js')
-    const json = this.jsonEnabled()
+    const audit = new AuditLog(this.home.auditFile)
+    let interrupted: InterruptedRecover[] = []
 
     let plan!: RepairPlan
     await withWarehouse(this.home.warehouse, {...this.warehouseOptions('recover (plan)'), readOnly: true}, (warehouse) =>
@@ -131,6 +112,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
           {
             title: `Plan the repair: ${mode === 'auto' ? `validate, gaps and reconcile over the last ${lookbackDays} days` : 'the requested windows'}`,
             task: async (_ctx, task) => {
+              interrupted = await this.findInterrupted(warehouse, audit)
               plan = await planRepair(warehouse, request)
               task.title = `Plan the repair: ${plural(plan.ranges.length, 'range')}, ${plural(plan.before.rows, 'offending row')}`
             },
@@ -151,7 +133,11 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
       applied: null,
       outcome: 'planned',
       auditId: null,
+      retentionClamp: plan.clamped,
+      interrupted,
     }
+    if (!json && interrupted.length > 0) this.logToStderr(renderInterrupted(interrupted))
+    if (!json && plan.clamped.length > 0) this.logToStderr(renderClamp(plan.clamped))
     if (!json) this.log(renderPlan(result))
     if (dryRun) {
       if (!json) this.log('\nDry run: nothing changed. Run the same command with --yes (or on a terminal) to repair.')
@@ -160,18 +146,21 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
 
     const {totals: planned} = result.plan
     if (planned.ranges > 0 && !this.flags.yes) {
-      const yes = await this.confirm(`Delete and rebuild ${count(planned.candles)} candles in ${plural(planned.ranges, 'range')} from ${count(planned.trades)} trades?`)
+      const yes = await confirm(`Delete and rebuild ${count(planned.candles)} candles in ${plural(planned.ranges, 'range')} from ${count(planned.trades)} trades?`)
       if (!yes) throw new K2Error('cancelled: nothing changed', {code: 'cancelled', exit: ExitCode.failed})
     }
 
-    const audit = new AuditLog(this.home.auditFile)
-    const details = () => ({mode, timeframes, checked: result.checked, plan: result.plan, before: result.before, after: result.after, applied: result.applied})
+    const details = () => ({mode, timeframes, checked: result.checked, plan: result.plan, before: result.before, after: result.after, applied: result.applied, warehouse: this.home.warehouse})
     const applied = {pieces: 0, candles: 0, removed: 0, trades: 0, durationMs: 0}
     const started = Date.now()
-    try {
-      await withWarehouse(this.home.warehouse, this.warehouseOptions(`recover --${mode === 'range' ? 'from/--to' : mode}`), (warehouse) => {
-        const pieces = repairPieces(plan.ranges)
-        return runTasks(
+    await withWarehouse(this.home.warehouse, this.warehouseOptions(`recover --${mode === 'range' ? 'from/--to' : mode}`), async (warehouse) => {
+      this.settleInterrupted(audit, interrupted)
+      // The intent goes on disk before the first rebuild; the outcome is written while the warehouse
+      // is still held, so an intent without an outcome can only be a run that was killed.
+      const record = audit.begin({command: 'recover', at: result.at, details: details()})
+      const pieces = repairPieces(plan.ranges)
+      try {
+        await runTasks(
           [
             {
               title: `Rebuild ${plural(plan.ranges.length, 'range')} from the trades`,
@@ -200,17 +189,20 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
           ],
           {json, context: {}},
         )
-      })
-    } catch (error) {
-      result.applied = applied
-      audit.append({command: 'recover', at: result.at, outcome: 'failed', error: (error as Error).message.split('\n')[0], details: details()})
-      throw error
-    }
+      } catch (error) {
+        result.applied = applied
+        audit.finish(record, {outcome: 'failed', error: (error as Error).message.split('\n')[0], details: details()})
+        throw error
+      }
 
-    result.applied = applied
+      await pauseForTest('after-repair')
+      result.applied = applied
+      const after = result.after ?? plan.before
+      result.outcome = after.status !== 'pass' ? 'not repaired' : planned.ranges === 0 ? 'nothing to repair' : 'repaired'
+      result.auditId = audit.finish(record, {outcome: 'completed', details: details()}).id
+    })
+
     const after = result.after ?? plan.before
-    result.outcome = after.status !== 'pass' ? 'not repaired' : planned.ranges === 0 ? 'nothing to repair' : 'repaired'
-    result.auditId = audit.append({command: 'recover', at: result.at, outcome: 'completed', details: details()}).id
     if (!json) this.log(renderOutcome(result))
     if (after.status !== 'pass') {
       process.exitCode = ExitCode.failed
@@ -237,27 +229,24 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
     return parseRange(this.flags.from as string, this.flags.to as string, now)
   }
 
-  private get onTerminal(): boolean {
-    return Boolean(process.stdin.isTTY && process.stderr.isTTY)
+  /** Earlier recover runs on this warehouse killed before their outcome: what the warehouse shows they rebuilt. */
+  private async findInterrupted(warehouse: Warehouse, audit: AuditLog): Promise<InterruptedRecover[]> {
+    const {findRebuilt} = await import('../pipeline/interrupted-recover.js')
+    const runs: InterruptedRecover[] = []
+    for (const record of audit.interrupted('recover', this.home.warehouse)) {
+      const ranges = ((record.details.plan as {ranges?: RecordedRange[]} | undefined)?.ranges ?? []) as RecordedRange[]
+      runs.push({id: record.id, at: record.at, by: `${record.user}@${record.host}`, found: await findRebuilt(warehouse, ranges, record.at)})
+    }
+
+    return runs
   }
 
-  private get canPrompt(): boolean {
-    return this.onTerminal && !this.jsonEnabled()
-  }
-
-  /** A y/N question on the terminal (stderr: stdout carries results only). Ctrl-C or end of input is no. */
-  private async confirm(question: string): Promise<boolean> {
-    const {createInterface} = await import('node:readline/promises')
-    const rl = createInterface({input: process.stdin, output: process.stderr})
-    try {
-      const answer = await new Promise<string>((resolve) => {
-        rl.once('SIGINT', () => resolve(''))
-        rl.once('close', () => resolve(''))
-        rl.question(`${question} [y/N] `).then(resolve, () => resolve(''))
-      })
-      return /^y(es)?$/i.test(answer.trim())
-    } finally {
-      rl.close()
+  /** The real run records what it found as the killed runs' outcome (`interrupted`). */
+  private settleInterrupted(audit: AuditLog, runs: InterruptedRecover[]): void {
+    const open = new Map(audit.interrupted('recover', this.home.warehouse).map((record) => [record.id, record]))
+    for (const run of runs) {
+      const record = open.get(run.id)
+      if (record) audit.finish(record, {outcome: 'interrupted', error: 'killed before it recorded its outcome', details: {found: run.found}})
     }
   }
 
@@ -351,6 +340,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
       openOptions: this.warehouseOptions('recover --full: health daily'),
       runs: new RunHistory(home.runHistoryFile).list(),
       thresholds: resolveThresholds(home.config.thresholds, `${home.configFile}: thresholds`),
+      keptFrom: retentionKeptFrom(home, now),
       nowMicros: now,
       limit: 10,
     })
@@ -374,78 +364,3 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
   }
 }
 
-function rangeJson(range: MeasuredRange): RecoverRangeJson {
-  return {
-    timeframe: range.timeframe,
-    from: formatMicros(range.fromMicros),
-    to: formatMicros(range.toMicros),
-    windows: range.windows,
-    candles: range.candles,
-    trades: range.trades,
-    reasons: range.reasons,
-  }
-}
-
-function totals(ranges: MeasuredRange[]): RecoverResult['plan']['totals'] {
-  return {
-    ranges: ranges.length,
-    windows: ranges.reduce((sum, r) => sum + r.windows, 0),
-    candles: ranges.reduce((sum, r) => sum + r.candles, 0),
-    trades: ranges.reduce((sum, r) => sum + r.trades, 0),
-  }
-}
-
-function count(n: number): string {
-  return n.toLocaleString('en-US')
-}
-
-function plural(n: number, noun: string): string {
-  return `${count(n)} ${noun}${n === 1 ? '' : 's'}`
-}
-
-function renderPlan(result: RecoverResult): string {
-  const lines: string[] = []
-  const what = result.mode === 'auto' ? 'windows that validate, gaps and reconcile fail on' : 'the requested windows'
-  lines.push(`recover ${result.mode === 'auto' ? '--auto' : result.mode === 'date' ? '--date' : '--from/--to'}: ${what}${result.checked ? `, checked ${result.checked.from} → ${result.checked.to}` : ''}; timeframes ${result.timeframes.join(', ')}`)
-  if (result.before.rows > 0) lines.push(`Offending rows: ${result.before.failing.map((f) => `${f.check} (${count(f.rows)})`).join(', ')}`)
-  for (const check of result.plan.truncated) lines.push(`warning: ${check} has more offending rows than one run plans for; run recover again after this one`)
-  lines.push('')
-  if (result.plan.ranges.length === 0) {
-    lines.push('Nothing to repair.')
-    return lines.join('\n')
-  }
-
-  lines.push(
-    renderTable(
-      ['TIMEFRAME', 'FROM', 'TO', 'WINDOWS', 'CANDLES', 'TRADES', 'WHY'],
-      result.plan.ranges.map((r) => [r.timeframe, r.from, r.to, count(r.windows), count(r.candles), count(r.trades), r.reasons.join(', ')]),
-      {alignRight: [3, 4, 5]},
-    ),
-  )
-  const t = result.plan.totals
-  lines.push('', `Plan: ${count(t.ranges)} ranges; ${count(t.candles)} candles to delete and rebuild; ${count(t.trades)} trades to reprocess.`)
-  return lines.join('\n')
-}
-
-function renderOutcome(result: RecoverResult): string {
-  const after = result.after ?? result.before
-  const perTimeframe = (v: RepairVerification, tf: Timeframe) => v.failing.filter((f) => f.timeframe === tf).reduce((sum, f) => sum + f.rows, 0)
-  const lines = [
-    '',
-    renderTable(
-      ['TIMEFRAME', 'OFFENDING BEFORE', 'AFTER'],
-      result.timeframes.map((tf) => [tf, count(perTimeframe(result.before, tf)), count(perTimeframe(after, tf))]),
-      {alignRight: [1, 2]},
-    ),
-    '',
-  ]
-  const applied = result.applied
-  if (result.outcome === 'nothing to repair') lines.push('recover: nothing to repair.')
-  else if (result.outcome === 'repaired' && applied) {
-    lines.push(
-      `recover: repaired ${count(result.plan.totals.ranges)} ranges in ${count(applied.pieces)} transactions (${count(applied.candles)} candles written, ${count(applied.removed)} removed) in ${applied.durationMs} ms; validate, gaps and reconcile pass on them.`,
-    )
-  } else lines.push(`recover: not repaired: ${after.failing.map((f) => `${f.check} (${count(f.rows)})`).join(', ')} still failing.`)
-  lines.push(`Audit: ${result.auditId}`)
-  return lines.join('\n')
-}

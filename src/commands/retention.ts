@@ -4,46 +4,25 @@ import type {CheckResult} from '../checks/check.js'
 import type {Warehouse} from '../pipeline/warehouse.js'
 
 import {BaseCommand} from '../base-command.js'
-import {buildReport} from '../checks/check.js'
-import {formatBytes} from '../checks/units.js'
 import {AuditLog, AuditRecord} from '../pipeline/audit.js'
-import {ExitCode} from '../pipeline/errors.js'
-import {
-  RetentionPlan,
-  RetentionPolicies,
-  RetentionResult,
-  RetentionTarget,
-  TablePlan,
-  applyRetention,
-  parseRetentionTargets,
-  planRetention,
-  resolveRetentionPolicies,
-  retentionCutoff,
-  selectPolicies,
-  utcDate,
-} from '../pipeline/retention.js'
+import {ExitCode, K2Error, UsageError} from '../pipeline/errors.js'
+import {RetentionPolicies, RetentionTarget, parseRetentionTargets, resolveRetentionPolicies, retentionCutoff, selectPolicies, utcDate} from '../pipeline/retention-policy.js'
+import {PlannedDeletion, RetentionPlan, RetentionResult, applyRetention, findDeleted, planRetention} from '../pipeline/retention.js'
+import {pauseForTest} from '../pipeline/test-hooks.js'
 import {formatMicros} from '../pipeline/time.js'
 import {TIMEFRAMES, Timeframe} from '../pipeline/timeframes.js'
 import {withWarehouse} from '../pipeline/warehouse.js'
-import {renderCheckReport} from '../render/checks.js'
-import {renderTable} from '../render/table.js'
+import {confirm, requireConfirmation} from '../render/confirm.js'
+import {InterruptedRetention, RetentionDocument, count, renderHistory, renderInterrupted, renderOutcome, renderPlan} from '../render/retention.js'
 import {progressBar, runTasks} from '../render/tasks.js'
 
-/** The --json document of a retention run or dry run: a contract, add fields, never rename them. */
-export interface RetentionDocument {
-  /** planned: a dry run; refused: the trades check failed (the real run refuses, or refused); failed: a table or the checkpoint failed. */
-  status: 'planned' | 'completed' | 'failed' | 'refused'
-  dryRun: boolean
-  /** The UTC date the cutoffs count back from (K2OPS_NOW when set). */
-  today: string
-  policy: RetentionPolicies
-  plan: TablePlan[]
-  /** The check that guards a trades policy; null when no trades would be deleted. */
+export type {RetentionDocument} from '../render/retention.js'
+
+/** A plan ready to apply, with what it found of killed runs. */
+interface Prepared {
+  interrupted: InterruptedRetention[]
+  plan: RetentionPlan
   safety: CheckResult | null
-  /** What the real run did; null for a dry run or a refusal. */
-  result: RetentionResult | null
-  audit: {id: string; file: string} | null
-  error: {table: string | null; message: string} | null
 }
 
 export interface RetentionHistory {
@@ -57,16 +36,19 @@ export default class Retention extends BaseCommand<typeof Retention> {
   static override summary = 'Delete candles (and source trades, when a policy is set) older than the retention policies.'
   static override description = `Policies in days: 1m 90, 5m 180, 30m 365, 1h 1095, 1d 1825. Source trades are kept unless the config file sets a policy for them, e.g. {"retention": {"1m": 60, "trades": 730}}. A row goes when its window_date (exchange_date for trades) is before today (UTC) minus the policy's days.
 
---dry-run prints the plan and deletes nothing. The real run computes the same plan, deletes exactly it (one transaction per table, rolled back whole when its rows are not the planned ones or the deletion fails), checkpoints, and appends an audit record that --history lists.
+--dry-run prints the plan and deletes nothing. The real run computes the same plan, asks for confirmation on a terminal (off a terminal, e.g. from cron, it needs --yes), records its intent in the audit trail, deletes exactly the plan (one transaction per table, rolled back whole when its rows are not the planned ones or the deletion fails), checkpoints, and records the outcome; --history lists the records. A run killed before its outcome is listed as interrupted, and the next run says what the warehouse shows it deleted.
+
+A plan that deletes a table's newest row (which would leave it empty) is refused unless --allow-empty.
 
 Trades are deleted only when every window of them has candles that match them (count and volume), unless --force.
 
-Exit codes: 0 done; 1 a table failed (the tables before it stay deleted, it and the ones after it are untouched), the checkpoint failed, or the trades check refused (also under --dry-run); 2 usage or configuration error; 4 the warehouse is busy (nothing was deleted).`
+Exit codes: 0 done; 1 a table failed (the tables before it stay deleted, it and the ones after it are untouched), the checkpoint failed, the trades check refused (also under --dry-run), or the question was answered no; 2 usage or configuration error, no --yes off a terminal, or a table would be left empty without --allow-empty (also under --dry-run); 4 the warehouse is busy (nothing was deleted).`
 
   static override examples = [
     '<%= config.bin %> retention --dry-run',
     '<%= config.bin %> retention --timeframe all',
-    '<%= config.bin %> retention --timeframe 1m,5m --json',
+    {description: 'From cron (no terminal to ask on): --yes', command: '<%= config.bin %> retention --yes --json'},
+    '<%= config.bin %> retention --timeframe 1m,5m --yes',
     '<%= config.bin %> retention --timeframe trades --dry-run',
     '<%= config.bin %> retention --history --limit 5',
   ]
@@ -75,7 +57,9 @@ Exit codes: 0 done; 1 a table failed (the tables before it stay deleted, it and 
     timeframe: Flags.string({char: 't', summary: 'Tables to apply: 1m, 5m, 30m, 1h, 1d, trades, a comma list, or all (the default; trades only when its policy is set).'}),
     'dry-run': Flags.boolean({summary: 'Print the plan (what the real run deletes) and delete nothing.', default: false}),
     force: Flags.boolean({summary: 'Delete source trades even when their candles are missing or disagree with them.', default: false}),
-    history: Flags.boolean({summary: 'List the audit records of past retention runs, newest first.', default: false, exclusive: ['dry-run', 'force', 'timeframe']}),
+    yes: Flags.boolean({char: 'y', summary: 'Do not ask for confirmation (needed off a terminal: cron passes it).', default: false}),
+    'allow-empty': Flags.boolean({summary: "Delete a table's newest row too, leaving the table empty.", default: false}),
+    history: Flags.boolean({summary: 'List the audit records of past retention runs, newest first.', default: false, exclusive: ['dry-run', 'force', 'timeframe', 'yes', 'allow-empty']}),
     limit: Flags.integer({summary: `Records to list with --history (default ${DEFAULT_HISTORY_LIMIT}), or evidence rows of the trades check (default ${SAFETY_EVIDENCE_ROWS}).`, min: 1}),
   }
 
@@ -87,27 +71,125 @@ Exit codes: 0 done; 1 a table failed (the tables before it stay deleted, it and 
     const now = this.now()
     const today = utcDate(now)
     const dryRun = this.flags['dry-run']
+    const json = this.jsonEnabled()
+    requireConfirmation({yes: this.flags.yes, dryRun, json})
+    const log = new AuditLog(this.home.auditFile)
     const operation = `retention --timeframe ${timeframe}${dryRun ? ' --dry-run' : ''}`
-    const {plan, safety, result} = await withWarehouse(this.home.warehouse, {...this.warehouseOptions(operation), readOnly: dryRun}, async (warehouse) => {
+    const options = this.warehouseOptions(operation)
+    /** Plans, prints the plan, and refuses what it must refuse. */
+    const prepare = async (warehouse: Warehouse, closeInterrupted: boolean): Promise<Prepared> => {
+      const interrupted = await this.settleInterrupted(warehouse, log, closeInterrupted)
       const plan = await planRetention(warehouse, selectPolicies(policies, targets), today)
       const safety = await this.tradesSafety(warehouse, plan, policies)
-      if (!this.jsonEnabled()) this.log(renderPlan(plan, safety, now))
-      if (dryRun || this.refuses(safety)) return {plan, safety, result: null}
-      return {plan, safety, result: await this.apply(warehouse, plan)}
-    })
+      if (!json && interrupted.length > 0) this.logToStderr(renderInterrupted(interrupted))
+      if (!json) this.log(renderPlan(plan, safety, now))
+      this.refuseEmptying(plan, dryRun)
+      return {interrupted, plan, safety}
+    }
 
+    // A question on a terminal is asked with the warehouse free (read-only while planning): the
+    // flows must not wait for a person. The confirmed plan is what the real run deletes, and only if
+    // the rows before each cutoff are still exactly the planned ones.
+    let prepared: Prepared | undefined
+    if (dryRun || !this.flags.yes) {
+      prepared = await withWarehouse(this.home.warehouse, {...options, readOnly: true}, (warehouse) => prepare(warehouse, false))
+      if (!dryRun && !this.refuses(prepared.safety)) await this.confirmDeletion(prepared.plan)
+    }
+
+    const run =
+      dryRun || (prepared && this.refuses(prepared.safety))
+        ? {...prepared!, result: null, record: null}
+        : await withWarehouse(this.home.warehouse, options, async (warehouse) => {
+            const fresh = prepared ? undefined : await prepare(warehouse, true)
+            const {plan, safety} = prepared ?? fresh!
+            // Under the lock, what killed runs did is recorded (looked up again: the warehouse was free meanwhile).
+            const interrupted = fresh ? fresh.interrupted : await this.settleInterrupted(warehouse, log, true)
+            if (this.refuses(safety)) return {interrupted, plan, safety, result: null, record: null}
+            return {interrupted, plan, safety, ...(await this.deleteAndRecord(warehouse, log, {now, targets, policies, plan, safety}))}
+          })
+
+    const {interrupted, plan, safety, result} = run
     const refused = this.refuses(safety)
     const error = describeError(plan, safety, result, refused, dryRun)
     const status: RetentionDocument['status'] = refused ? 'refused' : error ? 'failed' : dryRun ? 'planned' : 'completed'
-    const audit = dryRun ? null : this.writeAudit({now, targets, policies, plan, safety, result, error})
-    const document: RetentionDocument = {status, dryRun, today, policy: policies, plan: plan.tables, safety, result, audit, error}
-    if (!this.jsonEnabled()) this.log(renderOutcome(document))
+    // A refusal deleted nothing: one record says so.
+    const record = run.record ?? (refused && !dryRun ? log.append({command: 'retention', at: formatMicros(now), outcome: 'failed', error: error?.message, details: {...this.intentDetails(targets, policies, plan, safety), ...outcomeDetails(null, error)}}) : null)
+    const audit = record ? {id: record.id, file: log.file} : null
+    const document: RetentionDocument = {status, dryRun, today, policy: policies, plan: plan.tables, safety, result, audit, error, interrupted}
+    if (!json) this.log(renderOutcome(document))
     if (error) {
       process.exitCode = ExitCode.failed
-      if (!this.jsonEnabled()) this.logToStderr(`k2ops: ${error.message}`)
+      if (!json) this.logToStderr(`k2ops: ${error.message}`)
     }
 
     return document
+  }
+
+  /**
+   * Deletes the plan with its audit trail: the intent goes on disk before the first delete, and the
+   * outcome is written while the warehouse is still held, so an intent without an outcome can only
+   * be a run that was killed.
+   */
+  private async deleteAndRecord(
+    warehouse: Warehouse,
+    log: AuditLog,
+    run: {now: number; targets: RetentionTarget[]; policies: RetentionPolicies; plan: RetentionPlan; safety: CheckResult | null},
+  ): Promise<{result: RetentionResult; record: AuditRecord}> {
+    const record = log.begin({command: 'retention', at: formatMicros(run.now), details: this.intentDetails(run.targets, run.policies, run.plan, run.safety)})
+    let result: RetentionResult
+    try {
+      result = await this.apply(warehouse, run.plan)
+    } catch (error) {
+      log.finish(record, {outcome: 'failed', error: (error as Error).message.split('\n')[0]})
+      throw error
+    }
+
+    await pauseForTest('after-checkpoint')
+    const error = describeError(run.plan, run.safety, result, false, false)
+    return {result, record: log.finish(record, {outcome: error ? 'failed' : 'completed', ...(error ? {error: error.message} : {}), details: outcomeDetails(result, error)})}
+  }
+
+  /**
+   * Earlier runs on this warehouse that recorded their intent and were killed before their outcome:
+   * what the warehouse shows they deleted. With `close` (the real run, holding the warehouse
+   * read-write) that is recorded as their outcome (`interrupted`).
+   */
+  private async settleInterrupted(warehouse: Warehouse, log: AuditLog, close: boolean): Promise<InterruptedRetention[]> {
+    const found: InterruptedRetention[] = []
+    for (const record of log.interrupted('retention', this.home.warehouse)) {
+      const tables = await findDeleted(warehouse, (record.details.tables ?? []) as PlannedDeletion[])
+      found.push({id: record.id, at: record.at, by: `${record.user}@${record.host}`, tables})
+      if (!close) continue
+      log.finish(record, {
+        outcome: 'interrupted',
+        error: 'killed before it recorded its outcome',
+        details: {found: tables, deleted: Object.fromEntries(tables.map((table) => [table.table, table.deleted]))},
+      })
+    }
+
+    return found
+  }
+
+  /** Deleting a table's newest row would leave it empty: almost always a wrong clock or policy, so it takes --allow-empty. */
+  private refuseEmptying(plan: RetentionPlan, dryRun: boolean): void {
+    if (this.flags['allow-empty']) return
+    const emptied = plan.tables.filter((table) => table.rows > 0 && table.rowsKept === 0)
+    if (emptied.length === 0) return
+    const names = emptied.map((table) => `${table.table} (all ${count(table.rows)} rows, the newest dated ${table.to})`).join(', ')
+    throw new UsageError(`${dryRun ? 'the real run would refuse' : 'refusing'}: retention would empty ${names}; nothing was deleted (--allow-empty deletes them anyway)`, {
+      code: 'would_empty_table',
+      hint: `Check the clock (today is ${plan.today} UTC) and the policies; pass --allow-empty to empty the table.`,
+    })
+  }
+
+  /** On a terminal without --yes: the plan was printed, the question is whether to delete it. */
+  private async confirmDeletion(plan: RetentionPlan): Promise<void> {
+    const rows = plan.tables.reduce((sum, table) => sum + table.rows, 0)
+    if (rows === 0 || this.flags.yes) return
+    const tables = plan.tables.filter((table) => table.rows > 0).length
+    if (!(await confirm(`Delete ${count(rows)} rows from ${tables} table${tables === 1 ? '' : 's'}?`))) {
+      throw new K2Error('cancelled: nothing was deleted', {code: 'cancelled', exit: ExitCode.failed})
+    }
   }
 
   /** A failed trades check stops the whole run (nothing is deleted), unless --force. */
@@ -153,43 +235,34 @@ Exit codes: 0 done; 1 a table failed (the tables before it stay deleted, it and 
     return result!
   }
 
-  private writeAudit(run: {
-    now: number
-    targets: RetentionTarget[]
-    policies: RetentionPolicies
-    plan: RetentionPlan
-    safety: CheckResult | null
-    result: RetentionResult | null
-    error: RetentionDocument['error']
-  }): RetentionDocument['audit'] {
-    const log = new AuditLog(this.home.auditFile)
-    const record = log.append({
-      command: 'retention',
-      at: formatMicros(run.now),
-      outcome: run.error ? 'failed' : 'completed',
-      ...(run.error ? {error: run.error.message} : {}),
-      details: {
-        dryRun: false,
-        today: run.plan.today,
-        targets: run.targets,
-        policy: run.policies,
-        cutoffs: Object.fromEntries(run.plan.tables.map((table) => [table.table, table.cutoff])),
-        planned: Object.fromEntries(run.plan.tables.map((table) => [table.table, table.rows])),
-        deleted: Object.fromEntries((run.result?.tables ?? []).map((table) => [table.table, table.deletedRows])),
-        failedTable: run.error?.table ?? null,
-        forced: this.flags.force && run.safety?.status === 'fail',
-        safety: run.safety ? {status: run.safety.status, summary: run.safety.summary} : null,
-        checkpoint: run.result?.checkpoint ?? null,
-        warehouse: this.home.warehouse,
-      },
-    })
-    return {id: record.id, file: log.file}
+  /** What the intent records: the policy and the plan, table by table (enough to tell later what a killed run deleted). */
+  private intentDetails(targets: RetentionTarget[], policies: RetentionPolicies, plan: RetentionPlan, safety: CheckResult | null): Record<string, unknown> {
+    return {
+      dryRun: false,
+      today: plan.today,
+      targets,
+      policy: policies,
+      cutoffs: Object.fromEntries(plan.tables.map((table) => [table.table, table.cutoff])),
+      planned: Object.fromEntries(plan.tables.map((table) => [table.table, table.rows])),
+      tables: plan.tables.map((table): PlannedDeletion => ({target: table.target, table: table.table, cutoff: table.cutoff, rows: table.rows})),
+      forced: this.flags.force && safety?.status === 'fail',
+      safety: safety ? {status: safety.status, summary: safety.summary} : null,
+      warehouse: this.home.warehouse,
+    }
   }
 
   private history(): RetentionHistory {
     const records = new AuditLog(this.home.auditFile).list('retention').slice(0, this.flags.limit ?? DEFAULT_HISTORY_LIMIT)
     if (!this.jsonEnabled()) this.log(records.length === 0 ? `No retention runs recorded in ${this.home.auditFile}.` : renderHistory(records))
     return {records}
+  }
+}
+
+function outcomeDetails(result: RetentionResult | null, error: RetentionDocument['error']): Record<string, unknown> {
+  return {
+    deleted: Object.fromEntries((result?.tables ?? []).map((table) => [table.table, table.deletedRows])),
+    failedTable: error?.table ?? null,
+    checkpoint: result?.checkpoint ?? null,
   }
 }
 
@@ -211,61 +284,3 @@ function describeError(plan: RetentionPlan, safety: CheckResult | null, result: 
   return null
 }
 
-function count(n: number): string {
-  return n.toLocaleString('en-US')
-}
-
-function renderPlan(plan: RetentionPlan, safety: CheckResult | null, now: number): string {
-  const rows = plan.tables.map((table) => [
-    table.table,
-    `${table.policyDays} d`,
-    table.cutoff,
-    table.from ?? '-',
-    table.to ?? '-',
-    table.days,
-    count(table.rows),
-    table.bytesEstimate === null ? '?' : formatBytes(table.bytesEstimate),
-    table.newestKept ?? 'none (table left empty)',
-  ])
-  const lines = [
-    `Retention plan for ${plan.today} (UTC): rows dated before the cutoff are deleted.`,
-    renderTable(['TABLE', 'POLICY', 'CUTOFF', 'FROM', 'TO', 'DAYS', 'ROWS', '~BYTES', 'NEWEST KEPT'], rows, {alignRight: [1, 5, 6, 7]}),
-    "~BYTES is an estimate: each table's storage blocks per stored row, times the rows to delete.",
-  ]
-  if (safety) lines.push('', renderCheckReport(buildReport([safety], now), {title: 'trades retention check'}))
-  return lines.join('\n')
-}
-
-function renderOutcome(document: RetentionDocument): string {
-  const planned = document.plan.reduce((sum, table) => sum + table.rows, 0)
-  if (document.dryRun) {
-    if (document.status === 'refused') return '\nDry run: nothing was deleted. The real run would refuse (see the check above).'
-    return `\nDry run: nothing was deleted. \`k2ops retention\` with the same tables deletes these ${count(planned)} rows.`
-  }
-
-  if (!document.result) return '\nNothing was deleted.'
-  const {result} = document
-  const lines = ['', renderTable(['TABLE', 'PLANNED', 'DELETED', 'STATUS', 'ERROR'], result.tables.map((table) => [table.table, count(table.plannedRows), count(table.deletedRows), table.status, table.error ?? '']), {alignRight: [1, 2]})]
-  const {checkpoint} = result
-  const space = checkpoint.done ? `; checkpoint: warehouse ${formatBytes(checkpoint.fileBytesBefore)} → ${formatBytes(checkpoint.fileBytesAfter)} (freed blocks are reused; the file shrinks only when its end is free)` : ''
-  lines.push(`Deleted ${count(result.deletedRows)} rows${space}.`)
-  if (document.audit) lines.push(`Audit record ${document.audit.id} in ${document.audit.file}.`)
-  return lines.join('\n')
-}
-
-function shortTable(table: string): string {
-  return table.replace('market_data.gold_ohlcv_', '').replace('market_data.gold_crypto_trades', 'trades')
-}
-
-function renderHistory(records: AuditRecord[]): string {
-  const rows = records.map((record) => {
-    const deleted = (record.details.deleted ?? {}) as Record<string, number>
-    const total = Object.values(deleted).reduce((sum, n) => sum + n, 0)
-    const perTable = Object.entries(deleted)
-      .map(([table, n]) => `${shortTable(table)} ${count(n)}`)
-      .join(', ')
-    const note = record.error ?? (record.details.forced ? 'trades check overridden (--force)' : '')
-    return [record.at, `${record.user}@${record.host}`, record.outcome, count(total), perTable || '-', note]
-  })
-  return renderTable(['AT', 'BY', 'OUTCOME', 'DELETED', 'PER TABLE', 'NOTE'], rows, {alignRight: [3]})
-}

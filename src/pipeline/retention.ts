@@ -2,17 +2,10 @@ import type {Warehouse} from './warehouse.js'
 
 import {existsSync, statSync} from 'node:fs'
 
-import {UsageError} from './errors.js'
+import {RETENTION_TARGETS, RetentionTarget, retentionCutoff} from './retention-policy.js'
 import {TRADES_TABLE} from './schema.js'
-import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe, isTimeframe} from './timeframes.js'
+import {TIMEFRAME_SPECS} from './timeframes.js'
 import {formatMicros} from './time.js'
-
-/** What a retention policy applies to: a candle table by its timeframe, or the source trades. */
-export const RETENTION_TARGETS = [...TIMEFRAMES, 'trades'] as const
-export type RetentionTarget = (typeof RETENTION_TARGETS)[number]
-
-/** Days kept per table. `trades` is null when no policy is set: source trades are kept forever by default. */
-export type RetentionPolicies = Record<Timeframe, number> & {trades: number | null}
 
 /** How a target's table is dated: the date column the rule compares, and its rows' instant in µs (SQL). */
 interface TableRule {
@@ -25,74 +18,6 @@ interface TableRule {
 function tableRule(target: RetentionTarget): TableRule {
   if (target === 'trades') return {target, table: TRADES_TABLE, dateColumn: 'exchange_date', micros: '"timestamp"'}
   return {target, table: TIMEFRAME_SPECS[target].table, dateColumn: 'window_date', micros: 'epoch_us(window_start)'}
-}
-
-/** The runbook's policies with the config file's `retention` section laid over them. */
-export function resolveRetentionPolicies(section: unknown, where = 'config.json: retention'): RetentionPolicies {
-  const policies: RetentionPolicies = {...defaultPolicies(), trades: null}
-  if (section === undefined) return policies
-  if (typeof section !== 'object' || section === null || Array.isArray(section)) throw new UsageError(`${where}: expected an object of days per table`, {code: 'bad_config'})
-  for (const [key, value] of Object.entries(section)) {
-    if (!(RETENTION_TARGETS as readonly string[]).includes(key)) {
-      throw new UsageError(`${where}.${key}: unknown retention policy (known: ${RETENTION_TARGETS.join(', ')})`, {code: 'bad_config'})
-    }
-
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-      throw new UsageError(`${where}.${key}: expected a whole number of days ≥ 1, got ${JSON.stringify(value)}`, {code: 'bad_config'})
-    }
-
-    policies[key as RetentionTarget] = value
-  }
-
-  return policies
-}
-
-function defaultPolicies(): Record<Timeframe, number> {
-  return Object.fromEntries(TIMEFRAMES.map((tf) => [tf, TIMEFRAME_SPECS[tf].retentionDays])) as Record<Timeframe, number>
-}
-
-/**
- * `all` → every candle table, and the trades when their policy is set; otherwise a comma list of
- * timeframes and `trades`. Naming `trades` without a policy is a usage error: there is nothing to apply.
- */
-export function parseRetentionTargets(value: string, policies: RetentionPolicies, where = '--timeframe'): RetentionTarget[] {
-  if (value.trim() === 'all') return RETENTION_TARGETS.filter((target) => target !== 'trades' || policies.trades !== null)
-  const names = value.split(',').map((part) => part.trim())
-  for (const name of names) {
-    if (!isTimeframe(name) && name !== 'trades') {
-      throw new UsageError(`${where}: unknown table '${name}' (expected one of ${RETENTION_TARGETS.join(', ')} or all)`, {code: 'unknown_timeframe'})
-    }
-
-    if (name === 'trades' && policies.trades === null) {
-      throw new UsageError(`${where} trades: no retention policy is set for the source trades (they are kept by default)`, {
-        code: 'no_trades_policy',
-        hint: 'Set one in the config file, e.g. {"retention": {"trades": 730}}.',
-      })
-    }
-  }
-
-  return RETENTION_TARGETS.filter((target) => names.includes(target))
-}
-
-/** The policies of the chosen targets, in the order they are applied (candles from 1m up, trades last). */
-export function selectPolicies(policies: RetentionPolicies, targets: RetentionTarget[]): Partial<Record<RetentionTarget, number>> {
-  const selected: Partial<Record<RetentionTarget, number>> = {}
-  for (const target of RETENTION_TARGETS) {
-    const days = policies[target]
-    if (targets.includes(target) && days !== null) selected[target] = days
-  }
-
-  return selected
-}
-
-/** The UTC date of an instant in µs: `2026-03-01`. */
-export function utcDate(micros: number): string {
-  return formatMicros(micros).slice(0, 10)
-}
-
-/** The first date a policy keeps: today (UTC) minus its days. Rows dated before it go. */
-export function retentionCutoff(today: string, days: number): string {
-  return new Date(Date.parse(`${today}T00:00:00Z`) - days * 86_400_000).toISOString().slice(0, 10)
 }
 
 export interface TablePlan {
@@ -310,4 +235,38 @@ function fileBytes(path: string): number {
 
 function firstLine(text: string): string {
   return text.split('\n')[0]
+}
+
+/** One table of an interrupted run's plan, as its intent recorded it. */
+export interface PlannedDeletion {
+  target: RetentionTarget
+  table: string
+  cutoff: string
+  rows: number
+}
+
+/** What the warehouse shows of one planned table now: its rows before the cutoff are gone (deleted), all still there, or neither. */
+export interface FoundDeletion extends PlannedDeletion {
+  /** Rows before the cutoff now. */
+  left: number
+  /** The planned rows when none are left; 0 when all are; null when the count is neither (other writes since). */
+  deleted: number | null
+  status: 'deleted' | 'not deleted' | 'unknown'
+}
+
+/**
+ * What a killed retention run did: each table is deleted in one transaction, so its rows before the
+ * cutoff are either all gone (committed) or all there (rolled back by the kill).
+ */
+export async function findDeleted(warehouse: Warehouse, planned: PlannedDeletion[]): Promise<FoundDeletion[]> {
+  const found: FoundDeletion[] = []
+  for (const table of planned) {
+    const rule = tableRule(table.target)
+    const {rows} = await warehouse.one<{rows: bigint}>(`SELECT count(*) AS rows FROM ${rule.table} WHERE ${expiredCondition(rule)}`, {cutoff: table.cutoff})
+    const left = Number(rows)
+    const status = table.rows === 0 || left === table.rows ? 'not deleted' : left === 0 ? 'deleted' : 'unknown'
+    found.push({...table, left, deleted: status === 'deleted' ? table.rows : status === 'not deleted' ? 0 : null, status})
+  }
+
+  return found
 }

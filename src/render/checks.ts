@@ -20,19 +20,21 @@ export function renderCheckReport(report: CheckReport, options: {title: string; 
       const check = byTimeframe.find((candidate) => candidate.name === name && candidate.timeframe === tf)
       if (!check) return ''
       const value = check.value ? ` ${formatValue(check)}` : ''
-      return paint(check.status, `${check.status === 'pass' ? 'pass' : check.status.toUpperCase()}${value}`)
+      const checked = check.checked === null ? '' : ` [${check.checked.toLocaleString('en-US')}]`
+      return paint(check.status, `${check.status === 'pass' ? 'pass' : check.status.toUpperCase()}${value}${checked}`)
     }
 
     lines.push(renderTable(['CHECK', ...timeframes], names.map((name) => [name, ...timeframes.map((tf) => cell(name, tf))])))
+    if (byTimeframe.some((check) => check.checked !== null)) lines.push('[n]: rows checked (candles; windows with trades for pipeline_gaps)')
   }
 
   if (other.length > 0) {
     if (lines.length > 0) lines.push('')
     lines.push(
       renderTable(
-        ['STATUS', 'CHECK', 'VALUE', 'SUMMARY'],
-        other.map((check) => [paint(check.status, check.status.toUpperCase()), check.name, formatValue(check), check.summary]),
-        {alignRight: [2]},
+        ['STATUS', 'CHECK', 'VALUE', 'CHECKED', 'SUMMARY'],
+        other.map((check) => [paint(check.status, check.status.toUpperCase()), check.name, formatValue(check), check.checked === null ? '-' : check.checked.toLocaleString('en-US'), check.summary]),
+        {alignRight: [2, 3]},
       ),
     )
   }
@@ -48,6 +50,10 @@ export function renderCheckReport(report: CheckReport, options: {title: string; 
 
     if (check.hint) lines.push(`next: ${check.hint}`)
   }
+
+  // A pass over nothing is not a pass over something: say which checks had nothing to look at.
+  const empty = report.checks.filter((check) => check.checked === 0)
+  if (empty.length > 0) lines.push('', `nothing to check (0 rows): ${empty.map((check) => `${check.name}${check.timeframe ? ` ${check.timeframe}` : ''}`).join(', ')}`)
 
   const counts = {pass: 0, warn: 0, fail: 0}
   for (const check of report.checks) counts[check.status]++

@@ -22,6 +22,7 @@ interface Check {
   status: 'pass' | 'warn' | 'fail'
   summary: string
   value: number | null
+  checked: number | null
   evidence: Array<Record<string, string | number | null>>
   evidenceOmitted: number
   hint: string | null
@@ -143,6 +144,12 @@ describe('validate, gaps and reconcile on the demo warehouse, broken one candle 
       expect(report.checks).toHaveLength(5 * 8 + 4)
       expect(notPassing(report)).toEqual([])
       expect(find(report, 'ohlc_bounds', '1m').summary).toMatch(/^[\d,]+ candles: high ≥ open, close/)
+      // Each check says how many candles it looked at: every candle of its timeframe in the range, the same for all its checks.
+      for (const tf of ['1m', '5m', '30m', '1h', '1d']) {
+        const counts = new Set(report.checks.filter((c) => c.timeframe === tf).map((c) => c.checked))
+        expect([...counts], tf).toHaveLength(1)
+        expect([...counts][0], tf).toBeGreaterThan(0)
+      }
     })
 
     it('passes gaps, the quiet windows of a sparse market counted as such, not as gaps', () => {
@@ -166,6 +173,7 @@ describe('validate, gaps and reconcile on the demo warehouse, broken one candle 
       expect(exitCode, stderr).toBe(0)
       expect(report.status).toBe('pass')
       expect(report.checks.map((c) => `${c.name} ${c.timeframe} ${c.status}`)).toEqual(['1m', '5m', '30m', '1h', '1d'].map((tf) => `reconcile ${tf} pass`))
+      for (const c of report.checks) expect(c.summary, c.timeframe ?? '').toBe(`${c.checked!.toLocaleString('en-US')} candles match their trades' count and volume`)
     })
   })
 
@@ -361,6 +369,36 @@ describe('validate, gaps and reconcile on the demo warehouse, broken one candle 
         expect(late.evidence[0], tf).toMatchObject({symbol: target.symbol, exchange: target.exchange, window_start: windowOf(quiet, TIMEFRAME_SPECS[tf].micros / 1000), count_diff: -1, kind: 'pending'})
         expect(late.hint, tf).toBe(`k2ops trigger ${tf}`)
       }
+    })
+  })
+
+  describe('validate after late trades', () => {
+    it('ingest a late trade, trigger 5m --direct, validate: the 5m rollup waits for its pending 1m candles (warn, exit 0), and passes once the 1m flow ran', async () => {
+      const quiet = plus(target.start, MINUTE_MS)
+      const fiveStart = windowOf(quiet, 5 * MINUTE_MS)
+      // Ingested after every flow's last run: pending for all of them.
+      const home = await corrupted(
+        `INSERT INTO ${TRADES_TABLE}
+         SELECT 'late-5m', '${target.symbol}', '${target.exchange}', ${Date.parse(quiet) * 1000 + 30_000_000}, 62000, 0.5, 'BUY', NULL,
+                (SELECT max(ingested_through) + 1000000 FROM ${WATERMARKS_TABLE}), DATE '${quiet.slice(0, 10)}'`,
+      )
+      const five = await k2ops(['trigger', '5m', '--direct', '--home', home, '--json'], ENV)
+      expect(five.exitCode, five.stderr).toBe(0)
+
+      const {exitCode, stderr, report} = await check('validate', home)
+      expect(exitCode, stderr).toBe(0)
+      const rollup = find(report, 'rollup', '5m')
+      expect(rollup.status).toBe('warn')
+      expect(rollup.summary).toBe('1 candle waits for its 1m candles (trades the OHLCV-1m-Pipeline has not built yet): its next run builds them')
+      expect(rollup.hint).toBe('k2ops trigger 1m')
+      expect(rollup.evidence).toEqual([expect.objectContaining({timeframe: '5m', symbol: target.symbol, window_start: fiveStart, stale: 'no', pending: 'yes'})])
+      expect(report.checks.filter((c) => c.status === 'fail')).toEqual([])
+
+      const one = await k2ops(['trigger', '1m', '--direct', '--home', home, '--json'], ENV)
+      expect(one.exitCode, one.stderr).toBe(0)
+      const after = await check('validate', home)
+      expect(find(after.report, 'rollup', '5m').status).toBe('pass')
+      expect(after.report.checks.filter((c) => c.status === 'fail')).toEqual([])
     })
   })
 

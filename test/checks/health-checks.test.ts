@@ -225,10 +225,15 @@ describe('k2ops health daily', () => {
     const disk = find(healthy.json, 'disk_space')
     expect(result.exitCode, result.stderr).toBe(disk.status === 'fail' ? 1 : 0)
     expect(result.stdout).toMatch(/^CHECK\s+1m\s+5m\s+30m\s+1h\s+1d$/m)
-    expect(result.stdout).toMatch(/^candle_lag\s+pass 56 s\s+pass 4 min/m)
-    expect(result.stdout).toMatch(/^STATUS\s+CHECK\s+VALUE\s+SUMMARY$/m)
-    expect(result.stdout).toMatch(/^PASS\s+run_success_rate\s+100%\s+100% of 10 finished runs completed/m)
-    expect(result.stdout.trim().split('\n').at(-1)).toMatch(disk.status === 'pass' ? /^health daily: warn — 0 failed, 2 warned, 72 passed$/ : /^health daily: /)
+    expect(result.stdout).toMatch(/^candle_lag\s+pass 56 s \[[\d,]+\]\s+pass 4 min \[[\d,]+\]/m)
+    // Each cell says how many rows the check looked at: a pass over nothing is not a pass.
+    expect(result.stdout).toMatch(/^ohlc_bounds\s+pass \[[1-9][\d,]*\]/m)
+    expect(result.stdout).toContain('[n]: rows checked')
+    expect(result.stdout).not.toContain('nothing to check')
+    expect(result.stdout).toMatch(/^STATUS\s+CHECK\s+VALUE\s+CHECKED\s+SUMMARY$/m)
+    expect(result.stdout).toMatch(/^PASS\s+run_success_rate\s+100%\s+-\s+100% of 10 finished runs completed/m)
+    expect(result.stdout).toMatch(/^PASS\s+trade_values\s+0\s+20,\d{3}\s+every trade/m)
+    expect(result.stdout.trim().split('\n').at(-1)).toMatch(disk.status === 'pass' ? /^health daily: warn — 0 failed, 2 warned, 73 passed$/ : /^health daily: /)
     // No colour off a terminal, and the task list stays off stdout.
     expect(result.stdout).not.toMatch(/\u001B\[/)
     expect(result.stdout).not.toContain('Flow runs, last 24 h')
@@ -318,7 +323,7 @@ describe('k2ops health daily', () => {
 
     it('shows the failures, their evidence and next steps on stdout, and the failing steps on stderr, without --json', () => {
       expect(text.exitCode).toBe(1)
-      expect(text.stdout).toMatch(/^ohlc_bounds\s+FAIL 1\s+pass/m)
+      expect(text.stdout).toMatch(/^ohlc_bounds\s+FAIL 1 \[[\d,]+\]\s+pass/m)
       expect(text.stdout).toMatch(/^FAIL ohlc_bounds 1m: 1 candle of [\d,]+ breaks high ≥ open, close and low ≤ open, close$/m)
       expect(text.stdout).toMatch(/^FAIL pipeline_gaps 1m: /m)
       expect(text.stdout).toMatch(/^next: k2ops backfill --timeframe 1m --from /m)
@@ -365,6 +370,11 @@ describe('k2ops health daily', () => {
       const values = family('k2ops_check_value').metrics
       expect(values.map((sample) => sample.labels)).toEqual(withValue.map((check) => ({check: check.name, timeframe: check.timeframe ?? '', unit: check.unit})))
       expect(values.map((sample) => Number(sample.value))).toEqual(withValue.map((check) => check.value))
+
+      const counted = report.checks.filter((check) => check.checked !== null)
+      const checked = family('k2ops_check_checked_rows').metrics
+      expect(checked.map((sample) => sample.labels)).toEqual(counted.map((check) => ({check: check.name, timeframe: check.timeframe ?? ''})))
+      expect(checked.map((sample) => Number(sample.value))).toEqual(counted.map((check) => check.checked))
 
       const flows = family('k2ops_flow_runs_24h').metrics
       expect(flows.map((sample) => sample.labels?.flow)).toEqual(expect.arrayContaining(['OHLCV-1m-Pipeline', 'OHLCV-1d-Pipeline']))
@@ -421,11 +431,34 @@ describe('k2ops health daily', () => {
     }
   })
 
+  it('checks over nothing say so: three days after the last trade, validate shows 0 candles checked, trade_volume and checked_coverage warn', async () => {
+    const later = {K2OPS_NOW: '2024-08-13T12:34:56Z'}
+    const report: CheckReport = (await k2ops(['health', 'daily', '--home', demoHome, '--json'], later)).json
+    // Every candle check of the last day looked at 0 rows, and says so in `checked`.
+    for (const name of ['ohlc_bounds', 'unique_key', 'pipeline_gaps', 'reconcile']) expect(find(report, name, '1m').checked, name).toBe(0)
+    expect(find(report, 'ohlc_bounds', '1m').status).toBe('pass')
+    expect(find(report, 'trade_values').checked).toBe(20_038)
+    expect(find(report, 'trade_volume')).toMatchObject({status: 'warn', checked: 0, summary: expect.stringMatching(/^no trades in the last 24 h \(the warehouse holds 20,038 older trades\): nothing to measure$/)})
+    const coverage = find(report, 'checked_coverage')
+    expect(coverage.status).toBe('warn')
+    expect(coverage.summary).toMatch(/^nothing to check for validate 1m, validate 5m, .*gaps 1m, .*reconcile 1d although the warehouse holds 20,038 trades/)
+    expect(coverage.evidence).toContainEqual({family: 'validate', timeframe: '1m', checked: 0})
+    // On the healthy day it passes.
+    expect(find(healthy.json, 'checked_coverage')).toMatchObject({status: 'pass', value: 0})
+    expect(find(healthy.json, 'ohlc_bounds', '1m').checked).toBeGreaterThan(1000)
+
+    const validate = await k2ops(['validate', '--home', demoHome, '--lookback-days', '1'], later)
+    expect(validate.exitCode, validate.stderr).toBe(0)
+    expect(validate.stdout).toMatch(/^ohlc_bounds\s+pass \[0\]/m)
+    expect(validate.stdout).toMatch(/^nothing to check \(0 rows\): ohlc_bounds 1m, vwap_bounds 1m, /m)
+  })
+
   it('locks the JSON shape of a report, of each check, and the list of daily checks in order', () => {
     const report: CheckReport = healthy.json
     expect(Object.keys(report)).toEqual(['status', 'checkedAt', 'checks'])
     for (const check of report.checks) {
-      expect(Object.keys(check), label(check)).toEqual(['name', 'timeframe', 'status', 'summary', 'value', 'unit', 'thresholds', 'evidence', 'evidenceOmitted', 'hint'])
+      // `checked` (rows the check looked at) was added on purpose: a pass over 0 rows says nothing.
+      expect(Object.keys(check), label(check)).toEqual(['name', 'timeframe', 'status', 'summary', 'value', 'unit', 'checked', 'thresholds', 'evidence', 'evidenceOmitted', 'hint'])
     }
 
     // A change to this list is a change to the report scripts and dashboards read: make it on purpose.
@@ -443,6 +476,7 @@ describe('k2ops health daily', () => {
       'ingest_gaps',
       'reconcile 1m', 'reconcile 5m', 'reconcile 30m', 'reconcile 1h', 'reconcile 1d',
       'trade_values', 'trade_timestamps', 'duplicate_trade_ids', 'duplicate_fills', 'trade_volume',
+      'checked_coverage',
       'warehouse_size', 'disk_space',
     ])
   })

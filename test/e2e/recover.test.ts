@@ -10,6 +10,7 @@ import {TIMEFRAMES, TIMEFRAME_SPECS} from '../../src/pipeline/timeframes.js'
 import {AuditLog} from '../../src/pipeline/audit.js'
 import {Warehouse} from '../../src/pipeline/warehouse.js'
 import {BIN, k2ops} from '../helpers/cli.js'
+import {killWhenStderr} from '../helpers/kill-at.js'
 import {useTempDir} from '../helpers/temp-home.js'
 import {corruptedCopy, isProcessAlive} from '../helpers/warehouse.js'
 
@@ -387,24 +388,15 @@ describe('recover: repairs corrupted candles from the trades', () => {
     const original = ranges(planned.json)
     expect(original.length).toBeGreaterThan(100)
 
-    const child = execa('node', [BIN, 'recover', '--auto', '--yes', '--home', home], {env: {...ENV, NO_COLOR: '1'}, reject: false})
-    let stderr = ''
-    await new Promise<void>((resolve) => {
-      child.stderr?.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString()
-        // The first range is committed: kill it now, in the middle of the others.
-        if (/\(1\/\d+\)/.test(stderr)) {
-          child.kill('SIGKILL')
-          resolve()
-        }
-      })
-      void child.then(() => resolve())
-    })
-    const killed = await child
-    expect(killed.signal, stderr).toBe('SIGKILL')
+    // The first range is committed: kill it now, in the middle of the others.
+    const {signal, stderr} = await killWhenStderr(['recover', '--auto', '--yes', '--home', home], ENV, /\(1\/\d+\)/)
+    expect(signal, stderr).toBe('SIGKILL')
     // Killed in the middle: the last range was never reported done.
     expect(stderr).not.toMatch(/\((\d+)\/\1\)/)
-    expect(auditRecords(home)).toEqual([])
+    // Its intent is on record (with the plan), and shows as interrupted: the process is gone.
+    const [killedRecord] = auditRecords(home)
+    expect(killedRecord).toMatchObject({command: 'recover', outcome: 'interrupted', details: {mode: 'auto'}})
+    expect(killedRecord.details.plan.ranges).toHaveLength(original.length)
 
     // What is left to do: a part of the first plan, never anything new.
     const left = await k2ops(['recover', '--auto', '--dry-run', '--home', home, '--json'], ENV)
@@ -422,16 +414,44 @@ describe('recover: repairs corrupted candles from the trades', () => {
     const before = new Set(windows(original))
     for (const window of windows(remaining)) expect(before.has(window), window).toBe(true)
 
+    // What the warehouse shows the killed run did: the candles it rebuilt carry its instant.
+    expect(left.json.interrupted).toEqual([{id: killedRecord.id, at: ENV.K2OPS_NOW, by: expect.any(String), found: {candlesRebuilt: expect.any(Number), rangesTouched: expect.any(Number), ranges: original.length}}])
+    expect(left.json.interrupted[0].found.rangesTouched).toBeGreaterThan(0)
+    expect(left.json.interrupted[0].found.rangesTouched).toBeLessThan(original.length)
+
     const rerun = await k2ops(['recover', '--auto', '--yes', '--home', home, '--json'], ENV)
     expect(rerun.exitCode, rerun.stderr).toBe(0)
     expect(rerun.json).toMatchObject({outcome: 'repaired', after: {status: 'pass'}})
+    expect(rerun.json.interrupted.map((run: {id: string}) => run.id)).toEqual([killedRecord.id])
     expect(await failingChecks(home)).toEqual([])
     // The end state is the clean warehouse: the broken candles rebuilt, every other candle as it was.
     const after = await snapshot(home)
     expect(differing(clean, after)).toEqual(brokenKeys)
     for (const key of brokenKeys) expect({...after.get(key), updated_at: ''}).toEqual({...clean.get(key), updated_at: ''})
-    expect(auditRecords(home)).toHaveLength(1)
+    // The killed run's record now holds what was found as its outcome; the rerun has its own.
+    expect(auditRecords(home).map((record) => [record.id, record.outcome])).toEqual([
+      [killedRecord.id, 'interrupted'],
+      [rerun.json.auditId, 'completed'],
+    ])
+    expect(auditRecords(home)[0].details.found).toEqual(left.json.interrupted[0].found)
   }, 120_000)
+
+  it('killed after the repair, before its outcome (test hook): the next run shows it interrupted with the candles it rebuilt', async () => {
+    const home = await corrupted(deleteCandle(), alterCount())
+    const killed = await killWhenStderr(['recover', '--auto', '--yes', '--home', home], {...ENV, K2OPS_TEST_PAUSE_AT: 'after-repair'}, 'k2ops test hook: paused at after-repair')
+    expect(killed.signal, killed.stderr).toBe('SIGKILL')
+    const [record] = auditRecords(home)
+    expect(record).toMatchObject({command: 'recover', at: ENV.K2OPS_NOW, outcome: 'interrupted', details: {mode: 'auto', before: {status: 'fail'}}})
+
+    const next = await k2ops(['recover', '--auto', '--yes', '--home', home], ENV)
+    expect(next.exitCode, next.stderr).toBe(0)
+    // The deleted 1m candle and the altered 5m one: both rebuilt by the killed run.
+    expect(next.stderr).toContain(`warning: the recover run ${record.id} of ${ENV.K2OPS_NOW} (`)
+    expect(next.stderr).toMatch(/was interrupted before it recorded its outcome; the warehouse shows 2 candles rebuilt by it in 2 of its \d+ planned ranges/)
+    expect(next.stdout).toContain('Nothing to repair.')
+    expect(auditRecords(home).map((r) => r.outcome)).toEqual(['interrupted', 'completed'])
+    expect(auditRecords(home)[0].details.found).toMatchObject({candlesRebuilt: 2, rangesTouched: 2})
+  })
 })
 
 describe('recover --full (real processes)', () => {

@@ -10,6 +10,7 @@ import {AuditLog} from '../../src/pipeline/audit.js'
 import {Warehouse} from '../../src/pipeline/warehouse.js'
 import {insertCandle, rowsPerDay} from '../helpers/candle-rows.js'
 import {BIN, CliResult, k2ops} from '../helpers/cli.js'
+import {killWhenStderr} from '../helpers/kill-at.js'
 import {useTempDir} from '../helpers/temp-home.js'
 import {insertTrades, openTestWarehouse} from '../helpers/warehouse.js'
 
@@ -34,6 +35,11 @@ const LAYOUT: Array<{offset: number; rows: number; time: (tf: Timeframe) => stri
 
 function doomedDays(tf: Timeframe): Array<{date: string; rows: number}> {
   return LAYOUT.filter((day) => day.offset < 0).map((day) => ({date: shiftDate(CUTOFFS[tf], day.offset), rows: day.rows}))
+}
+
+/** Every `tf date` key the default policies delete from edgeWarehouse. */
+function allDoomed(): string[] {
+  return TIMEFRAMES.flatMap((tf) => doomedDays(tf).map((day) => `${tf} ${day.date}`))
 }
 
 /** A warehouse with candles on both sides of every policy's edge, today's candles, and a few old trades (no trades policy: they stay). */
@@ -82,7 +88,7 @@ describe('k2ops retention', () => {
     const home = tempDir()
     const path = await edgeWarehouse(home)
     const before = await countsOf(path)
-    const doomed = TIMEFRAMES.flatMap((tf) => doomedDays(tf).map((day) => `${tf} ${day.date}`))
+    const doomed = allDoomed()
     expect(doomed.every((key) => before[key] > 0)).toBe(true)
 
     const dry = await run(home, ['--dry-run', '--json'])
@@ -119,7 +125,7 @@ describe('k2ops retention', () => {
     expect(human.stdout).toMatch(/~BYTES is an estimate/)
     expect(human.stdout).toMatch(/Dry run: nothing was deleted/)
 
-    const real = await run(home, ['--json'])
+    const real = await run(home, ['--yes', '--json'])
     expect(real.exitCode, real.stderr).toBe(0)
     expect(real.json).toMatchObject({status: 'completed', dryRun: false, today: TODAY, error: null})
     // The real run deletes the plan the dry run showed: the same computation, the same numbers.
@@ -130,7 +136,7 @@ describe('k2ops retention', () => {
     expect(real.json.result).toMatchObject({deletedRows: 25, failedTable: null, checkpoint: {done: true, error: null}})
     expect(await countsOf(path)).toEqual(without(before, doomed))
 
-    const again = await run(home, ['--json'])
+    const again = await run(home, ['--yes', '--json'])
     expect(again.exitCode).toBe(0)
     expect(again.json.plan.map((table: {rows: number; days: number; from: string | null}) => [table.rows, table.days, table.from])).toEqual(TIMEFRAMES.map(() => [0, 0, null]))
     expect(again.json.result).toMatchObject({deletedRows: 0, failedTable: null, checkpoint: {done: false}})
@@ -175,7 +181,7 @@ describe('k2ops retention', () => {
     const path = await edgeWarehouse(home)
     writeFileSync(join(home, 'config.json'), JSON.stringify({retention: {'1m': 89}}))
     const before = await countsOf(path)
-    const result = await run(home, ['--timeframe', '1m,1d', '--json'])
+    const result = await run(home, ['--timeframe', '1m,1d', '--yes', '--json'])
     expect(result.exitCode, result.stderr).toBe(0)
     // 89 days keep one more day: 2025-11-30 stays, and only 1m and 1d are touched.
     expect(result.json.plan.map((table: {target: string; cutoff: string; rows: number}) => [table.target, table.cutoff, table.rows])).toEqual([
@@ -218,7 +224,7 @@ describe('k2ops retention', () => {
     late.close()
     const before = await countsOf(path)
 
-    const refused = await run(home, ['--json'])
+    const refused = await run(home, ['--yes', '--json'])
     expect(refused.exitCode).toBe(1)
     expect(refused.json).toMatchObject({status: 'refused', result: null, error: {table: TRADES_TABLE, message: expect.stringMatching(/^refused to delete trades/)}})
     expect(refused.json.plan.map((table: {target: string}) => table.target)).toEqual([...TIMEFRAMES, 'trades'])
@@ -238,7 +244,7 @@ describe('k2ops retention', () => {
     expect(human.stdout).toMatch(/2026-01-28T09:52:00Z\s+2\s+1\s+.*differs/)
     expect(human.stderr).toMatch(/^k2ops: the real run would refuse to delete trades from market_data\.gold_crypto_trades: .*--force/m)
 
-    const forced = await run(home, ['--timeframe', 'trades', '--force', '--json'])
+    const forced = await run(home, ['--timeframe', 'trades', '--force', '--yes', '--json'])
     expect(forced.exitCode, forced.stderr).toBe(0)
     const doomed = Object.keys(before).filter((key) => key.startsWith('trades ') && key < 'trades 2026-01-30')
     const planned = doomed.reduce((sum, key) => sum + before[key], 0)
@@ -259,7 +265,7 @@ describe('k2ops retention', () => {
     warehouse.close()
     const before = await countsOf(path)
 
-    const failed = await run(home, ['--json'])
+    const failed = await run(home, ['--yes', '--json'])
     expect(failed.exitCode).toBe(1)
     expect(failed.json).toMatchObject({status: 'failed', error: {table: TIMEFRAME_SPECS['5m'].table, message: expect.stringMatching(/^retention failed on market_data\.gold_ohlcv_5m: .*foreign key/)}})
     expect(failed.json.result.tables.map((table: {status: string; deletedRows: number}) => [table.status, table.deletedRows])).toEqual([
@@ -279,7 +285,7 @@ describe('k2ops retention', () => {
       }),
     ])
 
-    const human = await run(home, [])
+    const human = await run(home, ['--yes'])
     expect(human.exitCode).toBe(1)
     expect(human.stderr).toMatch(/^k2ops: retention failed on market_data\.gold_ohlcv_5m: .*\(none of its rows were deleted; nothing was deleted\)$/m)
     expect(human.stdout).toMatch(/^market_data\.gold_ohlcv_5m\s+5\s+0\s+failed\s+Constraint Error/m)
@@ -293,7 +299,7 @@ describe('k2ops retention', () => {
     const held = await Warehouse.open(path, {operation: 'test holder', lockTimeoutMs: 5000})
     let busy: CliResult
     try {
-      busy = await run(home, ['--lock-timeout', '1', '--json'])
+      busy = await run(home, ['--lock-timeout', '1', '--yes', '--json'])
     } finally {
       held.close()
     }
@@ -327,13 +333,13 @@ describe('k2ops retention', () => {
     }
 
     chmodSync(path, 0o444)
-    const readOnlyFile = await runAs(['--json'])
+    const readOnlyFile = await runAs(['--yes', '--json'])
     expect(readOnlyFile.exitCode).toBe(2)
     expect(readOnlyFile.json.error).toMatchObject({code: 'warehouse_unreadable', message: expect.stringMatching(/Permission denied/)})
 
     chmodSync(path, 0o644)
     chmodSync(data, 0o555)
-    const readOnlyDir = await runAs(['--json'])
+    const readOnlyDir = await runAs(['--yes', '--json'])
     chmodSync(data, 0o755)
     expect(readOnlyDir.exitCode).toBe(1)
     expect(readOnlyDir.json).toMatchObject({status: 'failed', error: {table: TIMEFRAME_SPECS['1m'].table, message: expect.stringMatching(/warehouse\.duckdb\.wal.*Permission denied.*nothing was deleted/)}})
@@ -371,6 +377,173 @@ describe('k2ops retention', () => {
     }
 
     expect(auditRecords(home)).toEqual([])
+  })
+})
+
+const hasScript = ['/usr/bin/script', '/bin/script'].some((path) => existsSync(path))
+
+describe('k2ops retention: confirmation, the audit trail of a killed run, an emptied table', () => {
+  const tempDir = useTempDir('k2ops-retention-safe-')
+
+  it('off a terminal it refuses without --yes (exit 2) and deletes nothing; --yes (what cron passes) deletes', async () => {
+    const home = tempDir()
+    const path = await edgeWarehouse(home)
+    const before = await countsOf(path)
+    const human = await run(home, [])
+    expect(human.exitCode).toBe(2)
+    expect(human.stderr.split('\n')[0]).toBe('k2ops: refusing: not a terminal; pass --yes')
+    const json = await run(home, ['--json'])
+    expect(json.exitCode).toBe(2)
+    expect(json.json.error).toMatchObject({code: 'confirmation_required', exit: 2})
+    expect(await countsOf(path)).toEqual(before)
+    expect(auditRecords(home)).toEqual([])
+    // A dry run asks nothing.
+    expect((await run(home, ['--dry-run'])).exitCode).toBe(0)
+    const yes = await run(home, ['--yes', '--json'])
+    expect(yes.exitCode, yes.stderr).toBe(0)
+    expect(yes.json.result.deletedRows).toBe(25)
+  })
+
+  // `script` (util-linux) gives the CLI a pseudo-terminal.
+  it.skipIf(!hasScript)('on a terminal it asks: "n" deletes nothing (exit 1), "y" deletes the plan', async () => {
+    const home = tempDir()
+    const path = await edgeWarehouse(home)
+    const before = await countsOf(path)
+    const onTerminal = (answer: string) =>
+      execa('script', ['-qec', `node ${BIN} retention --home ${home}`, '/dev/null'], {input: answer, env: {K2OPS_NOW: NOW, NO_COLOR: '1'}, reject: false, timeout: 60_000})
+    const no = await onTerminal('n\n')
+    expect(no.stdout).toMatch(/Delete 25 rows from 5 tables\? \[y\/N\]/)
+    expect(no.stdout).toContain('cancelled: nothing was deleted')
+    expect(no.exitCode).toBe(1)
+    expect(await countsOf(path)).toEqual(before)
+    expect(auditRecords(home)).toEqual([])
+    const yes = await onTerminal('y\n')
+    expect(yes.exitCode, yes.stdout).toBe(0)
+    expect(yes.stdout).toMatch(/Deleted 25 rows/)
+    expect(auditRecords(home)).toEqual([expect.objectContaining({outcome: 'completed'})])
+  })
+
+  it('refuses to delete a table\'s newest row (it would empty the table) with exit 2 naming it, unless --allow-empty', async () => {
+    const home = tempDir()
+    const warehouse = await openTestWarehouse(home)
+    for (const start of ['2025-11-20T00:00:00Z', '2025-11-30T23:59:00Z']) await insertCandle(warehouse, '1m', {symbol: 'BTCUSDT', start})
+    await insertCandle(warehouse, '5m', {symbol: 'BTCUSDT', start: '2025-11-30T23:55:00Z'})
+    warehouse.close()
+    const path = join(home, 'warehouse.duckdb')
+    const before = await countsOf(path)
+    const message = 'retention would empty market_data.gold_ohlcv_1m (all 2 rows, the newest dated 2025-11-30); nothing was deleted (--allow-empty deletes them anyway)'
+    const refused = await run(home, ['--yes'])
+    expect(refused.exitCode).toBe(2)
+    expect(refused.stderr.split('\n')[0]).toBe(`k2ops: refusing: ${message}`)
+    const dry = await run(home, ['--dry-run', '--json'])
+    expect(dry.exitCode).toBe(2)
+    expect(dry.json.error).toMatchObject({code: 'would_empty_table', exit: 2, message: `the real run would refuse: ${message}`})
+    expect(await countsOf(path)).toEqual(before)
+    expect(auditRecords(home)).toEqual([])
+
+    const allowed = await run(home, ['--yes', '--allow-empty', '--json'])
+    expect(allowed.exitCode, allowed.stderr).toBe(0)
+    expect(allowed.json.result.tables[0]).toMatchObject({table: TIMEFRAME_SPECS['1m'].table, deletedRows: 2, status: 'deleted'})
+    expect(await countsOf(path)).toEqual({'5m 2025-11-30': 1})
+  })
+
+  it('killed right after the checkpoint: the intent is on record, --history shows the run interrupted, and the next run says (and records) what it deleted', async () => {
+    const home = tempDir()
+    const path = await edgeWarehouse(home)
+    const before = await countsOf(path)
+    const doomed = allDoomed()
+    // The test hook stops the real process after its deletions are committed and checkpointed, before its outcome is recorded.
+    const killed = await killWhenStderr(['retention', '--home', home, '--yes'], {K2OPS_NOW: NOW, K2OPS_TEST_PAUSE_AT: 'after-checkpoint'}, 'k2ops test hook: paused at after-checkpoint')
+    expect(killed.signal, killed.stderr).toBe('SIGKILL')
+    // The deletions were done: the warehouse shows them.
+    expect(await countsOf(path)).toEqual(without(before, doomed))
+
+    // The trail has the run: its intent with the plan, shown as interrupted.
+    const [record] = auditRecords(home)
+    expect(record).toMatchObject({command: 'retention', at: NOW, outcome: 'interrupted', details: {planned: Object.fromEntries(TIMEFRAMES.map((tf) => [TIMEFRAME_SPECS[tf].table, 5]))}})
+    const history = await run(home, ['--history'])
+    expect(history.stdout).toMatch(new RegExp(`^${NOW}\\s+\\S+\\s+interrupted\\s+\\?\\s+-\\s+killed before it recorded its outcome; run retention again`, 'm'))
+
+    // A dry run says what the warehouse shows the killed run did, and records nothing.
+    const dry = await run(home, ['--dry-run'])
+    expect(dry.exitCode, dry.stderr).toBe(0)
+    expect(dry.stderr).toContain(`warning: the retention run ${record.id} of ${NOW} (`)
+    expect(dry.stderr).toContain('was interrupted before it recorded its outcome; the warehouse shows: 1m 5 deleted, 5m 5 deleted, 30m 5 deleted, 1h 5 deleted, 1d 5 deleted')
+    expect(auditRecords(home)).toHaveLength(1)
+
+    // The next real run records it as the killed run's outcome, then does its own (nothing left to delete).
+    const next = await run(home, ['--yes', '--json'])
+    expect(next.exitCode, next.stderr).toBe(0)
+    expect(next.json.interrupted).toEqual([
+      {id: record.id, at: NOW, by: expect.any(String), tables: TIMEFRAMES.map((tf) => ({target: tf, table: TIMEFRAME_SPECS[tf].table, cutoff: CUTOFFS[tf], rows: 5, left: 0, deleted: 5, status: 'deleted'}))},
+    ])
+    expect(next.json.result.deletedRows).toBe(0)
+    const records = auditRecords(home)
+    expect(records.map((r) => [r.id, r.outcome])).toEqual([
+      [record.id, 'interrupted'],
+      [next.json.audit.id, 'completed'],
+    ])
+    expect(records[0].details.deleted).toEqual(Object.fromEntries(TIMEFRAMES.map((tf) => [TIMEFRAME_SPECS[tf].table, 5])))
+    const after = await run(home, ['--history'])
+    expect(after.stdout).toMatch(new RegExp(`^${NOW}\\s+\\S+\\s+interrupted\\s+25\\s+1m 5, 5m 5, 30m 5, 1h 5, 1d 5\\s+killed before it recorded its outcome; DELETED is what the warehouse showed after`, 'm'))
+    expect((await run(home, ['--yes', '--json'])).json.interrupted).toEqual([])
+  })
+})
+
+describe('retention and the checks agree', () => {
+  const tempDir = useTempDir('k2ops-retention-checks-')
+
+  it('after retention the deleted windows are no gaps, freshness does not blame the pipeline, and backfill and recover leave them alone unless --force', async () => {
+    const home = tempDir()
+    const warehouse = await openTestWarehouse(home)
+    // Two days of trades, every 10 minutes, before the 1m cutoff (2025-12-01) and after the 5m one.
+    const trades = []
+    for (const day of ['2025-11-29', '2025-11-30']) {
+      for (let minute = 0; minute < 1440; minute += 10) trades.push({id: `${day}-${minute}`, at: new Date(Date.parse(`${day}T00:00:00Z`) + minute * 60_000 + 1500).toISOString(), price: '100', qty: '1'})
+    }
+
+    await insertTrades(warehouse, trades)
+    warehouse.close()
+    const path = join(home, 'warehouse.duckdb')
+    const cli = (args: string[]) => k2ops([...args, '--home', home], {K2OPS_NOW: NOW})
+    // The candles as they were built back then (--force: the 1m ones are past their retention now).
+    expect((await cli(['backfill', '--timeframe', 'all', '--from', '2025-11-29', '--to', '2025-12-01', '--force'])).exitCode).toBe(0)
+    const applied = await cli(['retention', '--yes', '--allow-empty', '--json'])
+    expect(applied.exitCode, applied.stderr).toBe(0)
+    expect(applied.json.result.tables[0]).toMatchObject({table: TIMEFRAME_SPECS['1m'].table, deletedRows: 288})
+    const oneMinute = async () => Object.entries(await countsOf(path)).filter(([key]) => key.startsWith('1m ')).reduce((sum, [, n]) => sum + n, 0)
+    expect(await oneMinute()).toBe(0)
+
+    const gaps = await cli(['gaps', '--from', '2025-11-28', '--to', '2025-12-02', '--json'])
+    expect(gaps.exitCode, gaps.stdout).toBe(0)
+    const oneMinuteGaps = gaps.json.checks.find((check: {name: string; timeframe: string}) => check.name === 'pipeline_gaps' && check.timeframe === '1m')
+    expect(oneMinuteGaps).toMatchObject({status: 'pass', checked: 0})
+    expect(oneMinuteGaps.summary).toContain('windows before 2025-12-01T00:00:00Z not checked (deleted by the 90-day retention)')
+    expect(gaps.json.checks.filter((check: {status: string}) => check.status !== 'pass')).toEqual([])
+
+    // The feed is three months old (source lag fails), but no candle table is behind.
+    const freshness = await cli(['freshness', '--json'])
+    const statuses = freshness.json.checks.map((check: {name: string; timeframe: string | null; status: string}) => `${check.name} ${check.timeframe ?? '-'} ${check.status}`)
+    expect(statuses).toEqual(['source_lag - fail', ...TIMEFRAMES.map((tf) => `candle_lag ${tf} pass`)])
+    expect(freshness.json.checks[1].summary).toBe('the newest trade (2025-11-30T23:50:01.500000Z) is older than the 1m retention cutoff (2025-12-01T00:00:00Z, 90 d): no 1m candles are kept for it')
+
+    const backfill = await cli(['backfill', '--timeframe', '1m', '--from', '2025-11-29', '--to', '2025-12-01', '--json'])
+    expect(backfill.exitCode, backfill.stderr).toBe(0)
+    expect(backfill.json).toMatchObject({days: 0, candles: 0, retentionClamp: [{timeframe: '1m', cutoff: '2025-12-01T00:00:00Z', policyDays: 90}]})
+    const said = await cli(['backfill', '--timeframe', '1m', '--from', '2025-11-29', '--to', '2025-12-01'])
+    expect(said.stderr).toContain('note: 1m: windows before 2025-12-01T00:00:00Z (its 90-day retention) are left out; --force rebuilds them too')
+    const recover = await cli(['recover', '--timeframe', '1m', '--date', '2025-11-29', '--yes', '--json'])
+    expect(recover.exitCode, recover.stderr).toBe(0)
+    expect(recover.json).toMatchObject({outcome: 'nothing to repair', plan: {ranges: []}, retentionClamp: [{timeframe: '1m', cutoff: '2025-12-01T00:00:00Z'}]})
+    expect(await oneMinute()).toBe(0)
+
+    const forced = await cli(['recover', '--timeframe', '1m', '--date', '2025-11-29', '--yes', '--force', '--json'])
+    expect(forced.exitCode, forced.stderr).toBe(0)
+    expect(forced.json).toMatchObject({outcome: 'repaired', retentionClamp: []})
+    expect(await oneMinute()).toBe(144)
+    const forcedBackfill = await cli(['backfill', '--timeframe', '1m', '--from', '2025-11-30', '--to', '2025-12-01', '--force', '--json'])
+    expect(forcedBackfill.json).toMatchObject({days: 1, candles: 144, retentionClamp: []})
+    expect(await oneMinute()).toBe(288)
   })
 })
 

@@ -2,7 +2,9 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import type {Warehouse} from '../../src/pipeline/warehouse.js'
 
-import {applyRetention, parseRetentionTargets, planRetention, resolveRetentionPolicies, retentionCutoff, selectPolicies} from '../../src/pipeline/retention.js'
+import {planBackfill} from '../../src/pipeline/backfill.js'
+import {clampBackfillPlan, clampToRetention, parseRetentionTargets, resolveRetentionPolicies, retentionCutoff, retentionKeptFrom, selectPolicies} from '../../src/pipeline/retention-policy.js'
+import {applyRetention, findDeleted, planRetention} from '../../src/pipeline/retention.js'
 import {TIMEFRAME_SPECS} from '../../src/pipeline/timeframes.js'
 import {insertCandle, rowsPerDay} from '../helpers/candle-rows.js'
 import {useTempDir} from '../helpers/temp-home.js'
@@ -76,5 +78,64 @@ describe('planRetention and applyRetention', () => {
     expect(result.tables[0].error).toMatch(/not the planned ones \(2025-11-30: 1 planned, 2 found\); nothing of it was deleted/)
     expect(result.checkpoint.done).toBe(false)
     expect(await rowsPerDay(warehouse)).toEqual(before)
+  })
+})
+
+describe('retention cutoffs for the checks, backfill and recover', () => {
+  const home = (retention?: Record<string, unknown>) => ({config: retention ? {retention} : {}, configFile: 'config.json'})
+  const at = (iso: string) => Date.parse(iso) * 1000
+
+  it("puts each timeframe's first kept instant at the policy's cutoff date, configured policies included", () => {
+    const kept = retentionKeptFrom(home({'1m': 30}), at('2026-03-01T12:00:00Z'))
+    expect(kept['1m']).toEqual({fromMicros: at('2026-01-30T00:00:00Z'), policyDays: 30})
+    expect(kept['5m']).toEqual({fromMicros: at('2025-09-02T00:00:00Z'), policyDays: 180})
+  })
+
+  it('cuts ranges at the cutoff, drops the ones before it, and says which timeframes were cut', () => {
+    const kept = retentionKeptFrom(home(), at('2026-03-01T12:00:00Z'))
+    const ranges = [
+      {timeframe: '1m' as const, fromMicros: at('2025-11-30T00:00:00Z'), toMicros: at('2025-12-02T00:00:00Z')},
+      {timeframe: '1m' as const, fromMicros: at('2025-11-01T00:00:00Z'), toMicros: at('2025-11-02T00:00:00Z')},
+      {timeframe: '5m' as const, fromMicros: at('2025-11-30T00:00:00Z'), toMicros: at('2025-12-02T00:00:00Z')},
+    ]
+    expect(clampToRetention(ranges, kept)).toEqual({
+      ranges: [
+        {timeframe: '1m', fromMicros: at('2025-12-01T00:00:00Z'), toMicros: at('2025-12-02T00:00:00Z')},
+        {timeframe: '5m', fromMicros: at('2025-11-30T00:00:00Z'), toMicros: at('2025-12-02T00:00:00Z')},
+      ],
+      clamped: [{timeframe: '1m', cutoff: '2025-12-01T00:00:00Z', policyDays: 90}],
+    })
+  })
+
+  it("cuts a backfill plan's day chunks alike: a day of 1m and 5m before the 1m cutoff keeps its 5m part", () => {
+    const now = at('2026-03-01T12:00:00Z')
+    const plan = planBackfill(['1m', '5m'], at('2025-11-30T00:00:00Z'), at('2025-12-02T00:00:00Z'), now)
+    const {plan: clamped} = clampBackfillPlan(plan, retentionKeptFrom(home(), now))
+    expect(clamped.chunks.map((chunk) => chunk.ranges.map((range) => range.timeframe))).toEqual([['5m'], ['1m', '5m']])
+    expect(clamped.chunks[1]).toMatchObject({fromMicros: at('2025-12-01T00:00:00Z'), toMicros: at('2025-12-02T00:00:00Z')})
+  })
+})
+
+describe('findDeleted: what a killed retention run did', () => {
+  const tempDir = useTempDir('k2ops-retention-found-')
+
+  it("a table's rows before its cutoff are all gone (deleted), all there (not deleted), or neither (unknown)", async () => {
+    const warehouse = await openTestWarehouse(tempDir())
+    try {
+      await insertCandle(warehouse, '5m', {symbol: 'BTCUSDT', start: '2025-09-01T00:00:00Z'})
+      await insertCandle(warehouse, '1h', {symbol: 'BTCUSDT', start: '2023-03-01T00:00:00Z'})
+      const found = await findDeleted(warehouse, [
+        {target: '1m', table: TIMEFRAME_SPECS['1m'].table, cutoff: '2025-12-01', rows: 4},
+        {target: '5m', table: TIMEFRAME_SPECS['5m'].table, cutoff: '2025-09-02', rows: 1},
+        {target: '1h', table: TIMEFRAME_SPECS['1h'].table, cutoff: '2023-03-02', rows: 3},
+      ])
+      expect(found.map((table) => [table.target, table.status, table.deleted, table.left])).toEqual([
+        ['1m', 'deleted', 4, 0],
+        ['5m', 'not deleted', 0, 1],
+        ['1h', 'unknown', null, 1],
+      ])
+    } finally {
+      warehouse.close()
+    }
   })
 })

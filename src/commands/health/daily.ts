@@ -5,6 +5,7 @@ import {dirname, resolve} from 'node:path'
 import {CheckReport, CheckResult, statusSeverity} from '../../checks/check.js'
 import {CheckCommand} from '../../check-command.js'
 import {UsageError} from '../../pipeline/errors.js'
+import {retentionKeptFrom} from '../../pipeline/retention-policy.js'
 import {RunHistory} from '../../pipeline/run-history.js'
 import {MICROS_PER_DAY} from '../../pipeline/time.js'
 import {runTasks} from '../../render/tasks.js'
@@ -48,6 +49,7 @@ flow runs and storage only. --prom-file also writes every figure for node_export
       openOptions: {...this.warehouseOptions('health daily'), lockTimeoutMs},
       runs,
       thresholds,
+      keptFrom: retentionKeptFrom(home, now),
       nowMicros: now,
       limit: this.checkFlags.limit,
     })

@@ -1,0 +1,132 @@
+import type {RepairVerification} from '../checks/recover-plan.js'
+import type {MeasuredRange} from '../pipeline/recover.js'
+import type {RecoverFound} from '../pipeline/interrupted-recover.js'
+import type {RetentionClamp} from '../pipeline/retention-policy.js'
+
+import {formatMicros} from '../pipeline/time.js'
+import {Timeframe} from '../pipeline/timeframes.js'
+import {renderTable} from './table.js'
+
+export interface RecoverRangeJson {
+  timeframe: Timeframe
+  from: string
+  to: string
+  windows: number
+  /** Stored candles deleted and rebuilt. */
+  candles: number
+  /** Trades reprocessed. */
+  trades: number
+  reasons: string[]
+}
+
+export interface RecoverResult {
+  mode: 'auto' | 'date' | 'range'
+  dryRun: boolean
+  at: string
+  timeframes: Timeframe[]
+  /** What the checks covered: the lookback (--auto) or the span of the ranges. */
+  checked: {from: string; to: string} | null
+  plan: {ranges: RecoverRangeJson[]; totals: {ranges: number; windows: number; candles: number; trades: number}; truncated: string[]}
+  before: RepairVerification
+  after: RepairVerification | null
+  applied: {pieces: number; candles: number; removed: number; trades: number; durationMs: number} | null
+  outcome: 'planned' | 'nothing to repair' | 'repaired' | 'not repaired'
+  auditId: string | null
+  /** Timeframes whose ranges were cut at their retention cutoff (what retention deletes is not rebuilt, unless --force). */
+  retentionClamp: RetentionClamp[]
+  /** Earlier recover runs killed before they recorded their outcome, with what the warehouse shows they rebuilt. */
+  interrupted: InterruptedRecover[]
+}
+
+export interface InterruptedRecover {
+  id: string
+  at: string
+  by: string
+  found: RecoverFound
+}
+
+/** One line per killed run: when, who, and what the warehouse shows it rebuilt. */
+export function renderInterrupted(runs: InterruptedRecover[]): string {
+  return runs
+    .map(
+      (run) =>
+        `warning: the recover run ${run.id} of ${run.at} (${run.by}) was interrupted before it recorded its outcome; the warehouse shows ${plural(run.found.candlesRebuilt, 'candle')} rebuilt by it in ${run.found.rangesTouched} of its ${plural(run.found.ranges, 'planned range')}`,
+    )
+    .join('\n')
+}
+
+export function rangeJson(range: MeasuredRange): RecoverRangeJson {
+  return {
+    timeframe: range.timeframe,
+    from: formatMicros(range.fromMicros),
+    to: formatMicros(range.toMicros),
+    windows: range.windows,
+    candles: range.candles,
+    trades: range.trades,
+    reasons: range.reasons,
+  }
+}
+
+export function totals(ranges: MeasuredRange[]): RecoverResult['plan']['totals'] {
+  return {
+    ranges: ranges.length,
+    windows: ranges.reduce((sum, r) => sum + r.windows, 0),
+    candles: ranges.reduce((sum, r) => sum + r.candles, 0),
+    trades: ranges.reduce((sum, r) => sum + r.trades, 0),
+  }
+}
+
+export function count(n: number): string {
+  return n.toLocaleString('en-US')
+}
+
+export function plural(n: number, noun: string): string {
+  return `${count(n)} ${noun}${n === 1 ? '' : 's'}`
+}
+
+export function renderPlan(result: RecoverResult): string {
+  const lines: string[] = []
+  const what = result.mode === 'auto' ? 'windows that validate, gaps and reconcile fail on' : 'the requested windows'
+  lines.push(`recover ${result.mode === 'auto' ? '--auto' : result.mode === 'date' ? '--date' : '--from/--to'}: ${what}${result.checked ? `, checked ${result.checked.from} → ${result.checked.to}` : ''}; timeframes ${result.timeframes.join(', ')}`)
+  if (result.before.rows > 0) lines.push(`Offending rows: ${result.before.failing.map((f) => `${f.check} (${count(f.rows)})`).join(', ')}`)
+  for (const check of result.plan.truncated) lines.push(`warning: ${check} has more offending rows than one run plans for; run recover again after this one`)
+  lines.push('')
+  if (result.plan.ranges.length === 0) {
+    lines.push('Nothing to repair.')
+    return lines.join('\n')
+  }
+
+  lines.push(
+    renderTable(
+      ['TIMEFRAME', 'FROM', 'TO', 'WINDOWS', 'CANDLES', 'TRADES', 'WHY'],
+      result.plan.ranges.map((r) => [r.timeframe, r.from, r.to, count(r.windows), count(r.candles), count(r.trades), r.reasons.join(', ')]),
+      {alignRight: [3, 4, 5]},
+    ),
+  )
+  const t = result.plan.totals
+  lines.push('', `Plan: ${count(t.ranges)} ranges; ${count(t.candles)} candles to delete and rebuild; ${count(t.trades)} trades to reprocess.`)
+  return lines.join('\n')
+}
+
+export function renderOutcome(result: RecoverResult): string {
+  const after = result.after ?? result.before
+  const perTimeframe = (v: RepairVerification, tf: Timeframe) => v.failing.filter((f) => f.timeframe === tf).reduce((sum, f) => sum + f.rows, 0)
+  const lines = [
+    '',
+    renderTable(
+      ['TIMEFRAME', 'OFFENDING BEFORE', 'AFTER'],
+      result.timeframes.map((tf) => [tf, count(perTimeframe(result.before, tf)), count(perTimeframe(after, tf))]),
+      {alignRight: [1, 2]},
+    ),
+    '',
+  ]
+  const applied = result.applied
+  if (result.outcome === 'nothing to repair') lines.push('recover: nothing to repair.')
+  else if (result.outcome === 'repaired' && applied) {
+    lines.push(
+      `recover: repaired ${count(result.plan.totals.ranges)} ranges in ${count(applied.pieces)} transactions (${count(applied.candles)} candles written, ${count(applied.removed)} removed) in ${applied.durationMs} ms; validate, gaps and reconcile pass on them.`,
+    )
+  } else lines.push(`recover: not repaired: ${after.failing.map((f) => `${f.check} (${count(f.rows)})`).join(', ')} still failing.`)
+  lines.push(`Audit: ${result.auditId}`)
+  return lines.join('\n')
+}
