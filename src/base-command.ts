@@ -29,9 +29,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       env: 'K2OPS_WAREHOUSE',
       helpGroup: 'GLOBAL',
     }),
+    // K2OPS_LOCK_TIMEOUT is read with the config file's rules (resolveHome), so an error names the variable.
     'lock-timeout': Flags.integer({
-      summary: 'Seconds to wait for a warehouse held by another k2ops process before exiting 4.',
-      env: 'K2OPS_LOCK_TIMEOUT',
+      summary: 'Seconds to wait for a warehouse held by another k2ops process before exiting 4 (env: K2OPS_LOCK_TIMEOUT).',
       min: 0,
       helpGroup: 'GLOBAL',
     }),
