@@ -1,5 +1,6 @@
 import {Command, Errors, Flags, Interfaces} from '@oclif/core'
 
+import {diskFullError} from './disk-full.js'
 import {ExitCode, K2Error} from './pipeline/errors.js'
 import {Home, resolveHome} from './pipeline/home.js'
 import {nowMicros} from './pipeline/time.js'
@@ -89,7 +90,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<unknown> {
     if (err instanceof Errors.ExitError) throw err
-    const failure = describeFailure(err)
+    const failure = describeFailure(diskFullError(err, this.resolvedHome?.dir) ?? err)
     process.exitCode = failure.exit
     if (this.jsonEnabled()) {
       this.logJson({error: {code: failure.code, exit: failure.exit, message: failure.message, suggestions: failure.hint ? [failure.hint] : []}} satisfies ErrorJson)
