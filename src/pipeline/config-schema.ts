@@ -1,9 +1,13 @@
-import {Cron} from 'croner'
-import {distance} from 'fastest-levenshtein'
 import * as v from 'valibot'
+import {createRequire} from 'node:module'
 
 import {MICROS_PER_DAY, MICROS_PER_SECOND, parseDuration, parseIsoInstant} from './time.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe} from './timeframes.js'
+
+// Needed only for a cron in the file or an unknown key: loaded then (both ship CommonJS), so a
+// command whose config has neither does not pay for them.
+const require = createRequire(import.meta.url)
+const distance = (a: string, b: string): number => (require('fastest-levenshtein') as typeof import('fastest-levenshtein')).distance(a, b)
 
 /*
  * The one set of rules for `<home>/config.json` and the K2OPS_* variables that feed the same
@@ -108,6 +112,7 @@ const cron = v.pipe(
 
 function cronProblem(text: string): string | undefined {
   try {
+    const {Cron} = require('croner') as typeof import('croner')
     // eslint-disable-next-line no-new
     new Cron(text, {timezone: 'UTC', paused: true})
     return undefined
