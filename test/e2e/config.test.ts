@@ -2,7 +2,7 @@ import {execa} from 'execa'
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {ExpectStatic, afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {BIN, CliResult, k2ops} from '../helpers/cli.js'
 import {useTempDir} from '../helpers/temp-home.js'
@@ -68,7 +68,7 @@ const BAD_ENV: Array<[Record<string, string>, string[], string]> = [
   [{}, ['--lock-timeout', '99999'], '--lock-timeout: 99999 is not allowed: an integer from 0 to 86400'],
 ]
 
-function expectConfigError(expect: ExpectStatic, result: CliResult, json: CliResult, line: string, label: string): void {
+function expectConfigError(result: CliResult, json: CliResult, line: string, label: string): void {
   expect(result.exitCode, `${label}\n${result.stderr}`).toBe(2)
   expect(result.stdout, label).toBe('')
   expect(result.stderr.trimEnd().split('\n'), label).toEqual([`k2ops: ${line}`])
@@ -79,27 +79,27 @@ function expectConfigError(expect: ExpectStatic, result: CliResult, json: CliRes
 describe('configuration: config.json and the K2OPS_* settings, one schema', () => {
   const tempDir = useTempDir('k2ops-config-')
 
-  // One test per case, a few at a time (the machine has two cores, shared); the homes live in one
-  // directory removed after all of them, since useTempDir's cleanup would run between concurrent tests.
+  // One test per case, one after the other (the machine has two cores, shared); their homes live in
+  // one directory, removed after all of them.
   let root = ''
   beforeAll(() => {
     root = mkdtempSync(join(tmpdir(), 'k2ops-config-cases-'))
   })
   afterAll(() => rmSync(root, {recursive: true, force: true}))
 
-  it.concurrent.for(BAD_FILES.map(([text, expected], index) => ({index, text, expected})))('config.json $text exits 2: one line naming the key, the value and what is allowed', async ({index, text, expected}, {expect}) => {
+  it.for(BAD_FILES.map(([text, expected], index) => ({index, text, expected})))('config.json $text exits 2: one line naming the key, the value and what is allowed', async ({index, text, expected}) => {
     const home = join(root, `file-${index}`)
     mkdirSync(home)
     const configFile = join(home, 'config.json')
     writeFileSync(configFile, text)
     const [result, json] = await Promise.all([k2ops(['deployments', '--home', home]), k2ops(['deployments', '--home', home, '--json'])])
-    expectConfigError(expect, result, json, `${configFile}: ${expected}`, text)
+    expectConfigError(result, json, `${configFile}: ${expected}`, text)
   })
 
-  it.concurrent.for(BAD_ENV.map(([env, args, expected], index) => ({index, env, args, expected, label: `${Object.entries(env).map(([name, value]) => `${name}=${value}`).join(' ')}${args.join(' ')}`})))('$label exits 2 naming the variable (or flag), under the config file\'s rule', async ({index, env, args, expected, label}, {expect}) => {
+  it.for(BAD_ENV.map(([env, args, expected], index) => ({index, env, args, expected, label: `${Object.entries(env).map(([name, value]) => `${name}=${value}`).join(' ')}${args.join(' ')}`})))('$label exits 2 naming the variable (or flag), under the config file\'s rule', async ({index, env, args, expected, label}) => {
     const home = join(root, `env-${index}`)
     const [result, json] = await Promise.all([k2ops(['deployments', '--home', home, ...args], env), k2ops(['deployments', '--home', home, '--json', ...args], env)])
-    expectConfigError(expect, result, json, expected, label)
+    expectConfigError(result, json, expected, label)
   })
 
   it('every command checks the configuration before it works: no daemon on a bad port, no warehouse opened', async () => {
