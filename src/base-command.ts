@@ -1,5 +1,6 @@
 import {Command, Errors, Flags, Interfaces} from '@oclif/core'
 
+import {diskFullError} from './disk-full.js'
 import {ExitCode, K2Error} from './pipeline/errors.js'
 import {Home, resolveHome} from './pipeline/home.js'
 import {nowMicros} from './pipeline/time.js'
@@ -29,9 +30,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       env: 'K2OPS_WAREHOUSE',
       helpGroup: 'GLOBAL',
     }),
+    // K2OPS_LOCK_TIMEOUT is read with the config file's rules (resolveHome), so an error names the variable.
     'lock-timeout': Flags.integer({
-      summary: 'Seconds to wait for a warehouse held by another k2ops process before exiting 4.',
-      env: 'K2OPS_LOCK_TIMEOUT',
+      summary: 'Seconds to wait for a warehouse held by another k2ops process before exiting 4 (env: K2OPS_LOCK_TIMEOUT).',
       min: 0,
       helpGroup: 'GLOBAL',
     }),
@@ -89,7 +90,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<unknown> {
     if (err instanceof Errors.ExitError) throw err
-    const failure = describeFailure(err)
+    const failure = describeFailure(diskFullError(err, this.resolvedHome?.dir) ?? err)
     process.exitCode = failure.exit
     if (this.jsonEnabled()) {
       this.logJson({error: {code: failure.code, exit: failure.exit, message: failure.message, suggestions: failure.hint ? [failure.hint] : []}} satisfies ErrorJson)

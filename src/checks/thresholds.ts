@@ -1,4 +1,5 @@
-import {UsageError} from '../pipeline/errors.js'
+import {checkedSection} from '../pipeline/config-file.js'
+import {THRESHOLDS_SCHEMA} from '../pipeline/config-schema.js'
 import {Timeframe} from '../pipeline/timeframes.js'
 
 export interface Limits {
@@ -47,34 +48,15 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   diskFreePercent: {warn: 10, fail: 5},
 }
 
-/** The defaults with the config file's `thresholds` laid over them; an unknown key or a non-number is a usage error. */
+/** The defaults with the config file's `thresholds` laid over them, under the config schema's rules (exit 2 naming a bad key). */
 export function resolveThresholds(overrides: unknown, where = 'config.json: thresholds'): Thresholds {
   if (overrides === undefined) return DEFAULT_THRESHOLDS
-  return merge(DEFAULT_THRESHOLDS, overrides, where) as Thresholds
+  return merge(DEFAULT_THRESHOLDS, checkedSection(THRESHOLDS_SCHEMA, overrides, where)) as Thresholds
 }
 
-function merge(defaults: unknown, override: unknown, path: string): unknown {
-  if (typeof defaults === 'number') {
-    if (typeof override !== 'number' || !Number.isFinite(override) || override < 0) {
-      throw new UsageError(`${path}: expected a non-negative number, got ${JSON.stringify(override)}`, {code: 'bad_config'})
-    }
-
-    return override
-  }
-
-  if (typeof override !== 'object' || override === null || Array.isArray(override)) {
-    throw new UsageError(`${path}: expected an object`, {code: 'bad_config'})
-  }
-
-  const base = defaults as Record<string, unknown>
-  const merged: Record<string, unknown> = {...base}
-  for (const [key, value] of Object.entries(override)) {
-    if (!(key in base)) {
-      throw new UsageError(`${path}.${key}: unknown threshold (known: ${Object.keys(base).join(', ')})`, {code: 'bad_config'})
-    }
-
-    merged[key] = merge(base[key], value, `${path}.${key}`)
-  }
-
+function merge(defaults: unknown, override: unknown): unknown {
+  if (typeof override !== 'object' || override === null) return override ?? defaults
+  const merged: Record<string, unknown> = {...(defaults as Record<string, unknown>)}
+  for (const [key, value] of Object.entries(override)) merged[key] = merge(merged[key], value)
   return merged
 }

@@ -1,6 +1,8 @@
 import {Cron} from 'croner'
 import {existsSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 
+import {checkedSection} from './config-file.js'
+import {DEPLOYMENTS_SCHEMA} from './config-schema.js'
 import {UsageError} from './errors.js'
 import {parseDuration} from './time.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe} from './timeframes.js'
@@ -38,7 +40,8 @@ export const DEFAULT_TIMEOUT_SECONDS = 300
 
 /** The five deployments of the runbook, with the config file's overrides laid over them. */
 export function loadDeployments(overrides: unknown, where = 'config.json: deployments'): Deployment[] {
-  const byName = parseOverrides(overrides, where)
+  // The schema checks every setting (cron included) and rejects unknown deployment names.
+  const byName: Record<string, DeploymentOverrides | undefined> = checkedSection(DEPLOYMENTS_SCHEMA, overrides, where)
   return TIMEFRAMES.map((tf) => {
     const spec = TIMEFRAME_SPECS[tf]
     const own = byName[spec.deployment] ?? {}
@@ -55,7 +58,6 @@ export function loadDeployments(overrides: unknown, where = 'config.json: deploy
       paused: own.paused ?? false,
       targetSeconds: spec.targetSeconds,
     }
-    validateCron(deployment.cron, `${path}.cron`)
     return deployment
   })
 }
@@ -96,34 +98,4 @@ export function setDeploymentPaused(configFile: string, name: string, paused: bo
   const temporary = `${configFile}.${process.pid}.tmp`
   writeFileSync(temporary, JSON.stringify(config, null, 2) + '\n', {mode: 0o600})
   renameSync(temporary, configFile)
-}
-
-function validateCron(cron: string, where: string): void {
-  if (cron.trim().split(/\s+/).length !== 5) throw new UsageError(`${where}: '${cron}' is not a five-field cron (minute hour day month weekday)`, {code: 'bad_config'})
-  try {
-    // eslint-disable-next-line no-new
-    new Cron(cron, {timezone: 'UTC', paused: true})
-  } catch (error) {
-    throw new UsageError(`${where}: '${cron}' is not a valid cron (${(error as Error).message})`, {code: 'bad_config'})
-  }
-}
-
-function parseOverrides(overrides: unknown, where: string): Record<string, DeploymentOverrides> {
-  if (overrides === undefined) return {}
-  if (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides)) throw new UsageError(`${where}: expected an object`, {code: 'bad_config'})
-  const known = new Set(TIMEFRAMES.map((tf) => TIMEFRAME_SPECS[tf].deployment))
-  const types: Record<keyof DeploymentOverrides, string> = {cron: 'string', lookback: 'string', retries: 'number', retryDelaySeconds: 'number', timeoutSeconds: 'number', paused: 'boolean'}
-  for (const [name, value] of Object.entries(overrides)) {
-    if (!known.has(name)) throw new UsageError(`${where}.${name}: unknown deployment (known: ${[...known].join(', ')})`, {code: 'bad_config'})
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError(`${where}.${name}: expected an object`, {code: 'bad_config'})
-    for (const [key, setting] of Object.entries(value)) {
-      const type = types[key as keyof DeploymentOverrides]
-      if (!type) throw new UsageError(`${where}.${name}.${key}: unknown setting (known: ${Object.keys(types).join(', ')})`, {code: 'bad_config'})
-      if (typeof setting !== type || (type === 'number' && (!Number.isFinite(setting) || (setting as number) < 0))) {
-        throw new UsageError(`${where}.${name}.${key}: expected a ${type === 'number' ? 'non-negative number' : type}`, {code: 'bad_config'})
-      }
-    }
-  }
-
-  return overrides as Record<string, DeploymentOverrides>
 }

@@ -36,8 +36,8 @@ export class K2Error extends Error {
 
 /** Bad flags, arguments, configuration or a missing file: exit 2. */
 export class UsageError extends K2Error {
-  constructor(message: string, options: {code?: string; hint?: string} = {}) {
-    super(message, {code: options.code ?? 'usage', exit: ExitCode.usage, hint: options.hint})
+  constructor(message: string, options: {code?: string; hint?: string; cause?: unknown} = {}) {
+    super(message, {code: options.code ?? 'usage', exit: ExitCode.usage, hint: options.hint, cause: options.cause})
   }
 }
 

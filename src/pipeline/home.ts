@@ -1,23 +1,13 @@
-import {existsSync, mkdirSync, readFileSync, statSync} from 'node:fs'
+import {existsSync, mkdirSync, statSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 
+import type {FileConfig} from './config-schema.js'
+
+import {checkedLockTimeout, readConfigFile, settingsFromEnv} from './config-file.js'
 import {UsageError} from './errors.js'
 
-/** Settings read from `<home>/config.json`; flags and `K2OPS_*` variables take precedence. */
-export interface FileConfig {
-  warehouse?: string
-  lockTimeoutSeconds?: number
-  memoryLimit?: string
-  threads?: number
-  /** Overrides of the checks' thresholds (see src/checks/thresholds.ts). */
-  thresholds?: Record<string, unknown>
-  /** Per deployment: cron, lookback, retries, retryDelaySeconds, timeoutSeconds, paused (see deployments.ts). */
-  deployments?: Record<string, unknown>
-  /** The scheduler daemon: its API port on 127.0.0.1 (0: any free port), log rotation. */
-  scheduler?: {port?: number; logMaxBytes?: number; logFiles?: number}
-  /** Retention policies in days per timeframe, and an optional one for source trades (off by default). */
-  retention?: Record<string, unknown>
-}
+/** Settings read from `<home>/config.json` (see config-schema.ts); flags and `K2OPS_*` variables take precedence. */
+export type {FileConfig}
 
 export interface Home {
   dir: string
@@ -52,11 +42,12 @@ export function resolveHome(options: HomeOptions): Home {
   const dir = resolve(options.home ?? env.K2OPS_HOME ?? options.defaultDir)
   ensurePrivateDir(dir)
   const configFile = join(dir, 'config.json')
-  const config = readConfig(configFile)
+  const config = readConfigFile(configFile)
+  const fromEnv = settingsFromEnv(env)
   const stateDir = join(dir, 'state')
   const logsDir = join(dir, 'logs')
   const warehouse = resolve(dir, options.warehouse ?? env.K2OPS_WAREHOUSE ?? config.warehouse ?? 'warehouse.duckdb')
-  const lockTimeoutSeconds = options.lockTimeoutSeconds ?? numberFromEnv(env, 'K2OPS_LOCK_TIMEOUT') ?? config.lockTimeoutSeconds ?? DEFAULT_LOCK_TIMEOUT_SECONDS
+  const lockTimeoutSeconds = checkedLockTimeout(options.lockTimeoutSeconds, '--lock-timeout') ?? fromEnv.lockTimeoutSeconds ?? config.lockTimeoutSeconds ?? DEFAULT_LOCK_TIMEOUT_SECONDS
   return {
     dir,
     configFile,
@@ -67,8 +58,8 @@ export function resolveHome(options: HomeOptions): Home {
     runHistoryFile: join(stateDir, 'runs.jsonl'),
     auditFile: join(stateDir, 'audit.jsonl'),
     lockTimeoutMs: lockTimeoutSeconds * 1000,
-    memoryLimit: env.K2OPS_MEMORY_LIMIT ?? config.memoryLimit ?? DEFAULT_MEMORY_LIMIT,
-    threads: numberFromEnv(env, 'K2OPS_THREADS') ?? config.threads,
+    memoryLimit: fromEnv.memoryLimit ?? config.memoryLimit ?? DEFAULT_MEMORY_LIMIT,
+    threads: fromEnv.threads ?? config.threads,
   }
 }
 
@@ -91,45 +82,4 @@ export function ensurePrivateDir(dir: string): void {
     const octal = mode.toString(8).padStart(4, '0')
     throw new UsageError(`home: ${dir} is writable by ${writers.join(' and ')} (mode ${octal}); use a directory only you can write to`, {code: 'unsafe_home'})
   }
-}
-
-function readConfig(file: string): FileConfig {
-  if (!existsSync(file)) return {}
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'))
-  } catch (error) {
-    throw new UsageError(`${file}: not valid JSON (${(error as Error).message})`, {code: 'bad_config'})
-  }
-
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new UsageError(`${file}: expected a JSON object`, {code: 'bad_config'})
-  }
-
-  const config = parsed as Record<string, unknown>
-  const checks: Array<[keyof FileConfig, string]> = [
-    ['warehouse', 'string'],
-    ['lockTimeoutSeconds', 'number'],
-    ['memoryLimit', 'string'],
-    ['threads', 'number'],
-    ['thresholds', 'object'],
-    ['deployments', 'object'],
-    ['scheduler', 'object'],
-    ['retention', 'object'],
-  ]
-  for (const [key, type] of checks) {
-    if (config[key] !== undefined && typeof config[key] !== type) {
-      throw new UsageError(`${file}: ${key}: expected a ${type}`, {code: 'bad_config'})
-    }
-  }
-
-  return config as FileConfig
-}
-
-function numberFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return undefined
-  const value = Number(raw)
-  if (!Number.isFinite(value) || value < 0) throw new UsageError(`${name}: '${raw}' is not a non-negative number`, {code: 'bad_config'})
-  return value
 }

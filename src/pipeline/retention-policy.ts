@@ -1,6 +1,8 @@
 import type {BackfillPlan} from './backfill.js'
 import type {Home} from './home.js'
 
+import {checkedSection} from './config-file.js'
+import {RETENTION_SCHEMA} from './config-schema.js'
 import {UsageError} from './errors.js'
 import {formatMicros} from './time.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe, isTimeframe} from './timeframes.js'
@@ -15,18 +17,8 @@ export type RetentionPolicies = Record<Timeframe, number> & {trades: number | nu
 /** The runbook's policies with the config file's `retention` section laid over them. */
 export function resolveRetentionPolicies(section: unknown, where = 'config.json: retention'): RetentionPolicies {
   const policies: RetentionPolicies = {...defaultPolicies(), trades: null}
-  if (section === undefined) return policies
-  if (typeof section !== 'object' || section === null || Array.isArray(section)) throw new UsageError(`${where}: expected an object of days per table`, {code: 'bad_config'})
-  for (const [key, value] of Object.entries(section)) {
-    if (!(RETENTION_TARGETS as readonly string[]).includes(key)) {
-      throw new UsageError(`${where}.${key}: unknown retention policy (known: ${RETENTION_TARGETS.join(', ')})`, {code: 'bad_config'})
-    }
-
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-      throw new UsageError(`${where}.${key}: expected a whole number of days ≥ 1, got ${JSON.stringify(value)}`, {code: 'bad_config'})
-    }
-
-    policies[key as RetentionTarget] = value
+  for (const [target, days] of Object.entries(checkedSection(RETENTION_SCHEMA, section, where))) {
+    if (days !== undefined) policies[target as RetentionTarget] = days
   }
 
   return policies

@@ -1,6 +1,6 @@
 import type {DuckDBConnection, DuckDBInstance, DuckDBValue} from '@duckdb/node-api'
 
-import {existsSync, readFileSync, rmSync} from 'node:fs'
+import {existsSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {setTimeout as sleep} from 'node:timers/promises'
 
@@ -47,6 +47,7 @@ export class Warehouse {
     if (options.threads) settings.threads = String(options.threads)
     if (options.readOnly) settings.access_mode = 'READ_ONLY'
     const holderFile = `${path}.holder.json`
+    const existed = existsSync(path)
     const deadline = Date.now() + options.lockTimeoutMs
     for (;;) {
       try {
@@ -59,7 +60,11 @@ export class Warehouse {
       } catch (error) {
         const message = (error as Error).message ?? String(error)
         if (!/Could not set lock on file/i.test(message)) {
-          throw new UsageError(`${path}: cannot open the warehouse: ${firstLine(message)}`, {code: 'warehouse_unreadable'})
+          // A file this open created and could not write (a full disk) is empty, and DuckDB would
+          // refuse it as "not a valid DuckDB database" ever after: take it away again.
+          if (!existed && existsSync(path) && statSync(path).size === 0) rmSync(path, {force: true})
+          // The cause goes along: a full disk is told as such (disk-full.ts), not as a usage error.
+          throw new UsageError(`${path}: cannot open the warehouse: ${firstLine(message)}`, {code: 'warehouse_unreadable', cause: error})
         }
 
         if (Date.now() >= deadline) throw busyError(path, holderFile, message, options.lockTimeoutMs)

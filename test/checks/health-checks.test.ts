@@ -184,7 +184,7 @@ describe('k2ops freshness', () => {
     const typo = await k2ops(['freshness', '--home', home, '--timeframe', '1m'], {K2OPS_NOW: now})
     expect(typo.exitCode).toBe(2)
     expect(typo.stdout).toBe('')
-    expect(typo.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^k2ops: .*config\.json: thresholds\.candleLagMinutes\.1m\.fial: unknown threshold \(known: warn, fail\)$/)])
+    expect(typo.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^k2ops: .*config\.json: thresholds\.candleLagMinutes\.1m\.fial: unknown key \(did you mean 'fail'\? known: warn, fail\)$/)])
   })
 })
 

@@ -354,10 +354,10 @@ describe('k2ops retention', () => {
     const cases: Array<[string[], unknown, RegExp]> = [
       [['--timeframe', '2m'], undefined, /^k2ops: --timeframe: unknown table '2m'/],
       [['--timeframe', 'trades'], undefined, /^k2ops: --timeframe trades: no retention policy is set for the source trades/],
-      [['--dry-run'], {retention: {'2m': 30}}, /^k2ops: .*config\.json: retention\.2m: unknown retention policy/],
-      [['--dry-run'], {retention: {'1m': 0}}, /^k2ops: .*config\.json: retention\.1m: expected a whole number of days ≥ 1, got 0/],
-      [['--dry-run'], {retention: {trades: 1.5}}, /^k2ops: .*config\.json: retention\.trades: expected a whole number of days ≥ 1, got 1\.5/],
-      [['--dry-run'], {retention: {'1d': '1825'}}, /^k2ops: .*config\.json: retention\.1d: expected a whole number of days ≥ 1, got "1825"/],
+      [['--dry-run'], {retention: {'2m': 30}}, /^k2ops: .*config\.json: retention\.2m: unknown key \(did you mean '1m'\? known: 1m, 5m, 30m, 1h, 1d, trades\)$/],
+      [['--dry-run'], {retention: {'1m': 0}}, /^k2ops: .*config\.json: retention\.1m: 0 is not allowed: a whole number of days from 1 to 36500$/],
+      [['--dry-run'], {retention: {trades: 1.5}}, /^k2ops: .*config\.json: retention\.trades: 1\.5 is not allowed: a whole number of days from 1 to 36500$/],
+      [['--dry-run'], {retention: {'1d': '1825'}}, /^k2ops: .*config\.json: retention\.1d: "1825" is not allowed: a whole number of days from 1 to 36500$/],
       [['--history', '--dry-run'], undefined, /^k2ops: .*--dry-run=true cannot also be provided when using --history/],
       [['--limit', '0', '--history'], undefined, /^k2ops: .*Expected an integer greater than or equal to 1/],
     ]

@@ -21,9 +21,9 @@ describe('retention policies', () => {
   it("lays the config over the runbook's policies; trades stay off unless set", () => {
     expect(resolveRetentionPolicies(undefined)).toEqual({'1m': 90, '5m': 180, '30m': 365, '1h': 1095, '1d': 1825, trades: null})
     expect(resolveRetentionPolicies({'1m': 30, trades: 730})).toMatchObject({'1m': 30, '5m': 180, trades: 730})
-    expect(() => resolveRetentionPolicies({'4h': 30}, 'c.json: retention')).toThrow(/^c\.json: retention\.4h: unknown retention policy/)
-    expect(() => resolveRetentionPolicies({'1m': -1})).toThrow(/retention\.1m: expected a whole number of days ≥ 1, got -1/)
-    expect(() => resolveRetentionPolicies([90])).toThrow(/expected an object/)
+    expect(() => resolveRetentionPolicies({'4h': 30}, 'c.json: retention')).toThrow(/^c\.json: retention\.4h: unknown key \(did you mean '1h'\? known: 1m, 5m, 30m, 1h, 1d, trades\)$/)
+    expect(() => resolveRetentionPolicies({'1m': -1})).toThrow(/retention\.1m: -1 is not allowed: a whole number of days from 1 to 36500$/)
+    expect(() => resolveRetentionPolicies([90])).toThrow(/^config\.json: retention: \[90\] is not allowed: an object$/)
   })
 
   it('chooses tables: all takes trades only with a policy; a list is applied candles first, trades last', () => {

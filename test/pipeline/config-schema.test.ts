@@ -1,0 +1,31 @@
+import type {InferOutput} from 'valibot'
+
+import {DuckDBInstance} from '@duckdb/node-api'
+import {describe, expect, expectTypeOf, it} from 'vitest'
+
+import {DEFAULT_THRESHOLDS, Thresholds, resolveThresholds} from '../../src/checks/thresholds.js'
+import {MEMORY_LIMIT, THRESHOLDS_SCHEMA, validate} from '../../src/pipeline/config-schema.js'
+
+describe('the config schema', () => {
+  it('names exactly the thresholds the checks have', () => {
+    expectTypeOf<keyof Required<InferOutput<typeof THRESHOLDS_SCHEMA>>>().toEqualTypeOf<keyof Thresholds>()
+    // Every default, written out as an override, is a valid override of itself.
+    expect(resolveThresholds(structuredClone(DEFAULT_THRESHOLDS))).toEqual(DEFAULT_THRESHOLDS)
+  })
+
+  it('takes a memory limit that DuckDB reads and can work with, and refuses the rest', async () => {
+    for (const size of ['1GB', '1 GB', '1gb', '2GiB', '512MB', '16MB', '1.5GB', '.5GB', '1T', '4g', '1 G']) {
+      expect(validate(MEMORY_LIMIT, size).issues, size).toBeUndefined()
+      const instance = await DuckDBInstance.create(':memory:', {memory_limit: size})
+      const connection = await instance.connect()
+      // A table and a sort: the least work a command does.
+      await connection.run('CREATE TABLE t AS SELECT range AS x FROM range(100000) ORDER BY x DESC')
+      connection.closeSync()
+      instance.closeSync()
+    }
+
+    // Text DuckDB cannot read (it says only "Failed to set config"), sizes too small to work with
+    // (it fails later, out of memory), and `none` (no limit: k2ops asks for a size on purpose).
+    for (const size of ['1000', '80%', 'abc', '10GBs', '1000b', '10MB', '0GB', 'none', '-1']) expect(validate(MEMORY_LIMIT, size).issues, size).toBeDefined()
+  })
+})
