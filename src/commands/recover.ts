@@ -13,8 +13,10 @@ import {ExitCode, K2Error, UsageError} from '../pipeline/errors.js'
 import {MICROS_PER_DAY, formatMicros, parseIsoInstant} from '../pipeline/time.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe, parseTimeframes} from '../pipeline/timeframes.js'
 import {withWarehouse} from '../pipeline/warehouse.js'
+import {plural} from '../pipeline/words.js'
 import {renderTable} from '../render/table.js'
 import {runTasks} from '../render/tasks.js'
+import {deprecatedLookbackDaysFlag, lookbackFlag} from '../time-window-flags.js'
 
 export interface RecoverRangeJson {
   timeframe: Timeframe
@@ -64,19 +66,19 @@ export interface FullRecoveryResult {
 }
 
 const MODES = ['date', 'from', 'auto', 'full']
-const DEFAULT_LOOKBACK_DAYS = 7
+const DEFAULT_LOOKBACK = '7d'
 const DEFAULT_RUN_TIMEOUT_SECONDS = 600
 /** What `k2ops scheduler stop` gives a running flow by default. */
 const STOP_TIMEOUT_SECONDS = 60
 
 export default class Recover extends BaseCommand<typeof Recover> {
   static override summary = 'Repair corrupted candles from the trades (--auto, --date, --from/--to), or bring the pipeline back after an outage (--full).'
-  static override description = `Repair: plans the windows to rebuild (--auto: the ones validate, gaps and reconcile fail on over --lookback-days; a rollup failure rebuilds that parent window in every timeframe), prints the plan (ranges per timeframe, candles to delete, trades to reprocess), asks for confirmation on a terminal unless --yes, then deletes and rebuilds each range from the trades in its own transaction and checks the repaired ranges again. Candles whose values come out the same stay byte-identical. An interrupted recover leaves every range as it was or repaired: run the same command again. Windows not closed yet are left to the flows. Exit 0 when the repaired ranges pass, 1 when they still fail, 2 when not on a terminal without --yes.
+  static override description = `Repair: plans the windows to rebuild (--auto: the ones validate, gaps and reconcile fail on over --lookback; a rollup failure rebuilds that parent window in every timeframe), prints the plan (ranges per timeframe, candles to delete, trades to reprocess), asks for confirmation on a terminal unless --yes, then deletes and rebuilds each range from the trades in its own transaction and checks the repaired ranges again. Candles whose values come out the same stay byte-identical. An interrupted recover leaves every range as it was or repaired: run the same command again. Windows not closed yet are left to the flows. Exit 0 when the repaired ranges pass, 1 when they still fail, 2 when not on a terminal without --yes.
 Full (--full): stops the scheduler (a stale pid file included), checks that the warehouse opens and reads back whole (DuckDB checksums every block it reads; CHECKPOINT), starts the scheduler, checks its API and the five deployments, runs the 1m flow through it and waits for it, then runs health daily. It stops at the first failing step with what to do next (exit 1). Both record an audit entry in <home>/state/audit.jsonl.`
 
   static override examples = [
     '<%= config.bin %> recover --auto --dry-run',
-    '<%= config.bin %> recover --auto --lookback-days 2 --yes',
+    '<%= config.bin %> recover --auto --lookback 2d --yes',
     '<%= config.bin %> recover --timeframe 1m --date 2024-08-08',
     '<%= config.bin %> recover --timeframe all --from 2024-08-08T00:00:00Z --to 2024-08-08T06:00:00Z --yes --json',
     '<%= config.bin %> recover --full',
@@ -88,10 +90,11 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
     date: Flags.string({summary: 'Repair this UTC day (YYYY-MM-DD).', exactlyOne: MODES}),
     from: Flags.string({summary: 'Repair from this instant (ISO-8601 or relative, aligned down to windows).', exactlyOne: MODES, dependsOn: ['to']}),
     to: Flags.string({summary: 'Repair up to this instant (exclusive, aligned up to windows).', dependsOn: ['from']}),
-    'lookback-days': Flags.integer({summary: `--auto: check the last N days (default ${DEFAULT_LOOKBACK_DAYS}).`, min: 1, dependsOn: ['auto']}),
+    lookback: lookbackFlag(`--auto: check this far back (e.g. 2d, 12h; default ${DEFAULT_LOOKBACK}).`, {dependsOn: ['auto']}),
+    'lookback-days': {...deprecatedLookbackDaysFlag, dependsOn: ['auto']},
     'dry-run': Flags.boolean({summary: 'Print the plan and change nothing.'}),
     yes: Flags.boolean({char: 'y', summary: 'Do not ask for confirmation (needed off a terminal).'}),
-    full: Flags.boolean({summary: 'Full pipeline recovery after an outage: scheduler, warehouse, a 1m run, health daily.', exactlyOne: MODES, exclusive: ['timeframe', 'dry-run', 'lookback-days']}),
+    full: Flags.boolean({summary: 'Full pipeline recovery after an outage: scheduler, warehouse, a 1m run, health daily.', exactlyOne: MODES, exclusive: ['timeframe', 'dry-run', 'lookback', 'lookback-days']}),
     'run-timeout': Flags.integer({summary: `--full: seconds to wait for the 1m run, queue included (default ${DEFAULT_RUN_TIMEOUT_SECONDS}).`, min: 1, dependsOn: ['full']}),
   }
 
@@ -113,12 +116,12 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
     }
 
     const mode: RecoverResult['mode'] = this.flags.auto ? 'auto' : this.flags.date ? 'date' : 'range'
-    const lookbackDays = this.flags['lookback-days'] ?? DEFAULT_LOOKBACK_DAYS
+    const lookback = this.flags['lookback-days'] === undefined ? (this.flags.lookback ?? DEFAULT_LOOKBACK) : `${this.flags['lookback-days']}d`
     const request: RepairRequest = {
       timeframes,
       nowMicros: now,
       thresholds: resolveThresholds(this.home.config.thresholds, `${this.home.configFile}: thresholds`),
-      ...(mode === 'auto' ? {lookback: {fromMicros: now - lookbackDays * MICROS_PER_DAY, toMicros: now}} : {requested: this.requestedSpan(now)}),
+      ...(mode === 'auto' ? {lookback: {fromMicros: this.timeWindow({defaultLookback: DEFAULT_LOOKBACK}, now).fromMicros ?? now, toMicros: now}} : {requested: this.requestedSpan(now)}),
     }
     const {planRepair, verifyRepair} = await import('../checks/recover-plan.js')
     const {repairPiece, repairPieces} = await import('../pipeline/recover.js')
@@ -129,7 +132,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
       runTasks(
         [
           {
-            title: `Plan the repair: ${mode === 'auto' ? `validate, gaps and reconcile over the last ${lookbackDays} days` : 'the requested windows'}`,
+            title: `Plan the repair: ${mode === 'auto' ? `validate, gaps and reconcile over the last ${lookback}` : 'the requested windows'}`,
             task: async (_ctx, task) => {
               plan = await planRepair(warehouse, request)
               task.title = `Plan the repair: ${plural(plan.ranges.length, 'range')}, ${plural(plan.before.rows, 'offending row')}`
@@ -160,7 +163,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
 
     const {totals: planned} = result.plan
     if (planned.ranges > 0 && !this.flags.yes) {
-      const yes = await this.confirm(`Delete and rebuild ${count(planned.candles)} candles in ${plural(planned.ranges, 'range')} from ${count(planned.trades)} trades?`)
+      const yes = await this.confirm(`Delete and rebuild ${plural(planned.candles, 'candle')} in ${plural(planned.ranges, 'range')} from ${plural(planned.trades, 'trade')}?`)
       if (!yes) throw new K2Error('cancelled: nothing changed', {code: 'cancelled', exit: ExitCode.failed})
     }
 
@@ -184,7 +187,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
                   applied.removed += done.removed
                   applied.trades += done.trades
                   // One line per committed transaction: an interrupted run shows how far it got.
-                  task.output = `${piece.timeframe} ${formatMicros(piece.fromMicros)} → ${formatMicros(piece.toMicros)}: ${done.candles} candles rebuilt (${applied.pieces}/${pieces.length})`
+                  task.output = `${piece.timeframe} ${formatMicros(piece.fromMicros)} → ${formatMicros(piece.toMicros)}: ${plural(done.candles, 'candle')} rebuilt (${applied.pieces}/${pieces.length})`
                 }
 
                 applied.durationMs = Date.now() - started
@@ -399,10 +402,6 @@ function count(n: number): string {
   return n.toLocaleString('en-US')
 }
 
-function plural(n: number, noun: string): string {
-  return `${count(n)} ${noun}${n === 1 ? '' : 's'}`
-}
-
 function renderPlan(result: RecoverResult): string {
   const lines: string[] = []
   const what = result.mode === 'auto' ? 'windows that validate, gaps and reconcile fail on' : 'the requested windows'
@@ -423,7 +422,7 @@ function renderPlan(result: RecoverResult): string {
     ),
   )
   const t = result.plan.totals
-  lines.push('', `Plan: ${count(t.ranges)} ranges; ${count(t.candles)} candles to delete and rebuild; ${count(t.trades)} trades to reprocess.`)
+  lines.push('', `Plan: ${plural(t.ranges, 'range')}; ${plural(t.candles, 'candle')} to delete and rebuild; ${plural(t.trades, 'trade')} to reprocess.`)
   return lines.join('\n')
 }
 
@@ -443,7 +442,7 @@ function renderOutcome(result: RecoverResult): string {
   if (result.outcome === 'nothing to repair') lines.push('recover: nothing to repair.')
   else if (result.outcome === 'repaired' && applied) {
     lines.push(
-      `recover: repaired ${count(result.plan.totals.ranges)} ranges in ${count(applied.pieces)} transactions (${count(applied.candles)} candles written, ${count(applied.removed)} removed) in ${applied.durationMs} ms; validate, gaps and reconcile pass on them.`,
+      `recover: repaired ${plural(result.plan.totals.ranges, 'range')} in ${plural(applied.pieces, 'transaction')} (${plural(applied.candles, 'candle')} written, ${count(applied.removed)} removed) in ${applied.durationMs} ms; validate, gaps and reconcile pass on them.`,
     )
   } else lines.push(`recover: not repaired: ${after.failing.map((f) => `${f.check} (${count(f.rows)})`).join(', ')} still failing.`)
   lines.push(`Audit: ${result.auditId}`)
