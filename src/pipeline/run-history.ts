@@ -1,6 +1,7 @@
 import {appendFileSync, existsSync, mkdirSync, readFileSync} from 'node:fs'
 import {randomUUID} from 'node:crypto'
 import {dirname} from 'node:path'
+import {formatMillis} from './time.js'
 
 /** Skipped: a tick missed while the scheduler was down, coalesced into one catch-up run. */
 export const RUN_STATES = ['Scheduled', 'Running', 'Completed', 'Failed', 'TimedOut', 'Crashed', 'Cancelled', 'Skipped'] as const
@@ -26,6 +27,9 @@ export interface RunRecord {
   removed?: number
   trades?: number
   lateWindows?: number
+  /** The first and the last late window's start, ISO-8601 (none: no late window). */
+  lateFrom?: string
+  lateTo?: string
   error?: string
   pid: number
   warehouse: string
@@ -51,14 +55,14 @@ export class RunHistory {
   ) {}
 
   start(run: Omit<RunRecord, 'id' | 'state' | 'startedAt' | 'pid'> & {id?: string; startedAt?: string}): RunRecord {
-    const record: RunRecord = {pid: process.pid, ...run, id: run.id ?? randomUUID(), state: 'Running', startedAt: run.startedAt ?? new Date(this.clock()).toISOString()}
+    const record: RunRecord = {pid: process.pid, ...run, id: run.id ?? randomUUID(), state: 'Running', startedAt: run.startedAt ?? formatMillis(this.clock())}
     this.append(record)
     return record
   }
 
   finish(run: RunRecord, outcome: Partial<RunRecord> & {state: RunState}): RunRecord {
     const endedAt = new Date(this.clock())
-    const record: RunRecord = {...run, ...outcome, endedAt: endedAt.toISOString(), durationMs: endedAt.getTime() - Date.parse(run.startedAt)}
+    const record: RunRecord = {...run, ...outcome, endedAt: formatMillis(endedAt.getTime()), durationMs: endedAt.getTime() - Date.parse(run.startedAt)}
     this.append(record)
     return record
   }
