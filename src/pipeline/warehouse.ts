@@ -7,6 +7,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {loadDuckDB} from './duckdb-module.js'
 import {LockHolder, UsageError, WarehouseBusyError} from './errors.js'
 import {schemaStatements} from './schema.js'
+import {formatMillis} from './time.js'
 
 export type SqlParams = DuckDBValue[] | Record<string, DuckDBValue>
 
@@ -112,7 +113,7 @@ export class Warehouse {
   }
 
   private writeHolder(operation: string): void {
-    const holder: LockHolder = {pid: process.pid, operation, since: new Date().toISOString(), host: hostname()}
+    const holder: LockHolder = {pid: process.pid, operation, since: formatMillis(Date.now()), host: hostname()}
     try {
       writeFileSync(this.holderFile, JSON.stringify(holder) + '\n', {mode: 0o600})
     } catch {

@@ -6,7 +6,7 @@ import {CheckReport, CheckResult, statusSeverity} from '../../checks/check.js'
 import {CheckCommand} from '../../check-command.js'
 import {UsageError} from '../../pipeline/errors.js'
 import {RunHistory} from '../../pipeline/run-history.js'
-import {MICROS_PER_DAY} from '../../pipeline/time.js'
+import {MICROS_PER_DAY, formatMicros} from '../../pipeline/time.js'
 import {runTasks} from '../../render/tasks.js'
 
 /** A health report waits this long at most for a warehouse held by a job, unless --lock-timeout says otherwise. */
@@ -84,7 +84,7 @@ flow runs and storage only. --prom-file also writes every figure for node_export
     if (this.flags['prom-file']) {
       const {prometheusText, writeFileAtomically} = await import('../../checks/prometheus.js')
       const {flowRunStats} = await import('../../pipeline/run-stats.js')
-      const since = new Date(Math.floor((now - MICROS_PER_DAY) / 1000)).toISOString()
+      const since = formatMicros(now - MICROS_PER_DAY)
       writeFileAtomically(this.flags['prom-file'], prometheusText(report, flowRunStats(runs.filter((run) => run.startedAt >= since))))
     }
 

@@ -8,6 +8,7 @@ import type {SchedulerLog} from './types.js'
 import {K2Error, ExitCode} from '../errors.js'
 import {Deployment, loadDeployments} from '../deployments.js'
 import {RunHistory} from '../run-history.js'
+import {formatMillis} from '../time.js'
 import {startApiServer, serverPort} from './api-server.js'
 import {childProcessExecutor} from './child-executor.js'
 import {DaemonState, claimDaemonState, daemonFiles, isAlive, releaseDaemonState, updateDaemonState, writeToken} from './daemon-files.js'
@@ -35,7 +36,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const {home} = options
   const files = daemonFiles(home.stateDir, home.logsDir)
   const startedAtMs = Date.now()
-  const state: DaemonState = {pid: process.pid, startedAt: new Date(startedAtMs).toISOString(), version: options.version, warehouse: home.warehouse}
+  const state: DaemonState = {pid: process.pid, startedAt: formatMillis(startedAtMs), version: options.version, warehouse: home.warehouse}
   const claim = claimDaemonState(files.stateFile, state)
   if (!claim.claimed) {
     throw new K2Error(`a scheduler already runs on this home: pid ${claim.holder.pid}, since ${claim.holder.startedAt}`, {
