@@ -42,10 +42,10 @@ export abstract class CheckCommand<T extends typeof Command> extends BaseCommand
    * Renders the report (people) and sets the exit code: 1 when a check failed, else 4 when `busy`
    * (the warehouse checks could not run), else 1 when one warned under --strict. The report is the --json document.
    */
-  protected async finish(title: string, checks: CheckResult[], nowMicros: number, options: {busy?: boolean} = {}): Promise<CheckReport> {
+  protected async finish(title: string, checks: CheckResult[], nowMicros: number, options: {busy?: boolean; showExit?: boolean} = {}): Promise<CheckReport> {
     const report = buildReport(checks, nowMicros)
     const exit = reportExitCode(report.status, {busy: Boolean(options.busy), strict: this.checkFlags.strict})
-    if (!this.jsonEnabled()) this.log(renderCheckReport(report, {title, paint: await this.painter(), strict: this.checkFlags.strict}))
+    if (!this.jsonEnabled()) this.log(renderCheckReport(report, {title, paint: await this.painter(), strict: this.checkFlags.strict, exit: options.showExit ? exit : undefined}))
     if (options.busy && !this.jsonEnabled()) this.log(busyLine(exit))
     if (exit !== ExitCode.ok) process.exitCode = exit
     return report

@@ -4,7 +4,7 @@ import type {CheckResult} from '../checks/check.js'
 import type {Warehouse} from '../pipeline/warehouse.js'
 
 import {BaseCommand} from '../base-command.js'
-import {buildReport} from '../checks/check.js'
+import {buildReport, plural} from '../checks/check.js'
 import {formatBytes} from '../checks/units.js'
 import {AuditLog, AuditRecord} from '../pipeline/audit.js'
 import {ExitCode} from '../pipeline/errors.js'
@@ -132,11 +132,11 @@ Exit codes: 0 done; 1 a table failed (the tables before it stay deleted, it and 
       await runTasks(
         [
           {
-            title: `Delete ${count(rows)} rows from ${plan.tables.length} table${plan.tables.length === 1 ? '' : 's'}, one transaction each, then checkpoint`,
+            title: `Delete ${plural(rows, 'row')} from ${plural(plan.tables.length, 'table')}, one transaction each, then checkpoint`,
             task: async (_, task) => {
               result = await applyRetention(warehouse, plan, {
                 onTable: (table, index) => {
-                  task.output = `${progressBar(index, plan.tables.length)} ${table.table}: ${count(table.rows)} rows before ${table.cutoff}`
+                  task.output = `${progressBar(index, plan.tables.length)} ${table.table}: ${plural(table.rows, 'row')} before ${table.cutoff}`
                 },
               })
               if (result.failedTable) throw new Error(`${result.failedTable} failed; it and the tables after it were not changed`)
@@ -203,7 +203,7 @@ function describeError(plan: RetentionPlan, safety: CheckResult | null, result: 
   if (result?.failedTable) {
     const failed = result.tables.find((table) => table.table === result.failedTable)
     const done = result.tables.filter((table) => table.status === 'deleted')
-    const before = done.length > 0 ? `; deleted before it: ${done.map((table) => `${table.table} ${count(table.deletedRows)} rows`).join(', ')}` : '; nothing was deleted'
+    const before = done.length > 0 ? `; deleted before it: ${done.map((table) => `${table.table} ${plural(table.deletedRows, 'row')}`).join(', ')}` : '; nothing was deleted'
     return {table: result.failedTable, message: `retention failed on ${result.failedTable}: ${failed?.error ?? 'unknown error'} (none of its rows were deleted${before})`}
   }
 
@@ -240,7 +240,7 @@ function renderOutcome(document: RetentionDocument): string {
   const planned = document.plan.reduce((sum, table) => sum + table.rows, 0)
   if (document.dryRun) {
     if (document.status === 'refused') return '\nDry run: nothing was deleted. The real run would refuse (see the check above).'
-    return `\nDry run: nothing was deleted. \`k2ops retention\` with the same tables deletes these ${count(planned)} rows.`
+    return `\nDry run: nothing was deleted. \`k2ops retention\` with the same tables deletes these ${plural(planned, 'row')}.`
   }
 
   if (!document.result) return '\nNothing was deleted.'
@@ -248,7 +248,7 @@ function renderOutcome(document: RetentionDocument): string {
   const lines = ['', renderTable(['TABLE', 'PLANNED', 'DELETED', 'STATUS', 'ERROR'], result.tables.map((table) => [table.table, count(table.plannedRows), count(table.deletedRows), table.status, table.error ?? '']), {alignRight: [1, 2]})]
   const {checkpoint} = result
   const space = checkpoint.done ? `; checkpoint: warehouse ${formatBytes(checkpoint.fileBytesBefore)} → ${formatBytes(checkpoint.fileBytesAfter)} (freed blocks are reused; the file shrinks only when its end is free)` : ''
-  lines.push(`Deleted ${count(result.deletedRows)} rows${space}.`)
+  lines.push(`Deleted ${plural(result.deletedRows, 'row')}${space}.`)
   if (document.audit) lines.push(`Audit record ${document.audit.id} in ${document.audit.file}.`)
   return lines.join('\n')
 }

@@ -107,7 +107,7 @@ export class RunHistory {
       }
     }
 
-    return [...byId.values()].sort((a, b) => b.startedAt.localeCompare(a.startedAt))
+    return [...byId.values()].sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt))
   }
 
   private append(record: RunRecord): void {

@@ -228,7 +228,7 @@ describe('k2ops health daily', () => {
     expect(result.stdout).toMatch(/^candle_lag\s+pass 56 s\s+pass 4 min/m)
     expect(result.stdout).toMatch(/^STATUS\s+CHECK\s+VALUE\s+SUMMARY$/m)
     expect(result.stdout).toMatch(/^PASS\s+run_success_rate\s+100%\s+100% of 10 finished runs completed/m)
-    expect(result.stdout.trim().split('\n').at(-1)).toMatch(disk.status === 'pass' ? /^health daily: warn — 0 failed, 2 warned, 72 passed$/ : /^health daily: /)
+    expect(result.stdout.trim().split('\n').at(-1)).toMatch(disk.status === 'pass' ? /^health daily: warn — 0 failed, 2 warned, 72 passed \(exit 0\)$/ : /^health daily: /)
     // No colour off a terminal, and the task list stays off stdout.
     expect(result.stdout).not.toMatch(/\u001B\[/)
     expect(result.stdout).not.toContain('Flow runs, last 24 h')
@@ -323,7 +323,7 @@ describe('k2ops health daily', () => {
       expect(text.stdout).toMatch(/^FAIL pipeline_gaps 1m: /m)
       expect(text.stdout).toMatch(/^next: k2ops backfill --timeframe 1m --from /m)
       expect(text.stdout).toContain(broken[1].symbol)
-      expect(text.stdout.trim().split('\n').at(-1)).toMatch(/^health daily: fail — 5 failed, \d+ warned, \d+ passed$/)
+      expect(text.stdout.trim().split('\n').at(-1)).toMatch(/^health daily: fail — 5 failed, \d+ warned, \d+ passed \(exit 1\)$/)
       expect(text.stdout).not.toContain('Candles vs trades, last day')
       // A step whose checks failed is a failed task (✖), naming them; the steps that passed are ✔ lines.
       const taskLines = text.stderr.split('\n').map((line) => line.trim())

@@ -6,7 +6,7 @@ import {CheckReport, CheckResult, statusSeverity} from '../../checks/check.js'
 import {CheckCommand} from '../../check-command.js'
 import {UsageError} from '../../pipeline/errors.js'
 import {RunHistory} from '../../pipeline/run-history.js'
-import {MICROS_PER_DAY, formatMicros} from '../../pipeline/time.js'
+import {MICROS_PER_DAY} from '../../pipeline/time.js'
 import {runTasks} from '../../render/tasks.js'
 
 /** A health report waits this long at most for a warehouse held by a job, unless --lock-timeout says otherwise. */
@@ -80,12 +80,13 @@ flow runs and storage only. --prom-file also writes every figure for node_export
     // The task list goes on past a step that broke; the command does not.
     if (unexpected) throw unexpected
 
-    const report = await this.finish('health daily', checks, now, {busy: procedure.busy})
+    // Cron mails and logs show the verdict line: it says the exit code that cron saw.
+    const report = await this.finish('health daily', checks, now, {busy: procedure.busy, showExit: true})
     if (this.flags['prom-file']) {
       const {prometheusText, writeFileAtomically} = await import('../../checks/prometheus.js')
       const {flowRunStats} = await import('../../pipeline/run-stats.js')
-      const since = formatMicros(now - MICROS_PER_DAY)
-      writeFileAtomically(this.flags['prom-file'], prometheusText(report, flowRunStats(runs.filter((run) => run.startedAt >= since))))
+      const sinceMs = (now - MICROS_PER_DAY) / 1000
+      writeFileAtomically(this.flags['prom-file'], prometheusText(report, flowRunStats(runs.filter((run) => Date.parse(run.startedAt) >= sinceMs))))
     }
 
     return report
