@@ -64,13 +64,13 @@ export interface TimeWindow {
 
 /** The window the flags ask for, in µs; a usage error (exit 2) when it is empty or backwards. */
 export function resolveTimeWindow(flags: TimeWindowInput, options: TimeWindowOptions): TimeWindow {
-  const {from, lookback} = renameDeprecated(flags, options.note)
+  const {from, lookback, fromFlag, lookbackFlag} = renameDeprecated(flags, options.note)
   const now = options.nowMicros
   const toMicros = flags.to === undefined ? (options.toNow === false ? undefined : now) : parseInstant(flags.to, '--to', now)
   const end = toMicros ?? now
   let fromMicros: number | undefined
-  if (from !== undefined) fromMicros = parseInstant(from, '--from', now)
-  else if (lookback !== undefined) fromMicros = end - parseDuration(lookback, '--lookback')
+  if (from !== undefined) fromMicros = parseInstant(from, fromFlag, now)
+  else if (lookback !== undefined) fromMicros = end - parseDuration(lookback, lookbackFlag)
   else if (options.defaultLookback !== undefined) fromMicros = end - parseDuration(options.defaultLookback, 'default lookback')
   else if (options.requiredBy !== undefined) throw new UsageError(`${options.requiredBy}: missing --from (see --help)`, {code: 'missing_flag'})
   if (fromMicros !== undefined && toMicros !== undefined && fromMicros >= toMicros) {
@@ -80,18 +80,18 @@ export function resolveTimeWindow(flags: TimeWindowInput, options: TimeWindowOpt
   return {fromMicros, toMicros}
 }
 
-/** The old flags, as the new ones, with a note for each one used. */
-function renameDeprecated(flags: TimeWindowInput, note: (line: string) => void): {from?: string; lookback?: string} {
-  let {from, lookback} = flags
+/** The old flags, as the new ones, with a note for each one used; errors name the flag that was typed. */
+function renameDeprecated(flags: TimeWindowInput, note: (line: string) => void): {from?: string; lookback?: string; fromFlag: string; lookbackFlag: string} {
+  const window = {from: flags.from, lookback: flags.lookback, fromFlag: '--from', lookbackFlag: '--lookback'}
   if (flags['lookback-days'] !== undefined) {
-    lookback = `${flags['lookback-days']}d`
-    note(`--lookback-days is deprecated: use --lookback ${lookback}`)
+    Object.assign(window, {lookback: `${flags['lookback-days']}d`, lookbackFlag: '--lookback-days'})
+    note(`--lookback-days is deprecated: use --lookback ${window.lookback}`)
   }
 
   if (flags.since !== undefined) {
-    from = flags.since
+    Object.assign(window, {from: flags.since, fromFlag: '--since'})
     note(`--since is deprecated: use --from ${flags.since}`)
   }
 
-  return {from, lookback}
+  return window
 }

@@ -385,16 +385,15 @@ describe('k2ops health daily', () => {
     expect(readdirSync(dir)).toEqual(['k2ops.prom'])
   })
 
-  it('skips the warehouse checks within seconds when another process holds it (exit 4), naming the holder', async () => {
+  it('skips the warehouse checks when another process holds it (exit 4), naming the holder', async () => {
     const home = copyHome(demoHome, tempDir())
     // Another process holds the warehouse read-write until released.
     const holder = await holdWarehouse(join(home, 'warehouse.duckdb'), 'test holder')
     try {
       expect(JSON.parse(readFileSync(join(home, 'warehouse.duckdb.holder.json'), 'utf8'))).toMatchObject({pid: holder.pid, operation: 'test holder'})
 
-      const started = Date.now()
+      // It gives up on the warehouse after a short wait (how long: bench/answers-while-held.mjs) and reports the rest.
       const result = await k2ops(['health', 'daily', '--home', home, '--json'], {K2OPS_NOW: DEMO_NOW})
-      expect(Date.now() - started).toBeLessThan(10_000)
       expect(result.exitCode, result.stderr).toBe(4)
       const report: CheckReport = result.json
       expect(report.status).toBe('warn')
