@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {UsageError} from './pipeline/errors.js'
-import {parseDuration, parseInstant} from './pipeline/time.js'
+import {formatMicros, parseDuration, parseInstant} from './pipeline/time.js'
 
 /**
  * One vocabulary for time windows on every command: `--from`/`--to` (instants) or `--lookback`
@@ -17,7 +17,7 @@ export function timeWindowFlags(options: {defaultLookback?: string; from?: strin
       helpGroup: 'TIME WINDOW',
     }),
     to: Flags.string({summary: 'End of the time window (exclusive): ISO-8601 or relative. Default: now.', helpGroup: 'TIME WINDOW'}),
-    lookback: lookbackFlag(`The time window is this long, back from --to (e.g. 7d, 2h, 90m); instead of --from.${fallback}`, {exclusive: ['from'], helpGroup: 'TIME WINDOW'}),
+    lookback: lookbackFlag(`The time window is this long, back from --to or now (e.g. 7d, 2h, 90m); instead of --from.${fallback}`, {exclusive: ['from'], helpGroup: 'TIME WINDOW'}),
   }
 }
 
@@ -74,7 +74,7 @@ export function resolveTimeWindow(flags: TimeWindowInput, options: TimeWindowOpt
   else if (options.defaultLookback !== undefined) fromMicros = end - parseDuration(options.defaultLookback, 'default lookback')
   else if (options.requiredBy !== undefined) throw new UsageError(`${options.requiredBy}: missing --from (see --help)`, {code: 'missing_flag'})
   if (fromMicros !== undefined && toMicros !== undefined && fromMicros >= toMicros) {
-    throw new UsageError(`--from ${from ?? `(--lookback ${lookback})`} is not before --to ${flags.to ?? 'now'}`, {code: 'bad_range'})
+    throw new UsageError(`--from ${formatMicros(fromMicros)} is not before --to ${formatMicros(toMicros)}`, {code: 'bad_range'})
   }
 
   return {fromMicros, toMicros}

@@ -6,7 +6,6 @@ import type {FullStepName, MeasuredRange, RecoveryStep} from '../pipeline/recove
 import type {RunRecord} from '../pipeline/run-history.js'
 
 import {BaseCommand} from '../base-command.js'
-import {parseRange} from '../checks/range.js'
 import {resolveThresholds} from '../checks/thresholds.js'
 import {AuditLog} from '../pipeline/audit.js'
 import {ExitCode, K2Error, UsageError} from '../pipeline/errors.js'
@@ -237,7 +236,8 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
       return {fromMicros, toMicros: fromMicros + MICROS_PER_DAY}
     }
 
-    return parseRange(this.flags.from as string, this.flags.to as string, now)
+    const {fromMicros, toMicros} = this.timeWindow({}, now)
+    return {fromMicros: fromMicros as number, toMicros: toMicros as number}
   }
 
   private get onTerminal(): boolean {

@@ -451,7 +451,7 @@ describe('k2ops health daily', () => {
     expect(unknownFlag.exitCode).toBe(2)
     expect(Object.keys(unknownFlag.json)).toEqual(['error'])
     expect(Object.keys(unknownFlag.json.error)).toEqual(['code', 'exit', 'message', 'suggestions'])
-    expect(unknownFlag.json.error).toMatchObject({code: 'usage', exit: 2, message: expect.stringContaining('--since'), suggestions: [expect.stringContaining('--help')]})
+    expect(unknownFlag.json.error).toMatchObject({code: 'unknown_flag', exit: 2, message: expect.stringContaining('--since'), suggestions: [expect.stringContaining('--help')]})
     expect(unknownFlag.stderr).toBe('')
 
     const badTimeframe = await k2ops(['freshness', '--home', demoHome, '--timeframe', '2m', '--json'])

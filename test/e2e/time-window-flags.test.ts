@@ -82,6 +82,6 @@ describe('resolveTimeWindow', () => {
 
   it('a window start that is required and missing, or a window that is backwards, is one line', () => {
     expect(() => resolve({}, {requiredBy: 'backfill'})).toThrow('backfill: missing --from (see --help)')
-    expect(() => resolve({from: '-1d', to: '-2d'})).toThrow('--from -1d is not before --to -2d')
+    expect(() => resolve({from: '-1d', to: '-2d'})).toThrow('--from 2024-08-09T12:34:56Z is not before --to 2024-08-08T12:34:56Z')
   })
 })
