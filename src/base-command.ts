@@ -4,6 +4,8 @@ import {diskFullError} from './disk-full.js'
 import {ExitCode, K2Error} from './pipeline/errors.js'
 import {Home, resolveHome} from './pipeline/home.js'
 import {nowMicros} from './pipeline/time.js'
+import {describeParseError} from './parse-errors.js'
+import {TimeWindow, TimeWindowInput, TimeWindowOptions, resolveTimeWindow} from './time-window-flags.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -79,6 +81,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return nowMicros()
   }
 
+  /** --from/--to/--lookback (and their deprecated spellings) as µs; notes go to stderr, even under --json. */
+  protected timeWindow(options: Omit<TimeWindowOptions, 'nowMicros' | 'note'>, now = this.now()): TimeWindow {
+    return resolveTimeWindow(this.flags as TimeWindowInput, {...options, nowMicros: now, note: (line) => process.stderr.write(`k2ops: ${line}\n`)})
+  }
+
   protected get interactive(): boolean {
     return Boolean(process.stdout.isTTY) && !this.jsonEnabled()
   }
@@ -90,10 +97,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<unknown> {
     if (err instanceof Errors.ExitError) throw err
-    const failure = describeFailure(diskFullError(err, this.resolvedHome?.dir) ?? err)
+    const failure = describeFailure(diskFullError(err, this.resolvedHome?.dir) ?? err, this.commandName, this.flagNames())
     process.exitCode = failure.exit
     if (this.jsonEnabled()) {
-      this.logJson({error: {code: failure.code, exit: failure.exit, message: failure.message, suggestions: failure.hint ? [failure.hint] : []}} satisfies ErrorJson)
+      this.logJson({error: {code: failure.code, exit: failure.exit, message: failure.message, suggestions: failure.suggestions ?? (failure.hint ? [failure.hint] : [])}} satisfies ErrorJson)
     } else {
       this.logToStderr(`k2ops: ${failure.message}`)
       if (failure.hint) this.logToStderr(`hint: ${failure.hint}`)
@@ -102,13 +109,36 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
     throw new Errors.ExitError(failure.exit)
   }
+
+  /** `backfill`, `health daily`: as the user types it. */
+  private get commandName(): string {
+    return (this.id ?? this.ctor.id ?? 'k2ops').replaceAll(':', ' ')
+  }
+
+  /** Every flag this command takes, long names and aliases, for "did you mean". */
+  private flagNames(): string[] {
+    const flags = {...this.ctor.baseFlags, ...this.ctor.flags} as Record<string, {aliases?: string[]; hidden?: boolean}>
+    const names = Object.entries(flags).flatMap(([name, flag]) => (flag.hidden ? [] : [name, ...(flag.aliases ?? [])]))
+    return this.ctor.enableJsonFlag ? [...names, 'json'] : names
+  }
 }
 
-function describeFailure(err: Error & {oclif?: {exit?: number}; code?: string}): {code: string; exit: number; message: string; hint?: string} {
+interface Failure {
+  code: string
+  exit: number
+  message: string
+  hint?: string
+  /** Replaces [hint] in the JSON error: the nearest names, for a typo. */
+  suggestions?: string[]
+}
+
+function describeFailure(err: Error & {oclif?: {exit?: number}; code?: string}, command: string, flagNames: string[]): Failure {
   if (err instanceof K2Error) return {code: err.code, exit: err.exit, message: err.message, hint: err.hint}
   const lines = (err.message ?? String(err)).split('\n').map((line) => line.trim()).filter(Boolean)
   const message = lines[0] ?? 'unknown error'
   if (err.oclif?.exit !== undefined) {
+    const parse = describeParseError(err, command, flagNames)
+    if (parse) return {exit: ExitCode.usage, ...parse}
     // oclif's own parse and validation errors: a usage error unless it said otherwise.
     const exit = err.oclif.exit === 1 ? ExitCode.failed : ExitCode.usage
     // Parse errors put the offending names on the following lines: keep them on the one line.

@@ -5,18 +5,12 @@ import type {Warehouse} from './pipeline/warehouse.js'
 import {BaseCommand} from './base-command.js'
 import {CheckReport, CheckResult, CheckStatus, buildReport} from './checks/check.js'
 import {Thresholds, resolveThresholds} from './checks/thresholds.js'
-import {ExitCode} from './pipeline/errors.js'
+import {ExitCode, ExitCodeValue} from './pipeline/errors.js'
 import {withWarehouse} from './pipeline/warehouse.js'
 import {renderCheckReport} from './render/checks.js'
 
 /** The timeframes a check covers: one, a comma list, or all (the default). */
 export const timeframesFlag = Flags.string({char: 't', summary: 'Timeframes to check: 1m, 5m, 30m, 1h, 1d, a comma list, or all.', default: 'all'})
-
-/** The range of windows a check covers: those that overlap [--from, --to). */
-export const rangeFlags = {
-  from: Flags.string({summary: 'Start of the range: ISO-8601 or relative (-2h).', default: '-7d'}),
-  to: Flags.string({summary: 'End of the range (exclusive).', default: 'now'}),
-}
 
 /**
  * What the check commands share: `--limit` and `--strict`, a read-only warehouse, the thresholds
@@ -48,14 +42,12 @@ export abstract class CheckCommand<T extends typeof Command> extends BaseCommand
    * Renders the report (people) and sets the exit code: 1 when a check failed, else 4 when `busy`
    * (the warehouse checks could not run), else 1 when one warned under --strict. The report is the --json document.
    */
-  protected async finish(title: string, checks: CheckResult[], nowMicros: number, options: {busy?: boolean} = {}): Promise<CheckReport> {
+  protected async finish(title: string, checks: CheckResult[], nowMicros: number, options: {busy?: boolean; showExit?: boolean} = {}): Promise<CheckReport> {
     const report = buildReport(checks, nowMicros)
-    if (!this.jsonEnabled()) this.log(renderCheckReport(report, {title, paint: await this.painter(), strict: this.checkFlags.strict}))
-    if (options.busy && !this.jsonEnabled()) this.log('The warehouse checks did not run: another process holds the warehouse (exit 4). Run again when it is done.')
-    // A failure found is news; a busy warehouse (even with --strict) means "try again later".
-    if (report.status === 'fail') process.exitCode = ExitCode.failed
-    else if (options.busy) process.exitCode = ExitCode.busy
-    else if (report.status === 'warn' && this.checkFlags.strict) process.exitCode = ExitCode.failed
+    const exit = reportExitCode(report.status, {busy: Boolean(options.busy), strict: this.checkFlags.strict})
+    if (!this.jsonEnabled()) this.log(renderCheckReport(report, {title, paint: await this.painter(), strict: this.checkFlags.strict, exit: options.showExit ? exit : undefined}))
+    if (options.busy && !this.jsonEnabled()) this.log(busyLine(exit))
+    if (exit !== ExitCode.ok) process.exitCode = exit
     return report
   }
 
@@ -66,4 +58,22 @@ export abstract class CheckCommand<T extends typeof Command> extends BaseCommand
     const colors = {pass: chalk.green, warn: chalk.yellow, fail: chalk.red.bold}
     return (status, text) => colors[status](text)
   }
+}
+
+/**
+ * The exit code of a check report: 1 when a check failed, else 4 when `busy` (the warehouse checks
+ * could not run), else 1 when one warned under --strict, else 0. A failure found is news; a busy
+ * warehouse (even with --strict) means "try again later".
+ */
+export function reportExitCode(status: CheckStatus, options: {busy: boolean; strict: boolean}): ExitCodeValue {
+  if (status === 'fail') return ExitCode.failed
+  if (options.busy) return ExitCode.busy
+  if (status === 'warn' && options.strict) return ExitCode.failed
+  return ExitCode.ok
+}
+
+/** The line under a report whose warehouse checks were skipped, with the exit code really returned. */
+export function busyLine(exit: ExitCodeValue): string {
+  const why = exit === ExitCode.failed ? ': a check that did run failed' : ''
+  return `The warehouse checks did not run: another process holds the warehouse (exit ${exit}${why}). Run again when it is done.`
 }

@@ -101,12 +101,4 @@ export function buildReport(checks: CheckResult[], nowMicros: number): CheckRepo
   return {status: worstStatus(checks.map((check) => check.status)), checkedAt: formatMicros(nowMicros), checks}
 }
 
-/** The verb that agrees with `n`: verb(1, 'breaks', 'break'). */
-export function verb(n: number, one: string, many: string): string {
-  return n === 1 ? one : many
-}
-
-/** `n` things, with the plural when it takes one. */
-export function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`
-}
+export {plural, verb} from '../pipeline/words.js'

@@ -15,8 +15,9 @@ export interface RunChecksOptions extends CheckOptions {
 
 /** The runbook's flow metrics over the last 24 h: success rate, failure streaks, p95 duration vs target. */
 export function runChecks(options: RunChecksOptions): CheckResult[] {
-  const since = new Date(Math.floor((options.nowMicros - DAY) / 1000)).toISOString()
-  const recent = options.runs.filter((run) => run.startedAt >= since)
+  // Compared as instants: ISO texts with and without a fraction do not sort as their instants do.
+  const sinceMs = (options.nowMicros - DAY) / 1000
+  const recent = options.runs.filter((run) => Date.parse(run.startedAt) >= sinceMs)
   const stats = flowRunStats(recent)
   return [successRateCheck(stats, options), failureStreakCheck(options), durationCheck(stats, options)]
 }
@@ -51,11 +52,11 @@ function failureStreakCheck(options: RunChecksOptions): CheckResult {
   const thresholds = {warn: null, fail: limit}
   // Streaks are read over the whole history: a flow failing since yesterday is still failing.
   const failing = flowRunStats(options.runs).filter((flow) => flow.failureStreak > limit)
-  if (failing.length === 0) return checkResult({name: 'failure_streak', status: 'pass', summary: `no flow failed more than ${limit} times in a row`, value: 0, unit: 'flows', thresholds})
+  if (failing.length === 0) return checkResult({name: 'failure_streak', status: 'pass', summary: `no flow failed more than ${plural(limit, 'time')} in a row`, value: 0, unit: 'flows', thresholds})
   return checkResult({
     name: 'failure_streak',
     status: 'fail',
-    summary: `${failing.map((flow) => `${flow.flow} failed ${flow.failureStreak} times in a row`).join('; ')}`,
+    summary: `${failing.map((flow) => `${flow.flow} failed ${plural(flow.failureStreak, 'time')} in a row`).join('; ')}`,
     value: failing.length,
     unit: 'flows',
     thresholds,

@@ -1,5 +1,5 @@
 import {daemonFiles, isDaemonAlive, readDaemonState} from '../pipeline/scheduler/daemon-files.js'
-import {CheckResult, checkResult} from './check.js'
+import {CheckResult, checkResult, plural} from './check.js'
 
 export interface SchedulerCheckOptions {
   stateDir: string
@@ -52,8 +52,8 @@ export async function schedulerChecks(options: SchedulerCheckOptions): Promise<C
         name: 'scheduler_api',
         status: ok ? (paused.length > 0 ? 'warn' : 'pass') : 'fail',
         summary: ok
-          ? `API on 127.0.0.1:${daemon.port} answered in ${ms} ms; ${names.length} deployments${paused.length > 0 ? `, paused: ${paused.join(', ')}` : ''}`
-          : `API on 127.0.0.1:${daemon.port} lists ${names.length} deployments, not 5`,
+          ? `API on 127.0.0.1:${daemon.port} answered in ${ms} ms; ${plural(names.length, 'deployment')}${paused.length > 0 ? `, paused: ${paused.join(', ')}` : ''}`
+          : `API on 127.0.0.1:${daemon.port} lists ${plural(names.length, 'deployment')}, not 5`,
         value: ms,
         unit: 'ms',
         thresholds,

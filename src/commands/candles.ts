@@ -2,12 +2,11 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {CandleRow} from '../pipeline/candle-query.js'
-import {UsageError} from '../pipeline/errors.js'
-import {parseInstant} from '../pipeline/time.js'
 import {TIMEFRAMES, Timeframe} from '../pipeline/timeframes.js'
 import {withWarehouse} from '../pipeline/warehouse.js'
 import {renderCandleChart} from '../render/candle-chart.js'
 import {renderTable} from '../render/table.js'
+import {timeWindowFlags} from '../time-window-flags.js'
 
 export interface CandlesResult {
   symbol: string
@@ -31,8 +30,7 @@ export default class Candles extends BaseCommand<typeof Candles> {
   static override flags = {
     exchange: Flags.string({char: 'e', summary: 'Only this exchange (e.g. BINANCE).'}),
     timeframe: Flags.option({char: 't', summary: 'Candle timeframe.', options: TIMEFRAMES, default: '1m' as const})(),
-    from: Flags.string({summary: 'First window start to show: ISO-8601 or relative (-2h).'}),
-    to: Flags.string({summary: 'Show windows starting before this instant.'}),
+    ...timeWindowFlags({from: 'First window start to show'}),
     limit: Flags.integer({char: 'n', summary: 'Show at most this many candles (the newest).', default: 20, min: 1, max: 100_000}),
   }
 
@@ -40,9 +38,7 @@ export default class Candles extends BaseCommand<typeof Candles> {
     const symbol = this.args.symbol.toUpperCase()
     const exchange = this.flags.exchange?.toUpperCase()
     const now = this.now()
-    const fromMicros = this.flags.from === undefined ? undefined : parseInstant(this.flags.from, '--from', now)
-    const toMicros = this.flags.to === undefined ? undefined : parseInstant(this.flags.to, '--to', now)
-    if (fromMicros !== undefined && toMicros !== undefined && fromMicros >= toMicros) throw new UsageError('--from is not before --to', {code: 'bad_range'})
+    const {fromMicros, toMicros} = this.timeWindow({toNow: false}, now)
     const {knownMarkets, readCandles} = await import('../pipeline/candle-query.js')
     const {candles, markets} = await withWarehouse(this.home.warehouse, {...this.warehouseOptions('candles'), readOnly: true}, async (warehouse) => {
       const rows = await readCandles(warehouse, {symbol, exchange, timeframe: this.flags.timeframe, fromMicros, toMicros, limit: this.flags.limit})
@@ -62,7 +58,7 @@ export default class Candles extends BaseCommand<typeof Candles> {
     this.log(
       renderTable(
         ['WINDOW START (UTC)', 'EXCHANGE', 'OPEN', 'HIGH', 'LOW', 'CLOSE', 'VOLUME', 'TRADES', 'VWAP'],
-        candles.map((c) => [c.window_start.replace('.000000Z', 'Z'), c.exchange, c.open_price, c.high_price, c.low_price, c.close_price, c.volume, c.trade_count, c.vwap]),
+        candles.map((c) => [c.window_start, c.exchange, c.open_price, c.high_price, c.low_price, c.close_price, c.volume, c.trade_count, c.vwap]),
         {alignRight: [2, 3, 4, 5, 6, 7, 8]},
       ),
     )

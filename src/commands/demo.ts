@@ -3,7 +3,7 @@ import {existsSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 
 import {BaseCommand} from '../base-command.js'
-import {CheckStatus, worstStatus} from '../checks/check.js'
+import {CheckStatus, plural, worstStatus} from '../checks/check.js'
 import {ExitCode, UsageError} from '../pipeline/errors.js'
 import {RunHistory, RunRecord} from '../pipeline/run-history.js'
 import {formatMicros} from '../pipeline/time.js'
@@ -162,7 +162,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
     this.log(renderRuns(result.runs.slice(-TIMEFRAMES.length)))
     this.log('')
     const notPassing = result.health.notPassing.length > 0 ? `: ${result.health.notPassing.join(', ')}` : ''
-    this.log(`Daily health check: ${result.health.status} (${result.health.checks} checks${notPassing})`)
+    this.log(`Daily health check: ${result.health.status} (${plural(result.health.checks, 'check')}${notPassing})`)
     this.log('')
     this.log('Look at it:')
     for (const command of result.next) this.log(`  ${command}`)

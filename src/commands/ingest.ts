@@ -8,13 +8,21 @@ import {BaseCommand} from '../base-command.js'
 import {UsageError} from '../pipeline/errors.js'
 import {formatMicros} from '../pipeline/time.js'
 import {withWarehouse} from '../pipeline/warehouse.js'
+import {plural} from '../pipeline/words.js'
 import {renderTable} from '../render/table.js'
 import {runTasks} from '../render/tasks.js'
 
 const FORMATS = ['binance', 'binance-agg', 'kraken', 'k2'] as const
 
+/** A file's result in --json: instants in the one ISO-8601 form, not epoch µs. */
+export type IngestFileJson = Omit<IngestResult, 'firstTradeMicros' | 'lastTradeMicros' | 'ingestionTimestamp'> & {
+  firstTrade: string | null
+  lastTrade: string | null
+  ingestedAt: string
+}
+
 export interface IngestCommandResult {
-  files: IngestResult[]
+  files: IngestFileJson[]
   inserted: number
   duplicates: number
   rejected: number
@@ -68,7 +76,7 @@ Formats: binance (spot trades as on data.binance.vision, and header-named spot/U
               },
             })
             results.push(result)
-            task.title = `${file}: ${result.inserted} trades stored${result.duplicates ? `, ${result.duplicates} already there` : ''}`
+            task.title = `${file}: ${plural(result.inserted, 'trade')} stored${result.duplicates ? `, ${result.duplicates} already there` : ''}`
           },
         })),
         {json: this.jsonEnabled(), context: {}},
@@ -82,7 +90,7 @@ Formats: binance (spot trades as on data.binance.vision, and header-named spot/U
     }
 
     if (!this.jsonEnabled()) this.display(results)
-    return {files: results, ...total}
+    return {files: results.map((r) => fileJson(r)), ...total}
   }
 
   private display(results: IngestResult[]): void {
@@ -107,7 +115,16 @@ Formats: binance (spot trades as on data.binance.vision, and header-named spot/U
     )
     for (const r of results) {
       if (r.skippedNonMarket > 0) this.log(`${r.file}: ${r.skippedNonMarket} non-MARKET trades (e.g. INSURANCE_FUND) left out, as the exchange's klines do`)
-      if (r.rejectsFile) this.log(`${r.file}: ${r.rejected} bad rows written to ${r.rejectsFile}`)
+      if (r.rejectsFile) this.log(`${r.file}: ${plural(r.rejected, 'bad row')} written to ${r.rejectsFile}`)
     }
+  }
+}
+
+function fileJson({firstTradeMicros, lastTradeMicros, ingestionTimestamp, ...rest}: IngestResult): IngestFileJson {
+  return {
+    ...rest,
+    firstTrade: firstTradeMicros === undefined ? null : formatMicros(firstTradeMicros),
+    lastTrade: lastTradeMicros === undefined ? null : formatMicros(lastTradeMicros),
+    ingestedAt: formatMicros(ingestionTimestamp),
   }
 }

@@ -8,7 +8,6 @@ import type {RunRecord} from '../pipeline/run-history.js'
 import type {Warehouse} from '../pipeline/warehouse.js'
 
 import {BaseCommand} from '../base-command.js'
-import {parseRange} from '../checks/range.js'
 import {resolveThresholds} from '../checks/thresholds.js'
 import {AuditLog} from '../pipeline/audit.js'
 import {ExitCode, K2Error, UsageError} from '../pipeline/errors.js'
@@ -17,10 +16,12 @@ import {TIMEFRAMES, TIMEFRAME_SPECS, parseTimeframes} from '../pipeline/timefram
 import {retentionKeptFrom} from '../pipeline/retention-policy.js'
 import {pauseForTest} from '../pipeline/test-hooks.js'
 import {withWarehouse} from '../pipeline/warehouse.js'
+import {plural} from '../pipeline/words.js'
 import {confirm, requireConfirmation} from '../render/confirm.js'
-import {InterruptedRecover, RecoverResult, count, plural, rangeJson, renderInterrupted, renderOutcome, renderPlan, totals} from '../render/recover.js'
+import {InterruptedRecover, RecoverResult, rangeJson, renderInterrupted, renderOutcome, renderPlan, totals} from '../render/recover.js'
 import {renderClamp} from '../render/retention.js'
 import {runTasks} from '../render/tasks.js'
+import {deprecatedLookbackDaysFlag, lookbackFlag} from '../time-window-flags.js'
 
 export type {RecoverRangeJson, RecoverResult} from '../render/recover.js'
 
@@ -45,19 +46,19 @@ export interface FullRecoveryResult {
 }
 
 const MODES = ['date', 'from', 'auto', 'full']
-const DEFAULT_LOOKBACK_DAYS = 7
+const DEFAULT_LOOKBACK = '7d'
 const DEFAULT_RUN_TIMEOUT_SECONDS = 600
 /** What `k2ops scheduler stop` gives a running flow by default. */
 const STOP_TIMEOUT_SECONDS = 60
 
 export default class Recover extends BaseCommand<typeof Recover> {
   static override summary = 'Repair corrupted candles from the trades (--auto, --date, --from/--to), or bring the pipeline back after an outage (--full).'
-  static override description = `Repair: plans the windows to rebuild (--auto: the ones validate, gaps and reconcile fail on over --lookback-days; a rollup failure rebuilds that parent window in every timeframe), prints the plan (ranges per timeframe, candles to delete, trades to reprocess), asks for confirmation on a terminal unless --yes, then deletes and rebuilds each range from the trades in its own transaction and checks the repaired ranges again. Candles whose values come out the same stay byte-identical. An interrupted recover leaves every range as it was or repaired: run the same command again. Windows not closed yet are left to the flows. Exit 0 when the repaired ranges pass, 1 when they still fail, 2 when not on a terminal without --yes.
+  static override description = `Repair: plans the windows to rebuild (--auto: the ones validate, gaps and reconcile fail on over --lookback; a rollup failure rebuilds that parent window in every timeframe), prints the plan (ranges per timeframe, candles to delete, trades to reprocess), asks for confirmation on a terminal unless --yes, then deletes and rebuilds each range from the trades in its own transaction and checks the repaired ranges again. Candles whose values come out the same stay byte-identical. An interrupted recover leaves every range as it was or repaired: run the same command again. Windows not closed yet are left to the flows. Exit 0 when the repaired ranges pass, 1 when they still fail, 2 when not on a terminal without --yes.
 Full (--full): stops the scheduler (a stale pid file included), checks that the warehouse opens and reads back whole (DuckDB checksums every block it reads; CHECKPOINT), starts the scheduler, checks its API and the five deployments, runs the 1m flow through it and waits for it, then runs health daily. It stops at the first failing step with what to do next (exit 1). Both record an audit entry in <home>/state/audit.jsonl.`
 
   static override examples = [
     '<%= config.bin %> recover --auto --dry-run',
-    '<%= config.bin %> recover --auto --lookback-days 2 --yes',
+    '<%= config.bin %> recover --auto --lookback 2d --yes',
     '<%= config.bin %> recover --timeframe 1m --date 2024-08-08',
     '<%= config.bin %> recover --timeframe all --from 2024-08-08T00:00:00Z --to 2024-08-08T06:00:00Z --yes --json',
     '<%= config.bin %> recover --full',
@@ -69,11 +70,12 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
     date: Flags.string({summary: 'Repair this UTC day (YYYY-MM-DD).', exactlyOne: MODES}),
     from: Flags.string({summary: 'Repair from this instant (ISO-8601 or relative, aligned down to windows).', exactlyOne: MODES, dependsOn: ['to']}),
     to: Flags.string({summary: 'Repair up to this instant (exclusive, aligned up to windows).', dependsOn: ['from']}),
-    'lookback-days': Flags.integer({summary: `--auto: check the last N days (default ${DEFAULT_LOOKBACK_DAYS}).`, min: 1, dependsOn: ['auto']}),
+    lookback: lookbackFlag(`--auto: check this far back (e.g. 2d, 12h; default ${DEFAULT_LOOKBACK}).`, {dependsOn: ['auto']}),
+    'lookback-days': {...deprecatedLookbackDaysFlag, dependsOn: ['auto']},
     'dry-run': Flags.boolean({summary: 'Print the plan and change nothing.'}),
     yes: Flags.boolean({char: 'y', summary: 'Do not ask for confirmation (needed off a terminal).'}),
     force: Flags.boolean({summary: 'Also rebuild windows older than their retention cutoff (by default what retention deletes is left out).'}),
-    full: Flags.boolean({summary: 'Full pipeline recovery after an outage: scheduler, warehouse, a 1m run, health daily.', exactlyOne: MODES, exclusive: ['timeframe', 'dry-run', 'lookback-days', 'force']}),
+    full: Flags.boolean({summary: 'Full pipeline recovery after an outage: scheduler, warehouse, a 1m run, health daily.', exactlyOne: MODES, exclusive: ['timeframe', 'dry-run', 'lookback', 'lookback-days', 'force']}),
     'run-timeout': Flags.integer({summary: `--full: seconds to wait for the 1m run, queue included (default ${DEFAULT_RUN_TIMEOUT_SECONDS}).`, min: 1, dependsOn: ['full']}),
   }
 
@@ -91,12 +93,12 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
     requireConfirmation({yes: Boolean(this.flags.yes), dryRun, json})
 
     const mode: RecoverResult['mode'] = this.flags.auto ? 'auto' : this.flags.date ? 'date' : 'range'
-    const lookbackDays = this.flags['lookback-days'] ?? DEFAULT_LOOKBACK_DAYS
+    const lookback = this.flags['lookback-days'] === undefined ? (this.flags.lookback ?? DEFAULT_LOOKBACK) : `${this.flags['lookback-days']}d`
     const request: RepairRequest = {
       timeframes,
       nowMicros: now,
       thresholds: resolveThresholds(this.home.config.thresholds, `${this.home.configFile}: thresholds`),
-      ...(mode === 'auto' ? {lookback: {fromMicros: now - lookbackDays * MICROS_PER_DAY, toMicros: now}} : {requested: this.requestedSpan(now)}),
+      ...(mode === 'auto' ? {lookback: {fromMicros: this.timeWindow({defaultLookback: DEFAULT_LOOKBACK}, now).fromMicros ?? now, toMicros: now}} : {requested: this.requestedSpan(now)}),
       // What retention deletes is neither a gap nor something to rebuild, unless --force.
       keptFrom: this.flags.force ? undefined : retentionKeptFrom(this.home, now),
     }
@@ -110,7 +112,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
       runTasks(
         [
           {
-            title: `Plan the repair: ${mode === 'auto' ? `validate, gaps and reconcile over the last ${lookbackDays} days` : 'the requested windows'}`,
+            title: `Plan the repair: ${mode === 'auto' ? `validate, gaps and reconcile over the last ${lookback}` : 'the requested windows'}`,
             task: async (_ctx, task) => {
               interrupted = await this.findInterrupted(warehouse, audit)
               plan = await planRepair(warehouse, request)
@@ -146,7 +148,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
 
     const {totals: planned} = result.plan
     if (planned.ranges > 0 && !this.flags.yes) {
-      const yes = await confirm(`Delete and rebuild ${count(planned.candles)} candles in ${plural(planned.ranges, 'range')} from ${count(planned.trades)} trades?`)
+      const yes = await confirm(`Delete and rebuild ${plural(planned.candles, 'candle')} in ${plural(planned.ranges, 'range')} from ${plural(planned.trades, 'trade')}?`)
       if (!yes) throw new K2Error('cancelled: nothing changed', {code: 'cancelled', exit: ExitCode.failed})
     }
 
@@ -173,7 +175,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
                   applied.removed += done.removed
                   applied.trades += done.trades
                   // One line per committed transaction: an interrupted run shows how far it got.
-                  task.output = `${piece.timeframe} ${formatMicros(piece.fromMicros)} → ${formatMicros(piece.toMicros)}: ${done.candles} candles rebuilt (${applied.pieces}/${pieces.length})`
+                  task.output = `${piece.timeframe} ${formatMicros(piece.fromMicros)} → ${formatMicros(piece.toMicros)}: ${plural(done.candles, 'candle')} rebuilt (${applied.pieces}/${pieces.length})`
                 }
 
                 applied.durationMs = Date.now() - started
@@ -226,7 +228,8 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
       return {fromMicros, toMicros: fromMicros + MICROS_PER_DAY}
     }
 
-    return parseRange(this.flags.from as string, this.flags.to as string, now)
+    const {fromMicros, toMicros} = this.timeWindow({}, now)
+    return {fromMicros: fromMicros as number, toMicros: toMicros as number}
   }
 
   /** Earlier recover runs on this warehouse killed before their outcome: what the warehouse shows they rebuilt. */

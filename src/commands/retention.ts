@@ -13,8 +13,9 @@ import {formatMicros} from '../pipeline/time.js'
 import {TIMEFRAMES, Timeframe} from '../pipeline/timeframes.js'
 import {withWarehouse} from '../pipeline/warehouse.js'
 import {confirm, requireConfirmation} from '../render/confirm.js'
-import {InterruptedRetention, RetentionDocument, count, renderHistory, renderInterrupted, renderOutcome, renderPlan} from '../render/retention.js'
+import {InterruptedRetention, RetentionDocument, renderHistory, renderInterrupted, renderOutcome, renderPlan} from '../render/retention.js'
 import {progressBar, runTasks} from '../render/tasks.js'
+import {count, plural} from '../pipeline/words.js'
 
 export type {RetentionDocument} from '../render/retention.js'
 
@@ -187,7 +188,7 @@ Exit codes: 0 done; 1 a table failed (the tables before it stay deleted, it and 
     const rows = plan.tables.reduce((sum, table) => sum + table.rows, 0)
     if (rows === 0 || this.flags.yes) return
     const tables = plan.tables.filter((table) => table.rows > 0).length
-    if (!(await confirm(`Delete ${count(rows)} rows from ${tables} table${tables === 1 ? '' : 's'}?`))) {
+    if (!(await confirm(`Delete ${plural(rows, 'row')} from ${plural(tables, 'table')}?`))) {
       throw new K2Error('cancelled: nothing was deleted', {code: 'cancelled', exit: ExitCode.failed})
     }
   }
@@ -214,11 +215,11 @@ Exit codes: 0 done; 1 a table failed (the tables before it stay deleted, it and 
       await runTasks(
         [
           {
-            title: `Delete ${count(rows)} rows from ${plan.tables.length} table${plan.tables.length === 1 ? '' : 's'}, one transaction each, then checkpoint`,
+            title: `Delete ${plural(rows, 'row')} from ${plural(plan.tables.length, 'table')}, one transaction each, then checkpoint`,
             task: async (_, task) => {
               result = await applyRetention(warehouse, plan, {
                 onTable: (table, index) => {
-                  task.output = `${progressBar(index, plan.tables.length)} ${table.table}: ${count(table.rows)} rows before ${table.cutoff}`
+                  task.output = `${progressBar(index, plan.tables.length)} ${table.table}: ${plural(table.rows, 'row')} before ${table.cutoff}`
                 },
               })
               if (result.failedTable) throw new Error(`${result.failedTable} failed; it and the tables after it were not changed`)
@@ -276,7 +277,7 @@ function describeError(plan: RetentionPlan, safety: CheckResult | null, result: 
   if (result?.failedTable) {
     const failed = result.tables.find((table) => table.table === result.failedTable)
     const done = result.tables.filter((table) => table.status === 'deleted')
-    const before = done.length > 0 ? `; deleted before it: ${done.map((table) => `${table.table} ${count(table.deletedRows)} rows`).join(', ')}` : '; nothing was deleted'
+    const before = done.length > 0 ? `; deleted before it: ${done.map((table) => `${table.table} ${plural(table.deletedRows, 'row')}`).join(', ')}` : '; nothing was deleted'
     return {table: result.failedTable, message: `retention failed on ${result.failedTable}: ${failed?.error ?? 'unknown error'} (none of its rows were deleted${before})`}
   }
 

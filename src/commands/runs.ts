@@ -4,9 +4,9 @@ import {BaseCommand} from '../base-command.js'
 import {UsageError} from '../pipeline/errors.js'
 import {RUN_STATES, RunHistory, RunRecord, RunState} from '../pipeline/run-history.js'
 import {FlowRunStats, flowRunStats} from '../pipeline/run-stats.js'
-import {parseInstant} from '../pipeline/time.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS} from '../pipeline/timeframes.js'
 import {renderRunHistory, renderRunSummary} from '../render/runs.js'
+import {deprecatedSinceFlag, timeWindowFlags} from '../time-window-flags.js'
 
 export interface RunsResult {
   /** The matching runs, in the order asked for, at most --limit. */
@@ -23,10 +23,10 @@ export default class Runs extends BaseCommand<typeof Runs> {
 
   static override examples = [
     '<%= config.bin %> runs',
-    '<%= config.bin %> runs --state Failed --since -24h',
+    '<%= config.bin %> runs --state Failed --lookback 24h',
     '<%= config.bin %> runs --flow 1m --sort duration --limit 10',
     '<%= config.bin %> runs --flow backfill --state failed,timedout,crashed',
-    "<%= config.bin %> runs --since 2024-08-08T00:00:00Z --json | jq '.summary[] | {flow, successRate, p95Seconds}'",
+    "<%= config.bin %> runs --from 2024-08-08T00:00:00Z --json | jq '.summary[] | {flow, successRate, p95Seconds}'",
   ]
 
   static override flags = {
@@ -39,7 +39,8 @@ export default class Runs extends BaseCommand<typeof Runs> {
       // Any case: the canonical name when there is one; oclif then checks the value against the options.
       parse: async (input) => RUN_STATES.find((state) => state.toLowerCase() === input.toLowerCase()) ?? (input as RunState),
     })(),
-    since: Flags.string({summary: 'Only runs started at or after this instant: ISO-8601 or relative (-24h). Default: all.'}),
+    ...timeWindowFlags({from: 'Only runs started at or after this instant (default: all)'}),
+    since: deprecatedSinceFlag,
     limit: Flags.integer({char: 'n', summary: 'Show at most this many runs.', default: 20, min: 1}),
     sort: Flags.option({summary: 'Order: start (newest first) or duration (longest first).', options: ['start', 'duration'] as const, default: 'start' as const})(),
   }
@@ -49,10 +50,13 @@ export default class Runs extends BaseCommand<typeof Runs> {
     const all = history.list()
     const flow = this.flags.flow === undefined ? undefined : resolveFlow(this.flags.flow, all)
     const states = this.flags.state === undefined ? undefined : new Set<RunState>(this.flags.state)
-    const sinceMs = this.flags.since === undefined ? undefined : parseInstant(this.flags.since, '--since', this.now()) / 1000
-    const matching = all.filter(
-      (run) => (flow === undefined || run.flow === flow) && (states === undefined || states.has(run.state)) && (sinceMs === undefined || Date.parse(run.startedAt) >= sinceMs),
-    )
+    const {fromMicros, toMicros} = this.timeWindow({toNow: false})
+    const startedIn = (run: RunRecord) => {
+      const micros = Date.parse(run.startedAt) * 1000
+      return (fromMicros === undefined || micros >= fromMicros) && (toMicros === undefined || micros < toMicros)
+    }
+
+    const matching = all.filter((run) => (flow === undefined || run.flow === flow) && (states === undefined || states.has(run.state)) && startedIn(run))
     // list() is newest first and sort() is stable: runs of equal duration stay newest first.
     const ordered = this.flags.sort === 'duration' ? [...matching].sort((a, b) => (b.durationMs ?? -1) - (a.durationMs ?? -1)) : matching
     const result: RunsResult = {runs: ordered.slice(0, this.flags.limit), summary: flowRunStats(matching)}
@@ -81,7 +85,7 @@ export default class Runs extends BaseCommand<typeof Runs> {
     const parts: string[] = []
     if (this.flags.flow !== undefined) parts.push(`--flow ${this.flags.flow}`)
     if (this.flags.state !== undefined) parts.push(`--state ${this.flags.state.join(',')}`)
-    if (this.flags.since !== undefined) parts.push(`--since ${this.flags.since}`)
+    for (const name of ['from', 'to', 'lookback', 'since'] as const) if (this.flags[name] !== undefined) parts.push(`--${name} ${this.flags[name]}`)
     return parts.join(' ')
   }
 }

@@ -7,7 +7,8 @@ import {RunHistory, RunRecord} from '../pipeline/run-history.js'
 import {parseDuration} from '../pipeline/time.js'
 import {TIMEFRAME_SPECS, Timeframe, parseTimeframes} from '../pipeline/timeframes.js'
 import {withWarehouse} from '../pipeline/warehouse.js'
-import {renderRuns} from '../render/runs.js'
+import {renderRebuiltWindows, renderRuns} from '../render/runs.js'
+import {lookbackFlag} from '../time-window-flags.js'
 
 export interface TriggerResult {
   runs: RunRecord[]
@@ -30,7 +31,7 @@ When the scheduler runs on this home, the run is queued in it (behind the flow i
   }
 
   static override flags = {
-    lookback: Flags.string({summary: 'Recompute windows this far back (e.g. 10m, 2h, 2d) instead of the flow default.'}),
+    lookback: lookbackFlag('Recompute windows this far back (e.g. 10m, 2h, 2d) instead of the flow default.'),
     'include-open': Flags.boolean({summary: 'Also write the window that has not closed yet.', default: false}),
     'via-scheduler': Flags.boolean({
       summary: 'Queue the run in the running scheduler (the default when one runs) and wait for it; fail if none runs.',
@@ -47,7 +48,12 @@ When the scheduler runs on this home, the run is queued in it (behind the flow i
     const lookbackMicros = this.flags.lookback === undefined ? undefined : parseDuration(this.flags.lookback, '--lookback')
     const viaScheduler = await this.schedulerToUse()
     const runs = viaScheduler ? await this.runViaScheduler(viaScheduler, timeframes) : await this.runHere(timeframes, lookbackMicros)
-    if (!this.jsonEnabled()) this.log(renderRuns(runs))
+    if (!this.jsonEnabled()) {
+      this.log(renderRuns(runs))
+      const rebuilt = renderRebuiltWindows(runs)
+      if (rebuilt) this.log(`\n${rebuilt}`)
+    }
+
     const failed = runs.filter((run) => run.state !== 'Completed')
     if (failed.length > 0) {
       process.exitCode = ExitCode.failed

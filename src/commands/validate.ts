@@ -1,9 +1,10 @@
-import {Flags} from '@oclif/core'
-
 import {CheckReport} from '../checks/check.js'
 import {CheckCommand, timeframesFlag} from '../check-command.js'
-import {MICROS_PER_DAY} from '../pipeline/time.js'
 import {parseTimeframes} from '../pipeline/timeframes.js'
+import {deprecatedLookbackDaysFlag, timeWindowFlags} from '../time-window-flags.js'
+
+// validate checks every candle from the window start on (no --to: the newest candles matter most).
+const {from, lookback} = timeWindowFlags({defaultLookback: '7d', from: 'Check candles whose window starts from this instant'})
 
 export default class Validate extends CheckCommand<typeof Validate> {
   static override summary = 'Check the candles: the invariants of every candle, and each timeframe against the rollup of the one below.'
@@ -14,21 +15,24 @@ Exit 1 when a check fails (or warns, with --strict).`
 
   static override examples = [
     '<%= config.bin %> validate',
-    '<%= config.bin %> validate --timeframe 1h --lookback-days 30',
+    '<%= config.bin %> validate --timeframe 1h --lookback 30d',
     '<%= config.bin %> validate --json | jq \'.checks[] | select(.status != "pass")\'',
   ]
 
   static override flags = {
     timeframe: timeframesFlag,
-    'lookback-days': Flags.integer({summary: 'Check candles whose window starts in the last N days.', default: 7, min: 1}),
+    from,
+    lookback,
+    'lookback-days': deprecatedLookbackDaysFlag,
   }
 
   async run(): Promise<CheckReport> {
     const timeframes = parseTimeframes(this.flags.timeframe)
     const now = this.now()
+    const {fromMicros = now} = this.timeWindow({defaultLookback: '7d'}, now)
     const {validateChecks} = await import('../checks/invariants.js')
     const checks = await this.readWarehouse('validate', (warehouse) =>
-      validateChecks(warehouse, {timeframes, fromMicros: now - this.flags['lookback-days'] * MICROS_PER_DAY, nowMicros: now, limit: this.checkFlags.limit}),
+      validateChecks(warehouse, {timeframes, fromMicros, nowMicros: now, limit: this.checkFlags.limit}),
     )
     return this.finish('validate', checks, now)
   }

@@ -2,6 +2,7 @@ import type {Warehouse} from './warehouse.js'
 
 import {END_OF_TIME} from './flow-run.js'
 import {recomputeWindows} from './recompute.js'
+import {TRADES_TABLE} from './schema.js'
 import {MICROS_PER_DAY} from './time.js'
 import {Timeframe, ceilToWindow, floorToWindow} from './timeframes.js'
 import {allIngestedWithin, newestIngestion, readMark, writeMark} from './watermark.js'
@@ -53,6 +54,31 @@ export function planBackfill(timeframes: Timeframe[], fromMicros: number, toMicr
   }
 
   return {ranges, chunks}
+}
+
+export interface TradeSpan {
+  /** The first and the last trade's timestamp in the range asked for. */
+  firstMicros: number
+  lastMicros: number
+}
+
+/** When the trades in [from, to) begin and end; undefined when there are none. */
+export async function tradeSpan(warehouse: Warehouse, fromMicros: number, toMicros: number): Promise<TradeSpan | undefined> {
+  const row = await warehouse.one<{first: bigint | null; last: bigint | null}>(
+    `SELECT min("timestamp") AS first, max("timestamp") AS last FROM ${TRADES_TABLE} WHERE "timestamp" >= $from::BIGINT AND "timestamp" < $to::BIGINT`,
+    {from: BigInt(fromMicros), to: BigInt(toMicros)},
+  )
+  return row.first === null || row.last === null ? undefined : {firstMicros: Number(row.first), lastMicros: Number(row.last)}
+}
+
+/**
+ * [from, to) cut to the trades in it: days without trades have nothing to rebuild, so a range
+ * typed too wide (--from 1900-01-01) plans only the days that hold data and holds the warehouse
+ * only for them. undefined: no trade in the range, nothing to do.
+ */
+export function clampToTrades(fromMicros: number, toMicros: number, span: TradeSpan | undefined): {fromMicros: number; toMicros: number} | undefined {
+  if (span === undefined) return undefined
+  return {fromMicros: Math.max(fromMicros, span.firstMicros), toMicros: Math.min(toMicros, span.lastMicros + 1)}
 }
 
 export interface ChunkResult {

@@ -1,5 +1,6 @@
 import type {Warehouse} from './warehouse.js'
 
+import {isoSql} from './sql-time.js'
 import {TIMEFRAME_SPECS, Timeframe} from './timeframes.js'
 
 export interface CandleRow {
@@ -46,13 +47,12 @@ export async function readCandles(warehouse: Warehouse, query: CandleQuery): Pro
   }
 
   return warehouse.json<CandleRow>(
-    `SELECT * FROM (
-       SELECT symbol, exchange, strftime(window_start, '%Y-%m-%dT%H:%M:%S.%fZ') AS window_start,
-              strftime(window_end, '%Y-%m-%dT%H:%M:%S.%fZ') AS window_end,
-              open_price, high_price, low_price, close_price, volume, trade_count, vwap
-       FROM ${table} WHERE ${where.join(' AND ')}
-       ORDER BY window_start DESC, exchange LIMIT $limit::INTEGER
-     ) ORDER BY window_start, exchange`,
+    `SELECT * EXCLUDE (ws) FROM (
+       SELECT symbol, exchange, ${isoSql('window_start')} AS window_start, ${isoSql('window_end')} AS window_end,
+              open_price, high_price, low_price, close_price, volume, trade_count, vwap, window_start AS ws
+       FROM ${table} c WHERE ${where.join(' AND ')}
+       ORDER BY c.window_start DESC, exchange LIMIT $limit::INTEGER
+     ) ORDER BY ws, exchange`,
     params,
   )
 }

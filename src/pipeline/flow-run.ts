@@ -26,6 +26,8 @@ export interface FlowWindowResult {
   trades: number
   /** Windows before the lookback recomputed because trades reached them late. */
   lateWindows: number
+  /** The first and the last of those late windows' starts (undefined: none). */
+  lateSpan?: {firstMicros: number; lastMicros: number}
   ingestedThrough: number
 }
 
@@ -52,6 +54,7 @@ export async function runFlowWindows(warehouse: Warehouse, tf: Timeframe, option
       {previous: BigInt(previous), newest: BigInt(newest), from: BigInt(from)},
     )
     const late = await recomputeWindows(warehouse, tf, {kind: 'keys'}, options.nowMicros)
+    const lateBounds = await warehouse.one<{lo: bigint | null; hi: bigint | null}>(`SELECT min(ws) AS lo, max(ws) AS hi FROM ${AFFECTED_TABLE}`)
     await warehouse.run(`DROP TABLE ${AFFECTED_TABLE}`)
     await writeMark(warehouse, tf, {ingestedThrough: newest, closedThrough: cutoff}, options.nowMicros)
     return {
@@ -62,6 +65,7 @@ export async function runFlowWindows(warehouse: Warehouse, tf: Timeframe, option
       removed: range.removed + late.removed,
       trades: range.trades + late.trades,
       lateWindows: late.candles + late.removed,
+      lateSpan: lateBounds.lo === null || lateBounds.hi === null ? undefined : {firstMicros: Number(lateBounds.lo), lastMicros: Number(lateBounds.hi)},
       ingestedThrough: newest,
     }
   })

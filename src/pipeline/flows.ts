@@ -36,6 +36,7 @@ export async function runFlow(warehouse: Warehouse, history: RunHistory, tf: Tim
       removed: result.removed,
       trades: result.trades,
       lateWindows: result.lateWindows,
+      ...(result.lateSpan && {lateFrom: formatMicros(result.lateSpan.firstMicros), lateTo: formatMicros(result.lateSpan.lastMicros)}),
     })
     return {record, result}
   } catch (error) {

@@ -13,6 +13,7 @@ import {SCHEMA_TABLES, TRADES_TABLE} from './schema.js'
 import {MICROS_PER_DAY} from './time.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe, floorToWindow} from './timeframes.js'
 import {withWarehouse} from './warehouse.js'
+import {plural} from './words.js'
 
 // ---------------------------------------------------------------------------------------------
 // Recovering from corrupted candles: which windows to rebuild, and rebuilding them.
@@ -208,7 +209,7 @@ export class FullRecovery {
         run: async () => {
           const report = await verifyWarehouse(home.warehouse, openOptions)
           const rows = report.tables.reduce((sum, table) => sum + table.rows, 0)
-          return `${report.tables.length} tables, ${rows.toLocaleString('en-US')} rows read back in ${report.durationMs} ms`
+          return `${plural(report.tables.length, 'table')}, ${plural(rows, 'row')} read back in ${report.durationMs} ms`
         },
       },
       {
@@ -228,7 +229,7 @@ export class FullRecovery {
           const api = await checkSchedulerApi(home)
           this.connection = api.client
           const paused = api.deployments.filter((d) => d.paused).map((d) => d.name)
-          return `/api/health answered (k2ops ${api.version}); ${api.deployments.length} deployments${paused.length > 0 ? `, paused: ${paused.join(', ')}` : ''}`
+          return `/api/health answered (k2ops ${api.version}); ${plural(api.deployments.length, 'deployment')}${paused.length > 0 ? `, paused: ${paused.join(', ')}` : ''}`
         },
       },
       {
@@ -238,7 +239,7 @@ export class FullRecovery {
         run: async (report) => {
           if (!this.connection) throw new K2Error('no scheduler API to run the flow through', {code: 'scheduler_not_running', exit: ExitCode.failed})
           this.run = await runThroughScheduler(this.connection, TIMEFRAME_SPECS['1m'].deployment, this.options.runTimeoutMs, (run) => report(`run ${run.id}: ${run.state}`))
-          return `run ${this.run.id} Completed in ${this.run.durationMs ?? '?'} ms (${this.run.candles ?? 0} candles)`
+          return `run ${this.run.id} Completed in ${this.run.durationMs ?? '?'} ms (${plural(this.run.candles ?? 0, 'candle')})`
         },
       },
     ]
@@ -332,7 +333,7 @@ export async function checkSchedulerApi(home: Home): Promise<ApiOutcome & {clien
   const expected = TIMEFRAMES.map((tf) => TIMEFRAME_SPECS[tf].deployment)
   const missing = expected.filter((name) => !deployments.some((d) => d.name === name))
   if (missing.length > 0) {
-    throw new K2Error(`the scheduler has ${deployments.length} deployments; missing: ${missing.join(', ')}`, {code: 'deployments_missing', exit: ExitCode.failed})
+    throw new K2Error(`the scheduler has ${plural(deployments.length, 'deployment')}; missing: ${missing.join(', ')}`, {code: 'deployments_missing', exit: ExitCode.failed})
   }
 
   return {

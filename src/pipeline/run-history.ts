@@ -4,6 +4,7 @@ import {dirname} from 'node:path'
 
 import {appendPrivateFile, privateDir} from './private-files.js'
 import {currentProcess, isOwnerAlive} from './process-owner.js'
+import {formatMillis} from './time.js'
 
 /** Skipped: a tick missed while the scheduler was down, coalesced into one catch-up run. */
 export const RUN_STATES = ['Scheduled', 'Running', 'Completed', 'Failed', 'TimedOut', 'Crashed', 'Cancelled', 'Skipped'] as const
@@ -29,6 +30,9 @@ export interface RunRecord {
   removed?: number
   trades?: number
   lateWindows?: number
+  /** The first and the last late window's start, ISO-8601 (none: no late window). */
+  lateFrom?: string
+  lateTo?: string
   error?: string
   /** The process that runs (or queued) the run; with pidStartTime, who must be alive while it is Running. */
   pid: number
@@ -62,7 +66,7 @@ export class RunHistory {
 
   /** Records a run of this process as Running; until it is finished, a SIGTERM records it Cancelled. */
   start(run: Omit<RunRecord, 'id' | 'state' | 'startedAt' | 'pid'> & {id?: string; startedAt?: string}): RunRecord {
-    const record: RunRecord = {...currentProcess(), ...run, id: run.id ?? randomUUID(), state: 'Running', startedAt: run.startedAt ?? new Date(this.clock()).toISOString()}
+    const record: RunRecord = {...currentProcess(), ...run, id: run.id ?? randomUUID(), state: 'Running', startedAt: run.startedAt ?? formatMillis(this.clock())}
     this.append(record)
     if (this.file) {
       openRuns.set(record.id, {history: this, run: record})
@@ -77,7 +81,7 @@ export class RunHistory {
     openRuns.delete(run.id)
     if (openRuns.size === 0) process.removeListener('SIGTERM', onSigterm)
     const endedAt = new Date(this.clock())
-    const record: RunRecord = {...run, ...outcome, endedAt: endedAt.toISOString(), durationMs: endedAt.getTime() - Date.parse(run.startedAt)}
+    const record: RunRecord = {...run, ...outcome, endedAt: formatMillis(endedAt.getTime()), durationMs: endedAt.getTime() - Date.parse(run.startedAt)}
     this.append(record)
     return record
   }
@@ -116,7 +120,7 @@ export class RunHistory {
   list(): RunRecord[] {
     return [...this.stored().values()]
       .map((run) => (this.ownerIsGone(run) ? {...run, ...crashedOutcome(run)} : run))
-      .sort((a, b) => b.startedAt.localeCompare(a.startedAt))
+      .sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt))
   }
 
   private ownerIsGone(run: RunRecord): boolean {

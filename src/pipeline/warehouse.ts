@@ -8,6 +8,7 @@ import {loadDuckDB} from './duckdb-module.js'
 import {LockHolder, UsageError, WarehouseBusyError} from './errors.js'
 import {writePrivateFile} from './private-files.js'
 import {schemaStatements} from './schema.js'
+import {formatMillis} from './time.js'
 
 export type SqlParams = DuckDBValue[] | Record<string, DuckDBValue>
 
@@ -118,7 +119,7 @@ export class Warehouse {
   }
 
   private writeHolder(operation: string): void {
-    const holder: LockHolder = {pid: process.pid, operation, since: new Date().toISOString(), host: hostname()}
+    const holder: LockHolder = {pid: process.pid, operation, since: formatMillis(Date.now()), host: hostname()}
     try {
       writePrivateFile(this.holderFile, JSON.stringify(holder) + '\n')
     } catch {

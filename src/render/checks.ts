@@ -7,7 +7,7 @@ import {renderTable} from './table.js'
 export type Paint = (status: CheckStatus, text: string) => string
 
 /** The report for people: one line per check, then the evidence and next step of each that did not pass. */
-export function renderCheckReport(report: CheckReport, options: {title: string; paint?: Paint; strict?: boolean}): string {
+export function renderCheckReport(report: CheckReport, options: {title: string; paint?: Paint; strict?: boolean; exit?: number}): string {
   const paint = options.paint ?? ((_status: CheckStatus, text: string) => text)
   const lines: string[] = []
   const byTimeframe = report.checks.filter((check) => check.timeframe !== null)
@@ -58,7 +58,8 @@ export function renderCheckReport(report: CheckReport, options: {title: string; 
   const counts = {pass: 0, warn: 0, fail: 0}
   for (const check of report.checks) counts[check.status]++
   const verdict = report.status === 'warn' && options.strict ? 'fail (--strict: warnings fail)' : report.status
-  lines.push('', paint(report.status, `${options.title}: ${verdict} — ${counts.fail} failed, ${counts.warn} warned, ${counts.pass} passed`))
+  const exit = options.exit === undefined ? '' : ` (exit ${options.exit})`
+  lines.push('', paint(report.status, `${options.title}: ${verdict} — ${counts.fail} failed, ${counts.warn} warned, ${counts.pass} passed${exit}`))
   return lines.join('\n')
 }
 
@@ -88,6 +89,11 @@ export function formatValue(check: CheckResult): string {
 
     case 'percent free': {
       return `${check.value}% free`
+    }
+
+    // An identifier, not a quantity: `pid 12345`, never `12,345`.
+    case 'pid': {
+      return String(check.value)
     }
 
     default: {

@@ -6,6 +6,7 @@ import type {RetentionClamp} from '../pipeline/retention-policy.js'
 import {formatMicros} from '../pipeline/time.js'
 import {Timeframe} from '../pipeline/timeframes.js'
 import {renderTable} from './table.js'
+import {count, plural} from '../pipeline/words.js'
 
 export interface RecoverRangeJson {
   timeframe: Timeframe
@@ -76,13 +77,7 @@ export function totals(ranges: MeasuredRange[]): RecoverResult['plan']['totals']
   }
 }
 
-export function count(n: number): string {
-  return n.toLocaleString('en-US')
-}
 
-export function plural(n: number, noun: string): string {
-  return `${count(n)} ${noun}${n === 1 ? '' : 's'}`
-}
 
 export function renderPlan(result: RecoverResult): string {
   const lines: string[] = []
@@ -104,7 +99,7 @@ export function renderPlan(result: RecoverResult): string {
     ),
   )
   const t = result.plan.totals
-  lines.push('', `Plan: ${count(t.ranges)} ranges; ${count(t.candles)} candles to delete and rebuild; ${count(t.trades)} trades to reprocess.`)
+  lines.push('', `Plan: ${plural(t.ranges, 'range')}; ${plural(t.candles, 'candle')} to delete and rebuild; ${plural(t.trades, 'trade')} to reprocess.`)
   return lines.join('\n')
 }
 
@@ -124,7 +119,7 @@ export function renderOutcome(result: RecoverResult): string {
   if (result.outcome === 'nothing to repair') lines.push('recover: nothing to repair.')
   else if (result.outcome === 'repaired' && applied) {
     lines.push(
-      `recover: repaired ${count(result.plan.totals.ranges)} ranges in ${count(applied.pieces)} transactions (${count(applied.candles)} candles written, ${count(applied.removed)} removed) in ${applied.durationMs} ms; validate, gaps and reconcile pass on them.`,
+      `recover: repaired ${plural(result.plan.totals.ranges, 'range')} in ${plural(applied.pieces, 'transaction')} (${plural(applied.candles, 'candle')} written, ${count(applied.removed)} removed) in ${applied.durationMs} ms; validate, gaps and reconcile pass on them.`,
     )
   } else lines.push(`recover: not repaired: ${after.failing.map((f) => `${f.check} (${count(f.rows)})`).join(', ')} still failing.`)
   lines.push(`Audit: ${result.auditId}`)

@@ -7,6 +7,7 @@ import {buildReport} from '../checks/check.js'
 import {formatBytes} from '../checks/units.js'
 import {renderCheckReport} from './checks.js'
 import {renderTable} from './table.js'
+import {count, plural} from '../pipeline/words.js'
 
 /** The --json document of a retention run or dry run: a contract, add fields, never rename them. */
 export interface RetentionDocument {
@@ -34,9 +35,6 @@ export interface InterruptedRetention {
   tables: FoundDeletion[]
 }
 
-export function count(n: number): string {
-  return n.toLocaleString('en-US')
-}
 
 export function renderPlan(plan: RetentionPlan, safety: CheckResult | null, now: number): string {
   const rows = plan.tables.map((table) => [
@@ -63,7 +61,7 @@ export function renderOutcome(document: RetentionDocument): string {
   const planned = document.plan.reduce((sum, table) => sum + table.rows, 0)
   if (document.dryRun) {
     if (document.status === 'refused') return '\nDry run: nothing was deleted. The real run would refuse (see the check above).'
-    return `\nDry run: nothing was deleted. \`k2ops retention --yes\` with the same tables deletes these ${count(planned)} rows.`
+    return `\nDry run: nothing was deleted. \`k2ops retention --yes\` with the same tables deletes these ${plural(planned, 'row')}.`
   }
 
   if (!document.result) return '\nNothing was deleted.'
@@ -71,7 +69,7 @@ export function renderOutcome(document: RetentionDocument): string {
   const lines = ['', renderTable(['TABLE', 'PLANNED', 'DELETED', 'STATUS', 'ERROR'], result.tables.map((table) => [table.table, count(table.plannedRows), count(table.deletedRows), table.status, table.error ?? '']), {alignRight: [1, 2]})]
   const {checkpoint} = result
   const space = checkpoint.done ? `; checkpoint: warehouse ${formatBytes(checkpoint.fileBytesBefore)} → ${formatBytes(checkpoint.fileBytesAfter)} (freed blocks are reused; the file shrinks only when its end is free)` : ''
-  lines.push(`Deleted ${count(result.deletedRows)} rows${space}.`)
+  lines.push(`Deleted ${plural(result.deletedRows, 'row')}${space}.`)
   if (document.audit) lines.push(`Audit record ${document.audit.id} in ${document.audit.file}.`)
   return lines.join('\n')
 }

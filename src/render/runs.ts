@@ -1,6 +1,7 @@
 import type {RunRecord} from '../pipeline/run-history.js'
 import type {FlowRunStats} from '../pipeline/run-stats.js'
 
+import {TIMEFRAME_SPECS, Timeframe} from '../pipeline/timeframes.js'
 import {renderTable} from './table.js'
 
 /** The runs one command just made (trigger, demo): what each recomputed and wrote. */
@@ -20,6 +21,35 @@ export function renderRuns(runs: RunRecord[]): string {
     ]),
     {alignRight: [2, 5, 6, 7, 8]},
   )
+}
+
+/**
+ * What each run rebuilt, one line per run:
+ * `1m: rebuilt 10 windows 2024-08-08T23:40Z … 23:49Z and 3 late windows (2024-08-07T10:00Z … 12:05Z)`.
+ */
+export function renderRebuiltWindows(runs: RunRecord[]): string {
+  return runs
+    .filter((run) => run.state === 'Completed' && run.rangeFrom !== undefined && run.rangeTo !== undefined)
+    .map((run) => {
+      const micros = TIMEFRAME_SPECS[run.timeframe as Timeframe]?.micros
+      const count = micros === undefined ? 0 : Math.round((Date.parse(run.rangeTo!) - Date.parse(run.rangeFrom!)) / (micros / 1000))
+      const lookback = count > 0 ? `rebuilt ${count === 1 ? '1 window' : `${count} windows`} ${windowSpan(run.rangeFrom!, new Date(Date.parse(run.rangeTo!) - micros! / 1000).toISOString())}` : 'rebuilt no window of the lookback'
+      const late = run.lateWindows ? ` and ${run.lateWindows === 1 ? '1 late window' : `${run.lateWindows} late windows`}${run.lateFrom && run.lateTo ? ` (${windowSpan(run.lateFrom, run.lateTo)})` : ''}` : ''
+      return `${run.timeframe}: ${lookback}${late}`
+    })
+    .join('\n')
+}
+
+/** `2024-08-08T23:40Z … 23:49Z` (the end keeps only its time on the same day); one window: its start alone. */
+function windowSpan(first: string, last: string): string {
+  const [a, b] = [minutes(first), minutes(last)]
+  if (a === b) return a
+  return `${a} … ${a.slice(0, 10) === b.slice(0, 10) ? b.slice(11) : b}`
+}
+
+/** `2024-08-08T23:40:00Z` → `2024-08-08T23:40Z`: windows start on whole minutes. */
+function minutes(iso: string): string {
+  return iso.replace(/:00(\.0+)?Z$/, 'Z').replace(/\.\d+Z$/, 'Z')
 }
 
 /** Errors (or, without one, the note on why a run was skipped or cancelled) are single lines already; the table keeps them short, the JSON keeps them whole. */

@@ -493,7 +493,7 @@ describe('validate, gaps and reconcile on the demo warehouse, broken one candle 
       expect(timeframe.stdout).toBe('')
       expect(timeframe.stderr.trim().split('\n')).toEqual(["k2ops: --timeframe: unknown timeframe '2m' (expected one of 1m, 5m, 30m, 1h, 1d or all)"])
       expect(range.exitCode).toBe(2)
-      expect(range.stderr.trim().split('\n')).toEqual(['k2ops: --from now is not before --to -1d'])
+      expect(range.stderr.trim().split('\n')).toEqual(['k2ops: --from 2024-08-10T12:34:56Z is not before --to 2024-08-09T12:34:56Z'])
       expect(noHome.exitCode).toBe(2)
       expect(noHome.stderr.trim().split('\n')[0]).toBe(`k2ops: no warehouse at ${join(empty, 'warehouse.duckdb')}`)
       expect(noFile.exitCode).toBe(2)

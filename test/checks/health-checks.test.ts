@@ -233,7 +233,7 @@ describe('k2ops health daily', () => {
     expect(result.stdout).toMatch(/^STATUS\s+CHECK\s+VALUE\s+CHECKED\s+SUMMARY$/m)
     expect(result.stdout).toMatch(/^PASS\s+run_success_rate\s+100%\s+-\s+100% of 10 finished runs completed/m)
     expect(result.stdout).toMatch(/^PASS\s+trade_values\s+0\s+20,\d{3}\s+every trade/m)
-    expect(result.stdout.trim().split('\n').at(-1)).toMatch(disk.status === 'pass' ? /^health daily: warn — 0 failed, 2 warned, 73 passed$/ : /^health daily: /)
+    expect(result.stdout.trim().split('\n').at(-1)).toMatch(disk.status === 'pass' ? /^health daily: warn — 0 failed, 2 warned, 73 passed \(exit 0\)$/ : /^health daily: /)
     // No colour off a terminal, and the task list stays off stdout.
     expect(result.stdout).not.toMatch(/\u001B\[/)
     expect(result.stdout).not.toContain('Flow runs, last 24 h')
@@ -328,7 +328,7 @@ describe('k2ops health daily', () => {
       expect(text.stdout).toMatch(/^FAIL pipeline_gaps 1m: /m)
       expect(text.stdout).toMatch(/^next: k2ops backfill --timeframe 1m --from /m)
       expect(text.stdout).toContain(broken[1].symbol)
-      expect(text.stdout.trim().split('\n').at(-1)).toMatch(/^health daily: fail — 5 failed, \d+ warned, \d+ passed$/)
+      expect(text.stdout.trim().split('\n').at(-1)).toMatch(/^health daily: fail — 5 failed, \d+ warned, \d+ passed \(exit 1\)$/)
       expect(text.stdout).not.toContain('Candles vs trades, last day')
       // A step whose checks failed is a failed task (✖), naming them; the steps that passed are ✔ lines.
       const taskLines = text.stderr.split('\n').map((line) => line.trim())
@@ -395,16 +395,15 @@ describe('k2ops health daily', () => {
     expect(readdirSync(dir)).toEqual(['k2ops.prom'])
   })
 
-  it('skips the warehouse checks within seconds when another process holds it (exit 4), naming the holder', async () => {
+  it('skips the warehouse checks when another process holds it (exit 4), naming the holder', async () => {
     const home = copyHome(demoHome, tempDir())
     // Another process holds the warehouse read-write until released.
     const holder = await holdWarehouse(join(home, 'warehouse.duckdb'), 'test holder')
     try {
       expect(JSON.parse(readFileSync(join(home, 'warehouse.duckdb.holder.json'), 'utf8'))).toMatchObject({pid: holder.pid, operation: 'test holder'})
 
-      const started = Date.now()
+      // It gives up on the warehouse after a short wait (how long: bench/answers-while-held.mjs) and reports the rest.
       const result = await k2ops(['health', 'daily', '--home', home, '--json'], {K2OPS_NOW: DEMO_NOW})
-      expect(Date.now() - started).toBeLessThan(10_000)
       expect(result.exitCode, result.stderr).toBe(4)
       const report: CheckReport = result.json
       expect(report.status).toBe('warn')
@@ -486,7 +485,7 @@ describe('k2ops health daily', () => {
     expect(unknownFlag.exitCode).toBe(2)
     expect(Object.keys(unknownFlag.json)).toEqual(['error'])
     expect(Object.keys(unknownFlag.json.error)).toEqual(['code', 'exit', 'message', 'suggestions'])
-    expect(unknownFlag.json.error).toMatchObject({code: 'usage', exit: 2, message: expect.stringContaining('--since'), suggestions: [expect.stringContaining('--help')]})
+    expect(unknownFlag.json.error).toMatchObject({code: 'unknown_flag', exit: 2, message: expect.stringContaining('--since'), suggestions: [expect.stringContaining('--help')]})
     expect(unknownFlag.stderr).toBe('')
 
     const badTimeframe = await k2ops(['freshness', '--home', demoHome, '--timeframe', '2m', '--json'])

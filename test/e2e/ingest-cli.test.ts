@@ -45,7 +45,7 @@ describe('k2ops ingest', () => {
     expect(result.json).toEqual({files: [expect.any(Object)], inserted: 2, duplicates: 0, rejected: 1})
     const [file] = result.json.files
     expect(Object.keys(file).sort()).toEqual(
-      ['duplicates', 'exchange', 'file', 'firstTradeMicros', 'format', 'ingestionTimestamp', 'inserted', 'lastTradeMicros', 'rejected', 'rejectsFile', 'rowsRead', 'skippedNonMarket', 'symbol'].sort(),
+      ['duplicates', 'exchange', 'file', 'firstTrade', 'format', 'ingestedAt', 'inserted', 'lastTrade', 'rejected', 'rejectsFile', 'rowsRead', 'skippedNonMarket', 'symbol'].sort(),
     )
     expect(file).toMatchObject({format: 'binance', exchange: 'BINANCE', symbol: 'BTCUSDT', inserted: 2, rejected: 1})
     expect(file.rejectsFile.startsWith(home)).toBe(true)

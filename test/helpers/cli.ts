@@ -1,5 +1,7 @@
 import {execa} from 'execa'
-import {dirname, resolve} from 'node:path'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 export const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/run.js')
@@ -13,8 +15,9 @@ export interface CliResult {
 }
 
 /** Runs the built CLI as a user would: a real child process, no TTY, no colour. */
-export async function k2ops(args: string[], env: Record<string, string | undefined> = {}, options: {timeoutMs?: number} = {}): Promise<CliResult> {
-  const result = await execa('node', [BIN, ...args], {
+export async function k2ops(args: string[], env: Record<string, string | undefined> = {}, options: {timeoutMs?: number; node?: boolean} = {}): Promise<CliResult> {
+  // `node`: args are node's own (a preload, then the script), not k2ops'.
+  const result = await execa('node', options.node ? args : [BIN, ...args], {
     reject: false,
     env: {NO_COLOR: '1', ...env},
     timeout: options.timeoutMs ?? 120_000,
@@ -30,19 +33,20 @@ export async function k2ops(args: string[], env: Record<string, string | undefin
 }
 
 /**
- * Runs a command up to `tries` times and returns the fastest wall time (ms) with its result. For
- * "answers within N s while the warehouse is held": a command that waited for the lock would be slow
- * every time; the fastest of a few discounts a moment of load on a shared 2-core machine.
+ * Runs the CLI with a preload that records every native module it loads (process.dlopen): a
+ * command that never opened the warehouse has not loaded DuckDB, so it cannot have waited for it.
  */
-export async function fastestRun(run: () => Promise<CliResult>, tries = 3, enoughMs = 1000): Promise<{ms: number; result: CliResult}> {
-  let best: {ms: number; result: CliResult} | undefined
-  for (let i = 0; i < tries; i++) {
-    const started = Date.now()
-    const result = await run()
-    const ms = Date.now() - started
-    if (!best || ms < best.ms) best = {ms, result}
-    if (best.ms < enoughMs) break
+export async function k2opsTracingNativeModules(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult & {nativeModules: string[]}> {
+  const preload = join(mkdtempSync(join(tmpdir(), 'k2ops-dlopen-')), 'record-dlopen.cjs')
+  writeFileSync(preload, "const o = process.dlopen; const seen = []; process.dlopen = (m, f, ...r) => { seen.push(f); return o(m, f, ...r) }; process.on('exit', () => process.stderr.write('\\ndlopen:' + JSON.stringify(seen)))")
+  try {
+    const result = await k2ops(['--require', preload, BIN, ...args], env, {node: true})
+    const marker = result.stderr.lastIndexOf('\ndlopen:')
+    // No report is no evidence: never read it as "loaded nothing".
+    if (marker === -1) throw new Error(`the dlopen preload did not report (exit ${result.exitCode}): ${result.stderr}`)
+    const nativeModules = JSON.parse(result.stderr.slice(marker + '\ndlopen:'.length)) as string[]
+    return {...result, stderr: result.stderr.slice(0, marker), nativeModules}
+  } finally {
+    rmSync(dirname(preload), {recursive: true, force: true})
   }
-
-  return best!
 }

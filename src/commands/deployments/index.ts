@@ -1,6 +1,6 @@
 import {BaseCommand} from '../../base-command.js'
 import {Deployment, loadDeployments, nextRunTimes} from '../../pipeline/deployments.js'
-import {MICROS_PER_SECOND} from '../../pipeline/time.js'
+import {MICROS_PER_SECOND, formatMillis} from '../../pipeline/time.js'
 import {renderTable} from '../../render/table.js'
 
 /** A deployment as `k2ops deployments --json` prints it: settings, and when it runs next. */
@@ -71,7 +71,7 @@ function view(deployment: Deployment, nowMs: number): DeploymentView {
     flow: deployment.flow,
     timeframe: deployment.timeframe,
     cron: deployment.cron,
-    nextRun: next === undefined ? null : new Date(next).toISOString().replace('.000Z', 'Z'),
+    nextRun: next === undefined ? null : formatMillis(next),
     lookback: formatLookback(deployment.lookbackMicros),
     lookbackSeconds: deployment.lookbackMicros / MICROS_PER_SECOND,
     retries: deployment.retries,

@@ -2,6 +2,7 @@ import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import {findDeployment, loadDeployments, nextRunTimes, setDeploymentPaused} from '../../pipeline/deployments.js'
+import {formatMillis} from '../../pipeline/time.js'
 
 export interface PauseResult {
   deployment: string
@@ -37,7 +38,7 @@ export abstract class SetPausedCommand extends BaseCommand<typeof SetPausedComma
       paused: this.paused,
       changed,
       configFile: home.configFile,
-      nextRun: next === undefined ? null : new Date(next).toISOString().replace('.000Z', 'Z'),
+      nextRun: next === undefined ? null : formatMillis(next),
     }
     if (!this.jsonEnabled()) this.display(result)
     return result

@@ -82,12 +82,13 @@ flow runs and storage only. --prom-file also writes every figure for node_export
     // The task list goes on past a step that broke; the command does not.
     if (unexpected) throw unexpected
 
-    const report = await this.finish('health daily', checks, now, {busy: procedure.busy})
+    // Cron mails and logs show the verdict line: it says the exit code that cron saw.
+    const report = await this.finish('health daily', checks, now, {busy: procedure.busy, showExit: true})
     if (this.flags['prom-file']) {
       const {prometheusText, writeFileAtomically} = await import('../../checks/prometheus.js')
       const {flowRunStats} = await import('../../pipeline/run-stats.js')
-      const since = new Date(Math.floor((now - MICROS_PER_DAY) / 1000)).toISOString()
-      writeFileAtomically(this.flags['prom-file'], prometheusText(report, flowRunStats(runs.filter((run) => run.startedAt >= since))))
+      const sinceMs = (now - MICROS_PER_DAY) / 1000
+      writeFileAtomically(this.flags['prom-file'], prometheusText(report, flowRunStats(runs.filter((run) => Date.parse(run.startedAt) >= sinceMs))))
     }
 
     return report

@@ -3,6 +3,7 @@ import {closeSync, existsSync, openSync, readFileSync, readSync, statSync} from 
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {BaseCommand} from '../../base-command.js'
+import {formatMillis} from '../../pipeline/time.js'
 
 export interface SchedulerLogsResult {
   file: string
@@ -60,7 +61,10 @@ and scheduler.logFiles in config.json). --json gives the entries as logged.`
 
 function parseEntry(line: string): Record<string, unknown> {
   try {
-    return JSON.parse(line) as Record<string, unknown>
+    const entry = JSON.parse(line) as Record<string, unknown>
+    // pino stamps `2024-08-08T23:55:00.123Z`; --json prints every instant as formatMicros does.
+    const time = typeof entry.time === 'string' ? Date.parse(entry.time) : Number.NaN
+    return Number.isNaN(time) ? entry : {...entry, time: formatMillis(time)}
   } catch {
     return {msg: line}
   }

@@ -9,6 +9,7 @@ import {K2Error, ExitCode} from '../errors.js'
 import {Deployment, loadDeployments} from '../deployments.js'
 import {currentProcess} from '../process-owner.js'
 import {RunHistory} from '../run-history.js'
+import {formatMillis} from '../time.js'
 import {startApiServer, serverPort} from './api-server.js'
 import {childProcessExecutor} from './child-executor.js'
 import {DaemonState, claimDaemonState, daemonFiles, releaseDaemonState, updateDaemonState, writeToken} from './daemon-files.js'
@@ -36,7 +37,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const {home} = options
   const files = daemonFiles(home.stateDir, home.logsDir)
   const startedAtMs = Date.now()
-  const state: DaemonState = {...currentProcess(), startedAt: new Date(startedAtMs).toISOString(), version: options.version, warehouse: home.warehouse}
+  const state: DaemonState = {...currentProcess(), startedAt: formatMillis(startedAtMs), version: options.version, warehouse: home.warehouse}
   const claim = claimDaemonState(files.stateFile, state)
   if (!claim.claimed) {
     throw new K2Error(`a scheduler already runs on this home: pid ${claim.holder.pid}, since ${claim.holder.startedAt}`, {

@@ -4,6 +4,7 @@ import {type Deployment, findDeployment, nextRunTimes, runTimesBetween} from '..
 import {ExitCode, K2Error} from '../errors.js'
 import {currentProcess} from '../process-owner.js'
 import {FINAL_STATES, type RunHistory, type RunRecord, type RunState} from '../run-history.js'
+import {formatMillis} from '../time.js'
 import type {Clock, EnqueueRequest, FlowExecutor, FlowOutcome, LogLevel, SchedulerLog} from './types.js'
 
 export interface ScheduleRunnerOptions {
@@ -513,7 +514,7 @@ function withoutNote(record: RunRecord): RunRecord {
 }
 
 function iso(ms: number): string {
-  return new Date(ms).toISOString()
+  return formatMillis(ms)
 }
 
 function isoOrNull(ms: number | undefined): string | null {
