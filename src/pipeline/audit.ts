@@ -24,14 +24,14 @@ export interface AuditRecord {
   /** The process that ran it: a `started` record whose process is gone was interrupted. */
   pid?: number
   /** Clock ticks since boot when `pid` started (Linux), so a reused pid is not taken for it. */
-  pidStartTime?: number
+  pidStartTicks?: number
   outcome: AuditOutcome
   error?: string
   /** The operation's own account: policy, plan, rows deleted per table, before/after… */
   details: Record<string, unknown>
 }
 
-type NewRecord = Omit<AuditRecord, 'id' | 'user' | 'host' | 'pid' | 'pidStartTime'>
+type NewRecord = Omit<AuditRecord, 'id' | 'user' | 'host' | 'pid' | 'pidStartTicks'>
 
 /**
  * The audit trail of destructive commands: an append-only JSON-lines file in the home
@@ -117,7 +117,7 @@ function stillRunning(record: AuditRecord): boolean {
   // Another host's process (or a record without a pid) cannot be looked at from here.
   if (record.pid === undefined || record.host !== hostname()) return true
   if (record.pid === process.pid) return true
-  return isOwnerAlive({pid: record.pid, pidStartTime: record.pidStartTime})
+  return isOwnerAlive({pid: record.pid, pidStartTicks: record.pidStartTicks})
 }
 
 function currentUser(): string {

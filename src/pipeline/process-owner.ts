@@ -8,7 +8,7 @@ import {existsSync, readFileSync} from 'node:fs'
 export interface ProcessOwner {
   pid: number
   /** Absent where /proc is missing (not Linux): the pid alone is checked then. */
-  pidStartTime?: number
+  pidStartTicks?: number
 }
 
 interface ProcStat {
@@ -47,8 +47,8 @@ export function currentProcess(): ProcessOwner {
   return self
 }
 
-function ownerFields(pid: number, pidStartTime: number | undefined): ProcessOwner {
-  return pidStartTime === undefined ? {pid} : {pid, pidStartTime}
+function ownerFields(pid: number, pidStartTicks: number | undefined): ProcessOwner {
+  return pidStartTicks === undefined ? {pid} : {pid, pidStartTicks}
 }
 
 /**
@@ -73,7 +73,7 @@ export function isProcessRunning(pid: number): boolean {
 /** Is the process that owns a run still that process? Its pid must run and, where known, have started when the run's owner did. */
 export function isOwnerAlive(owner: ProcessOwner): boolean {
   if (!isProcessRunning(owner.pid)) return false
-  if (owner.pidStartTime === undefined) return true
+  if (owner.pidStartTicks === undefined) return true
   const startTime = processStartTime(owner.pid)
-  return startTime === undefined || startTime === owner.pidStartTime
+  return startTime === undefined || startTime === owner.pidStartTicks
 }

@@ -34,10 +34,10 @@ export interface RunRecord {
   lateFrom?: string
   lateTo?: string
   error?: string
-  /** The process that runs (or queued) the run; with pidStartTime, who must be alive while it is Running. */
+  /** The process that runs (or queued) the run; with pidStartTicks, who must be alive while it is Running. */
   pid: number
   /** Clock ticks since boot when `pid` started (Linux), so a reused pid is not taken for the owner. */
-  pidStartTime?: number
+  pidStartTicks?: number
   warehouse: string
   /** Scheduled runs: the cron tick this run is for, ISO-8601. */
   scheduledFor?: string
@@ -124,7 +124,7 @@ export class RunHistory {
   }
 
   private ownerIsGone(run: RunRecord): boolean {
-    return OPEN_STATES.has(run.state) && !isOwnerAlive({pid: run.pid, pidStartTime: run.pidStartTime})
+    return OPEN_STATES.has(run.state) && !isOwnerAlive({pid: run.pid, pidStartTicks: run.pidStartTicks})
   }
 
   /** The last line of each run, as stored. */

@@ -9,7 +9,7 @@ import {useTempDir} from '../helpers/temp-home.js'
 
 const onLinux = processStartTime(process.pid) !== undefined
 
-function running(id: string, owner: {pid: number; pidStartTime?: number}): RunRecord {
+function running(id: string, owner: {pid: number; pidStartTicks?: number}): RunRecord {
   return {id, flow: 'OHLCV-1m-Pipeline', deployment: 'ohlcv-1m-scheduled', timeframe: '1m', trigger: 'manual', state: 'Running', startedAt: '2024-08-10T12:00:00.000Z', warehouse: 'w.duckdb', ...owner}
 }
 
@@ -31,7 +31,7 @@ describe('RunHistory: runs whose process is gone read as Crashed', () => {
   it('a run of a live owner stays Running; one of a dead pid reads Crashed, naming the pid', () => {
     const history = new RunHistory(join(tempDir(), 'runs.jsonl'))
     const dead = deadPid()
-    history.write(running('alive', {pid: process.pid, pidStartTime: processStartTime(process.pid)}))
+    history.write(running('alive', {pid: process.pid, pidStartTicks: processStartTime(process.pid)}))
     history.write(running('dead', {pid: dead}))
     const byId = new Map(history.list().map((run) => [run.id, run]))
     expect(byId.get('alive')).toMatchObject({state: 'Running'})
@@ -41,7 +41,7 @@ describe('RunHistory: runs whose process is gone read as Crashed', () => {
 
   it.runIf(onLinux)('a pid now used by another process (another start time) is not taken for the owner', () => {
     const history = new RunHistory(join(tempDir(), 'runs.jsonl'))
-    history.write(running('reused', {pid: process.pid, pidStartTime: processStartTime(process.pid)! - 1}))
+    history.write(running('reused', {pid: process.pid, pidStartTicks: processStartTime(process.pid)! - 1}))
     expect(history.get('reused')).toMatchObject({state: 'Crashed', error: `process ${process.pid} ended while the run was Running`})
   })
 
@@ -59,7 +59,7 @@ describe('RunHistory: runs whose process is gone read as Crashed', () => {
       process.kill(pid, 'SIGKILL')
       for (let i = 0; i < 100 && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '); i++) await new Promise((resolve) => setTimeout(resolve, 20))
       const history = new RunHistory(join(tempDir(), 'runs.jsonl'))
-      history.write(running('zombie', {pid, pidStartTime: processStartTime(pid)}))
+      history.write(running('zombie', {pid, pidStartTicks: processStartTime(pid)}))
       expect(history.get('zombie')?.state).toBe('Crashed')
     } finally {
       shell.kill('SIGKILL')
@@ -81,7 +81,7 @@ describe('RunHistory: runs whose process is gone read as Crashed', () => {
   it('start records the owner with its start time', () => {
     const history = new RunHistory(join(tempDir(), 'runs.jsonl'))
     const run = history.start({flow: 'f', deployment: 'd', timeframe: '1m', trigger: 'manual', warehouse: 'w'})
-    expect(run).toMatchObject({pid: process.pid, pidStartTime: processStartTime(process.pid)})
+    expect(run).toMatchObject({pid: process.pid, pidStartTicks: processStartTime(process.pid)})
     history.finish(run, {state: 'Completed'})
   })
 })

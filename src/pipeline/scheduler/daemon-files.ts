@@ -9,7 +9,7 @@ import {isOwnerAlive, isProcessRunning} from '../process-owner.js'
 export interface DaemonState {
   pid: number
   /** The daemon's start time in clock ticks since boot (Linux), so that a reused pid is not taken for it. */
-  pidStartTime?: number
+  pidStartTicks?: number
   startedAt: string
   /** The API's port on 127.0.0.1; absent until the API listens. */
   port?: number

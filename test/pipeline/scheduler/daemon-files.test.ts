@@ -23,10 +23,10 @@ describe('the pid file of the scheduler', () => {
     const pid = other.pid!
     const file = join(tempDir(), 'scheduler.json')
     const state = {pid, startedAt: '2024-08-10T00:00:00.000Z', version: '0', warehouse: 'w.duckdb'}
-    writeFileSync(file, JSON.stringify({...state, pidStartTime: processStartTime(pid)}))
+    writeFileSync(file, JSON.stringify({...state, pidStartTicks: processStartTime(pid)}))
     expect(runningDaemon(file)?.pid).toBe(pid)
     // The daemon that wrote the file died and its pid went to this process.
-    writeFileSync(file, JSON.stringify({...state, pidStartTime: processStartTime(pid)! - 1}))
+    writeFileSync(file, JSON.stringify({...state, pidStartTicks: processStartTime(pid)! - 1}))
     expect(runningDaemon(file)).toBeUndefined()
   })
 })
