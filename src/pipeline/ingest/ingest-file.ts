@@ -14,7 +14,7 @@ import {checkNameOptions} from './market-names.js'
 import {Staging} from './staging.js'
 import {nextIngestionTimestamp, storeTrades} from './store-trades.js'
 import {TAPE_FORMATS} from './tape-format.js'
-import {sniffContainer, tapeFileSize} from './tape-reader.js'
+import {LiteralPath, openLiteralPath, sniffContainer, tapeFileSize} from './tape-reader.js'
 
 export type {IngestOptions, IngestProgress, IngestResult} from './ingest-types.js'
 export {TAPE_FORMATS, type TapeFormat} from './tape-format.js'
@@ -33,10 +33,15 @@ export async function ingestFile(warehouse: Warehouse, file: string, options: In
 
   const nowMicros = Math.floor(options.nowMicros)
   const staging = container === 'parquet' ? undefined : await Staging.create(warehouse)
+  let parquet: LiteralPath | undefined
   try {
-    const staged: StagedTape = staging
-      ? await stageCsvTape(file, container as Exclude<typeof container, 'parquet'>, fileSize, options, staging)
-      : await stageParquet(warehouse, file, fileSize, options)
+    let staged: StagedTape
+    if (staging) {
+      staged = await stageCsvTape(file, container as Exclude<typeof container, 'parquet'>, fileSize, options, staging)
+    } else {
+      parquet = await openLiteralPath(file)
+      staged = await stageParquet(warehouse, file, parquet.path, fileSize, options)
+    }
 
     const stored =
       staged.staged > 0
@@ -72,6 +77,7 @@ export async function ingestFile(warehouse: Warehouse, file: string, options: In
     throw error
   } finally {
     await staging?.drop()
+    await parquet?.close()
   }
 }
 
