@@ -172,6 +172,13 @@ export async function stageCsvTape(
 function detect(file: string, fields: string[] | {field: string; reason: string}, options: IngestOptions): TapeLayout {
   if (isProblem(fields)) throw formatError(file, `first line: ${fields.reason}`, options)
   const detection = detectLayout(fields, options.format)
+  if ('klines' in detection) {
+    throw new UsageError(`${file}: a klines (candles) file, not trades (${detection.klines})`, {
+      code: 'klines_file',
+      hint: 'k2ops builds the candles itself from trades: ingest the trades or aggTrades file of the same market and day (e.g. BTCUSDT-trades-2024-08-08.zip).',
+    })
+  }
+
   if ('problem' in detection) throw formatError(file, detection.problem, options)
   return detection.layout
 }
