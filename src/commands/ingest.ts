@@ -48,8 +48,9 @@ Formats: binance (spot trades as on data.binance.vision, and header-named spot/U
   async run(): Promise<IngestCommandResult> {
     const files = this.positionals
     for (const file of files) if (!existsSync(file)) throw new UsageError(`${file}: no such file`, {code: 'no_such_file'})
-    const {ingestFile} = await import('../pipeline/ingest/ingest-file.js')
+    const {ingestFile, ingestTimeWindow} = await import('../pipeline/ingest/ingest-file.js')
     const now = this.now()
+    const timeWindow = ingestTimeWindow(this.home.config.ingest, now, this.home.configFile)
     const results: IngestResult[] = []
     await withWarehouse(this.home.warehouse, this.warehouseOptions(`ingest ${files.length === 1 ? files[0] : `${files.length} files`}`, true), async (warehouse) => {
       await runTasks(
@@ -63,6 +64,7 @@ Formats: binance (spot trades as on data.binance.vision, and header-named spot/U
               skipBadRows: this.flags['skip-bad-rows'],
               rejectsDir: join(this.home.dir, 'rejects'),
               nowMicros: now,
+              timeWindow,
               onProgress: (p) => {
                 task.output = `${p.rows.toLocaleString('en-US')} rows, ${p.totalBytes > 0 ? Math.round((100 * p.bytesRead) / p.totalBytes) : 0}%`
               },

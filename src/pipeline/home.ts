@@ -17,6 +17,8 @@ export interface FileConfig {
   scheduler?: {port?: number; logMaxBytes?: number; logFiles?: number}
   /** Retention policies in days per timeframe, and an optional one for source trades (off by default). */
   retention?: Record<string, unknown>
+  /** The trade times ingest accepts: from earliestTime (ISO-8601) to now + maxFuture (a duration such as 1d). */
+  ingest?: {earliestTime?: string; maxFuture?: string}
 }
 
 export interface Home {

@@ -33,7 +33,7 @@ export async function stageCsvTape(
 ): Promise<StagedTape> {
   const tape = await openTapeBytes(file, container, fileSize)
   const rejects = options.skipBadRows ? new RejectsFile(rejectsPath(options.rejectsDir, file)) : undefined
-  const context: RowCheckContext = newRowCheckContext()
+  const context: RowCheckContext = newRowCheckContext(options.timeWindow!)
   const progress = () => options.onProgress?.({file, rows: rowsRead, bytesRead: tape.bytesRead(), totalBytes: tape.totalBytes})
   let layout: TapeLayout | undefined
   let names: {exchange?: string; symbol?: string} = {}

@@ -14,12 +14,15 @@ import {checkNameOptions} from './market-names.js'
 import {Staging} from './staging.js'
 import {nextIngestionTimestamp, storeTrades} from './store-trades.js'
 import {TAPE_FORMATS} from './tape-format.js'
+import {ingestTimeWindow} from './time-window.js'
 import {LiteralPath, openLiteralPath, sniffContainer, tapeFileSize} from './tape-reader.js'
 
 export type {IngestOptions, IngestProgress, IngestResult} from './ingest-types.js'
 export {TAPE_FORMATS, type TapeFormat} from './tape-format.js'
+export {ingestTimeWindow, type TimeWindow} from './time-window.js'
 
-export async function ingestFile(warehouse: Warehouse, file: string, options: IngestOptions): Promise<IngestResult> {
+export async function ingestFile(warehouse: Warehouse, file: string, given: IngestOptions): Promise<IngestResult> {
+  const options = {...given, timeWindow: given.timeWindow ?? ingestTimeWindow(undefined, given.nowMicros)}
   if (options.format !== undefined && !TAPE_FORMATS.includes(options.format)) {
     throw new UsageError(`--format: '${options.format}' is not one of ${TAPE_FORMATS.join(', ')}`, {code: 'bad_flag'})
   }

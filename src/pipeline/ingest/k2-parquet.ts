@@ -36,7 +36,7 @@ export async function stageParquet(warehouse: Warehouse, file: string, readPath:
     })
   }
 
-  const sql = new ParquetSql(readPath, types, symbolOverride, exchangeOverride)
+  const sql = new ParquetSql(readPath, types, symbolOverride, exchangeOverride, options.timeWindow!)
   let stats: Record<string, bigint | string | null>
   try {
     stats = await warehouse.one<Record<string, bigint | string | null>>(`SELECT

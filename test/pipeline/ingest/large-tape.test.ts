@@ -7,6 +7,7 @@ import {IngestProgress, ingestFile} from '../../../src/pipeline/ingest/ingest-fi
 import {Warehouse} from '../../../src/pipeline/warehouse.js'
 import {useTempDir} from '../../helpers/temp-home.js'
 
+const NOW = Date.UTC(2025, 0, 2) * 1000
 const tempDir = useTempDir('k2ops-ingest-')
 const open: Warehouse[] = []
 afterEach(() => {
@@ -44,7 +45,7 @@ describe('ingest: a tape spanning many reads and staging blocks', () => {
       return `${1000 + i},61837.${String(i % 100).padStart(2, '0')}000000,0.${String(qty).padStart(8, '0')},1.0,${1_723_161_255_342 + i},${i % 2 ? 'True' : 'False'},True`
     })
     const progress: IngestProgress[] = []
-    const result = await ingestFile(warehouse, file, {rejectsDir: dir, nowMicros: 1, onProgress: (p) => progress.push(p)})
+    const result = await ingestFile(warehouse, file, {rejectsDir: dir, nowMicros: NOW, onProgress: (p) => progress.push(p)})
     expect(result).toMatchObject({rowsRead: rows + 1, inserted: rows, duplicates: 1})
     expect(progress.map((p) => p.rows)).toEqual([100_000, 200_000, rows + 1])
     expect(progress.at(-1)).toMatchObject({bytesRead: progress.at(-1)!.totalBytes})
@@ -65,7 +66,7 @@ describe('ingest: a tape spanning many reads and staging blocks', () => {
     const file = join(dir, 'kraken.csv')
     // 3,000 rows in one second: many 4 KB staging blocks share one timestamp.
     await writeLines(file, 3000, (i) => (i % 2 ? '1672531436,90.540000,1.10448420' : `1672531436,90.5${String(i).padStart(4, '0')},1`))
-    expect(await ingestFile(warehouse, file, {rejectsDir: dir, nowMicros: 1, symbol: 'BCHEUR'})).toMatchObject({inserted: 3000})
+    expect(await ingestFile(warehouse, file, {rejectsDir: dir, nowMicros: NOW, symbol: 'BCHEUR'})).toMatchObject({inserted: 3000})
     const ids = await warehouse.json<{trade_id: string}>('SELECT trade_id FROM market_data.gold_crypto_trades ORDER BY trade_id')
     expect(ids[0].trade_id).toBe('1672531436000000:000000:90.50000:1')
     expect(ids[1].trade_id).toBe('1672531436000000:000001:90.540000:1.10448420')
