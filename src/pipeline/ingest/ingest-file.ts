@@ -4,6 +4,8 @@
  * for multi-GB tapes): a CSV tape's accepted lines go through a TEMP staging table (dropped after
  * the file), a Parquet tape is read where it is; the rows are stored in one transaction.
  */
+import {resolve} from 'node:path'
+
 import type {Warehouse} from '../warehouse.js'
 import type {IngestOptions, IngestResult, StagedTape} from './ingest-types.js'
 
@@ -12,6 +14,7 @@ import {stageCsvTape} from './csv-tape.js'
 import {isOutOfMemory, stageParquet} from './k2-parquet.js'
 import {checkNameOptions} from './market-names.js'
 import {Staging} from './staging.js'
+import {checkTradeConflicts} from './trade-conflicts.js'
 import {nextIngestionTimestamp, storeTrades} from './store-trades.js'
 import {TAPE_FORMATS} from './tape-format.js'
 import {ingestTimeWindow} from './time-window.js'
@@ -46,16 +49,21 @@ export async function ingestFile(warehouse: Warehouse, file: string, given: Inge
       staged = await stageParquet(warehouse, file, parquet.path, fileSize, options)
     }
 
+    const names = {exchange: staged.exchange === '*' ? undefined : staged.exchange, symbol: staged.symbol === '*' ? undefined : staged.symbol}
+    if (staged.staged > 0) {
+      await checkTradeConflicts(warehouse, {file, source: staged.source, minMicros: staged.minMicros!, maxMicros: staged.maxMicros!, ...names})
+    }
+
     const stored =
       staged.staged > 0
         ? await storeTrades(warehouse, {
+            file: resolve(file),
             source: staged.source,
             rows: staged.staged,
             minMicros: staged.minMicros!,
             maxMicros: staged.maxMicros!,
             nowMicros,
-            exchange: staged.exchange === '*' ? undefined : staged.exchange,
-            symbol: staged.symbol === '*' ? undefined : staged.symbol,
+            ...names,
             sliceRows: options.sliceRows,
           })
         : {inserted: 0, ingestionTimestamp: await nextIngestionTimestamp(warehouse, nowMicros)}

@@ -69,6 +69,12 @@ export interface RowSource {
   histogram(): Promise<TimeHistogram>
   /** The file cannot repeat a trade_id (ids strictly increasing, or made unique): no in-file dedup needed. */
   uniqueIds: boolean
+  /** The least and greatest trade_id (as text) of the rows, when known: stored rows outside cannot share a key. */
+  idRange?: {lo: string; hi: string}
+  /** A trade id made from the trade's time, price and quantity (Kraken): a stored key cannot have other values. */
+  valuesInIds?: boolean
+  /** Where the row `rn` is in the file, for messages after `FILE:` (`12` for a CSV line, `row 12` in a Parquet file). */
+  location(rn: number): Promise<string>
 }
 
 /** What reading a tape produced. */

@@ -44,10 +44,11 @@ export async function stageParquet(warehouse: Warehouse, file: string, readPath:
         min(ts) FILTER (WHERE bad_field IS NULL) AS lo, max(ts) FILTER (WHERE bad_field IS NULL) AS hi,
         count(DISTINCT symbol) FILTER (WHERE bad_field IS NULL) AS symbols, min(symbol) FILTER (WHERE bad_field IS NULL) AS symbol,
         count(DISTINCT exchange) FILTER (WHERE bad_field IS NULL) AS exchanges, min(exchange) FILTER (WHERE bad_field IS NULL) AS exchange,
+        min(trade_id) FILTER (WHERE bad_field IS NULL) AS id_lo, max(trade_id) FILTER (WHERE bad_field IS NULL) AS id_hi,
         min(rn) FILTER (WHERE bad_field IS NOT NULL) AS first_bad,
         arg_min(bad_field, rn) FILTER (WHERE bad_field IS NOT NULL) AS first_field,
         arg_min(bad_reason, rn) FILTER (WHERE bad_field IS NOT NULL) AS first_reason
-      FROM (${sql.checked(`${sql.tsLoose} AS ts, ${sql.symbol} AS symbol, ${sql.exchange} AS exchange`)})`)
+      FROM (${sql.checked(`${sql.tsLoose} AS ts, ${sql.symbol} AS symbol, ${sql.exchange} AS exchange, ${sql.text('trade_id')} AS trade_id`)})`)
   } catch (error) {
     if (isOutOfMemory(error)) throw error
     throw new BadInputError(`${file}: cannot read the Parquet file (${firstLine((error as Error).message)})`)
@@ -88,6 +89,8 @@ export async function stageParquet(warehouse: Warehouse, file: string, readPath:
       return histogram
     },
     uniqueIds: false,
+    location: async (rn) => `row ${rn}`,
+    idRange: good > 0 ? {lo: String(stats.id_lo), hi: String(stats.id_hi)} : undefined,
   }
   const one = (count: bigint | string | null, value: bigint | string | null): string => (Number(count) === 1 ? String(value) : '*')
   return {

@@ -46,6 +46,9 @@ export interface RowCheckContext {
    */
   uniqueIds: boolean
   lastId: number
+  /** The least and greatest trade id text of the accepted rows (Binance and k2). */
+  idLo?: string
+  idHi?: string
   /** Trade times outside it are bad rows. */
   window: TimeWindow
 }
@@ -105,6 +108,7 @@ function valueCheckFor(layout: TapeLayout, context: RowCheckContext): RowCheck {
       const type = c.type
       const key = ids[0]
       const noteId = (f: string[]): void => {
+        noteIdRange(context, f[key])
         if (!context.uniqueIds) return
         const id = Number(f[key])
         if (!(id > context.lastId) || id > Number.MAX_SAFE_INTEGER) context.uniqueIds = false
@@ -135,6 +139,11 @@ function valueCheckFor(layout: TapeLayout, context: RowCheckContext): RowCheck {
       context.uniqueIds = false
       return k2Check(layout, context, name, amounts, micros)
   }
+}
+
+function noteIdRange(context: RowCheckContext, id: string): void {
+  if (context.idLo === undefined || id < context.idLo) context.idLo = id
+  if (context.idHi === undefined || id > context.idHi) context.idHi = id
 }
 
 function k2Check(
@@ -179,6 +188,7 @@ function k2Check(
 
     const verdict = micros(f, contractMicros)
     if (typeof verdict === 'number') {
+      noteIdRange(context, id)
       if (s !== undefined) context.symbols.note(s)
       if (e !== undefined) context.exchanges.note(e)
     }

@@ -37,9 +37,9 @@ describe('ingest: a tape spanning many reads and staging blocks', () => {
     const rows = 250_000
     const file = join(dir, 'BTCUSDT-trades-2024-08-08.csv')
     let expectedQty = 0n
-    // Row i: id 1000+i, one trade per ms; the last row repeats the first id with another price.
+    // Row i: id 1000+i, one trade per ms; the last row repeats the first trade (another side: the first row is stored).
     await writeLines(file, rows + 1, (i) => {
-      if (i === rows) return `1000,1.00000000,0.50000000,0.5,1723161255342,True,True`
+      if (i === rows) return `1000,61837.00000000,0.00000001,0.5,1723161255342,True,True`
       const qty = (i % 997) + 1
       expectedQty += BigInt(qty)
       return `${1000 + i},61837.${String(i % 100).padStart(2, '0')}000000,0.${String(qty).padStart(8, '0')},1.0,${1_723_161_255_342 + i},${i % 2 ? 'True' : 'False'},True`
@@ -53,7 +53,7 @@ describe('ingest: a tape spanning many reads and staging blocks', () => {
     const check = await warehouse.one<Record<string, bigint | string>>(`SELECT
         count(*) AS n,
         CAST(sum(quantity) * 100000000 AS HUGEINT)::VARCHAR AS qty,
-        count(*) FILTER (WHERE trade_id = '1000' AND price = 61837) AS first_kept,
+        count(*) FILTER (WHERE trade_id = '1000' AND side = 'BUY') AS first_kept,
         (SELECT count(*) FROM (SELECT "timestamp" - lag("timestamp") OVER (ORDER BY rowid) AS d FROM market_data.gold_crypto_trades) WHERE d <= 0) AS out_of_order
       FROM market_data.gold_crypto_trades`)
     expect(check).toEqual({n: BigInt(rows), qty: String(expectedQty), first_kept: 1n, out_of_order: 0n})
