@@ -6,7 +6,7 @@
  *
  * Set-based, in two steps each, because hashing and comparing the three VARCHAR key columns of
  * every row costs several times the hashes: first by a 64-bit hash of the key (within the file:
- * the hashes seen twice; against the stored trades: equal key hashes whose hash of time, price and
+ * the hashes seen twice, neighbours once sorted; against the stored trades: equal key hashes whose hash of time, price and
  * quantity differs), into a TEMP table; then only the rows of those hashes are compared exactly,
  * so a collision of two different keys is not taken for a conflict. (Two different values with
  * equal 64-bit hashes would pass as a duplicate: odds of 2^-64 per repeated key.)
@@ -60,7 +60,9 @@ export async function checkTradeConflicts(warehouse: Warehouse, check: ConflictC
       const repeat = await withCandidates(
         warehouse,
         keys,
-        `SELECT h FROM (SELECT ${KEY_HASH('s')} AS h FROM (${rows}) AS s) GROUP BY h HAVING count(*) > 1`,
+        // Sorting the hashes and comparing neighbours took 2.0 s for a 20M-row tape, a GROUP BY 4.2 s
+        // (its 20M groups barely fit in a 1 GB memory_limit).
+        `SELECT DISTINCT h FROM (SELECT h, h = lag(h) OVER (ORDER BY h) AS repeated FROM (SELECT ${KEY_HASH('s')} AS h FROM (${rows}) AS s)) WHERE repeated`,
         () => firstInFileConflict(warehouse, rows, keys),
       )
       if (repeat) {
