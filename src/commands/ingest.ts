@@ -30,7 +30,7 @@ export interface IngestCommandResult {
 
 export default class Ingest extends BaseCommand<typeof Ingest> {
   static override summary = 'Load trade tapes (Binance, Kraken, K2 CSV/Parquet; .gz and .zip too) into the warehouse.'
-  static override description = `The format is detected from each file (header, column count, booleans); --format forces one. Binance times are read per row in milliseconds or microseconds (spot files from 2025 on). Each file is one transaction: a file with a bad row is rejected whole with FILE:LINE: FIELD: what is wrong (exit 1) unless --skip-bad-rows, which stores the good rows and writes the rejected ones, with reasons, to <home>/rejects/. Loading the same file again adds nothing: trades are keyed by (exchange, symbol, trade_id).
+  static override description = `The format is detected from each file (header, column count, booleans); --format forces one. Binance times are read per row in milliseconds or microseconds (spot files from 2025 on). Each file is one transaction: a file with a bad row is rejected whole with FILE:LINE: FIELD: what is wrong (exit 1) unless --skip-bad-rows, which stores the good rows and writes the rejected ones, with reasons, to <home>/rejects/. Loading the same file again adds nothing: trades are keyed by (exchange, symbol, trade_id); a key already stored (or earlier in the file) with another time, price or quantity rejects the file, naming the file that stored it first. Trade times must lie in ingest.earliestTime … now + ingest.maxFuture of config.json (default 2009-01-01 … now + 1 day). A Parquet file name is read as that one file, never as a glob; a klines (candles) file is refused (exit 2).
 
 Formats: binance (spot trades as on data.binance.vision, and header-named spot/USD-M/COIN-M trade files), binance-agg (aggTrades), kraken (trade-history CSV: time,price,volume), k2 (the warehouse's own columns, CSV with header or Parquet).`
   static override examples = [
@@ -56,8 +56,9 @@ Formats: binance (spot trades as on data.binance.vision, and header-named spot/U
   async run(): Promise<IngestCommandResult> {
     const files = this.positionals
     for (const file of files) if (!existsSync(file)) throw new UsageError(`${file}: no such file`, {code: 'no_such_file'})
-    const {ingestFile} = await import('../pipeline/ingest/ingest-file.js')
+    const {ingestFile, ingestTimeWindow} = await import('../pipeline/ingest/ingest-file.js')
     const now = this.now()
+    const timeWindow = ingestTimeWindow(this.home.config.ingest, now, this.home.configFile)
     const results: IngestResult[] = []
     await withWarehouse(this.home.warehouse, this.warehouseOptions(`ingest ${files.length === 1 ? files[0] : `${files.length} files`}`, true), async (warehouse) => {
       await runTasks(
@@ -71,6 +72,7 @@ Formats: binance (spot trades as on data.binance.vision, and header-named spot/U
               skipBadRows: this.flags['skip-bad-rows'],
               rejectsDir: join(this.home.dir, 'rejects'),
               nowMicros: now,
+              timeWindow,
               onProgress: (p) => {
                 task.output = `${p.rows.toLocaleString('en-US')} rows, ${p.totalBytes > 0 ? Math.round((100 * p.bytesRead) / p.totalBytes) : 0}%`
               },

@@ -2,6 +2,7 @@ import {TIMEFRAMES, TIMEFRAME_SPECS} from './timeframes.js'
 
 export const TRADES_TABLE = 'market_data.gold_crypto_trades'
 export const WATERMARKS_TABLE = 'k2ops_meta.flow_watermarks'
+export const INGESTED_FILES_TABLE = 'k2ops_meta.ingested_files'
 
 /** The source table of the data contract (compatible with the original platform). */
 const TRADES_DDL = `CREATE TABLE IF NOT EXISTS ${TRADES_TABLE} (
@@ -48,6 +49,18 @@ const WATERMARKS_DDL = `CREATE TABLE IF NOT EXISTS ${WATERMARKS_TABLE} (
   updated_at TIMESTAMP NOT NULL
 )`
 
+/**
+ * k2ops' own bookkeeping: which file each ingest stored, by the ingestion_timestamp its rows got
+ * (unique per file), so that a conflicting trade can name the file that stored it first. Created
+ * on open by ingest and init in warehouses made before it; rows stored before it have no entry.
+ */
+const INGESTED_FILES_DDL = `CREATE TABLE IF NOT EXISTS ${INGESTED_FILES_TABLE} (
+  ingestion_timestamp BIGINT NOT NULL,
+  file VARCHAR NOT NULL,
+  trades BIGINT NOT NULL,
+  ingested_at TIMESTAMP NOT NULL
+)`
+
 /** Every statement that creates the schema; each is idempotent. */
 export function schemaStatements(): string[] {
   return [
@@ -56,7 +69,9 @@ export function schemaStatements(): string[] {
     TRADES_DDL,
     ...TIMEFRAMES.map((tf) => candleDdl(TIMEFRAME_SPECS[tf].table)),
     WATERMARKS_DDL,
+    INGESTED_FILES_DDL,
   ]
 }
 
+/** The tables every warehouse has (INGESTED_FILES_TABLE is added by the next ingest or init, so it is not required). */
 export const SCHEMA_TABLES = [TRADES_TABLE, ...TIMEFRAMES.map((tf) => TIMEFRAME_SPECS[tf].table), WATERMARKS_TABLE]

@@ -1,4 +1,4 @@
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
@@ -67,5 +67,55 @@ describe('k2ops ingest', () => {
     const result = await k2ops(['ingest', unknown, '--symbol', 'X', '--home', home])
     expect(result.exitCode).toBe(2)
     expect(result.stderr).toMatch(/cannot tell the tape format/)
+  })
+
+  it('rejects a trade id stored before with another time, price or quantity: exit 1, nothing stored, first file named', async () => {
+    const dir = tempDir()
+    const home = join(dir, 'home')
+    const first = join(dir, 'BTCUSDT-trades-2024-08-08.csv')
+    writeFileSync(first, GOOD.join('\n') + '\n')
+    expect((await k2ops(['ingest', first, '--home', home])).exitCode).toBe(0)
+    const second = join(dir, 'BTCUSDT-trades-2024-08-08-b.csv')
+    writeFileSync(second, ['3735683261,61837.63000000,0.01000000,618.37630000,1723161255700,True,True', GOOD[1].replace('1723161255617', '1723161255618')].join('\n') + '\n')
+    const result = await k2ops(['ingest', second, '--home', home, '--json'])
+    expect(result.exitCode).toBe(1)
+    expect(result.json.error).toMatchObject({
+      code: 'bad_input',
+      exit: 1,
+      message: `${second}:2: trade_id: 3735683260 already stored with a different time (first stored from ${first})`,
+    })
+    expect(await storedTrades(home)).toBe(2)
+  })
+
+  it('takes the time window from config.json (ingest.earliestTime, ingest.maxFuture) and K2OPS_NOW; a bad value is exit 2 naming the key', async () => {
+    const dir = tempDir()
+    const home = join(dir, 'home')
+    mkdirSync(home, {recursive: true, mode: 0o700})
+    const tape = join(dir, 'BTCUSDT-trades-2024-08-08.csv')
+    writeFileSync(tape, GOOD.join('\n') + '\n')
+    // The trades are at 23:54:15.342 and .617: the first is before earliestTime.
+    writeFileSync(join(home, 'config.json'), JSON.stringify({ingest: {earliestTime: '2024-08-08T23:54:15.5Z', maxFuture: '1h'}}))
+    const early = await k2ops(['ingest', tape, '--home', home], {K2OPS_NOW: '2024-08-09T00:00:00Z'})
+    expect(early.exitCode).toBe(1)
+    expect(early.stderr).toContain(`k2ops: ${tape}:1: time: 2024-08-08T23:54:15.342000Z is outside 2024-08-08T23:54:15.500000Z … now + 1 hour`)
+    // K2OPS_NOW is the clock: an hour before the trades, they are in the future.
+    writeFileSync(join(home, 'config.json'), JSON.stringify({ingest: {maxFuture: '1h'}}))
+    const future = await k2ops(['ingest', tape, '--home', home, '--skip-bad-rows', '--json'], {K2OPS_NOW: '2024-08-08T22:54:15.5Z'})
+    expect(future.exitCode).toBe(0)
+    expect(future.json).toMatchObject({inserted: 1, rejected: 1})
+    expect(readFileSync(future.json.files[0].rejectsFile, 'utf8')).toContain('2,time,2024-08-08T23:54:15.617000Z is outside 2009-01-01 … now + 1 hour,')
+    writeFileSync(join(home, 'config.json'), JSON.stringify({ingest: {maxFuture: 'soon'}}))
+    const bad = await k2ops(['ingest', tape, '--home', home])
+    expect(bad.exitCode).toBe(2)
+    expect(bad.stderr).toContain(`ingest.maxFuture: 'soon' is not a duration`)
+  })
+
+  it('says a klines file is klines, not trades, with exit 2', async () => {
+    const dir = tempDir()
+    const tape = join(dir, 'ADABTC-1m-2021-11-27.csv')
+    writeFileSync(tape, '1637971200000,0.00002853,0.00002854,0.00002851,0.00002854,36304.20000000,1637971259999,1.03547608,79,19523.00000000,0.55694227,0\n')
+    const result = await k2ops(['ingest', tape, '--home', join(dir, 'home')])
+    expect(result.exitCode).toBe(2)
+    expect(result.stderr).toContain(`k2ops: ${tape}: a klines (candles) file, not trades (`)
   })
 })

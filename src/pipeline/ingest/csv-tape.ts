@@ -33,7 +33,7 @@ export async function stageCsvTape(
 ): Promise<StagedTape> {
   const tape = await openTapeBytes(file, container, fileSize)
   const rejects = options.skipBadRows ? new RejectsFile(rejectsPath(options.rejectsDir, file)) : undefined
-  const context: RowCheckContext = newRowCheckContext()
+  const context: RowCheckContext = newRowCheckContext(options.timeWindow!)
   const progress = () => options.onProgress?.({file, rows: rowsRead, bytesRead: tape.bytesRead(), totalBytes: tape.totalBytes})
   let layout: TapeLayout | undefined
   let names: {exchange?: string; symbol?: string} = {}
@@ -49,12 +49,14 @@ export async function stageCsvTape(
   try {
     await staging.open()
     const batch: string[] = []
+    const batchLines: number[] = []
     let batchChars = 0
     let batchLo = Number.POSITIVE_INFINITY
     let batchHi = Number.NEGATIVE_INFINITY
     const flushBatch = () => {
-      staging.appendBlock(batch.join('\n'), batch.length, batchLo, batchHi)
+      staging.appendBlock(batch.join('\n'), batchLines, batchLo, batchHi)
       batch.length = 0
+      batchLines.length = 0
       batchChars = 0
       batchLo = Number.POSITIVE_INFINITY
       batchHi = Number.NEGATIVE_INFINITY
@@ -89,6 +91,7 @@ export async function stageCsvTape(
             batchChars += line.length + 1
           }
 
+          batchLines.push(lineNumber)
           if (verdict < batchLo) batchLo = verdict
           if (verdict > batchHi) batchHi = verdict
           histogram.add(verdict)
@@ -153,6 +156,10 @@ export async function stageCsvTape(
     maxReadFactor: 4,
     histogram: async () => histogram.result(),
     uniqueIds: context.uniqueIds,
+    location: async (rn) => String(await staging.lineOf(rn)),
+    // The stored trade_id is the id text, with 'agg:' before an aggTrade id (same order).
+    idRange: context.idLo === undefined ? undefined : {lo: idPrefix(layout) + context.idLo, hi: idPrefix(layout) + context.idHi},
+    valuesInIds: layout.format === 'kraken',
   }
   return {
     format: layout.format,
@@ -169,9 +176,20 @@ export async function stageCsvTape(
   }
 }
 
+function idPrefix(layout: TapeLayout): string {
+  return layout.format === 'binance-agg' ? 'agg:' : ''
+}
+
 function detect(file: string, fields: string[] | {field: string; reason: string}, options: IngestOptions): TapeLayout {
   if (isProblem(fields)) throw formatError(file, `first line: ${fields.reason}`, options)
   const detection = detectLayout(fields, options.format)
+  if ('klines' in detection) {
+    throw new UsageError(`${file}: a klines (candles) file, not trades (${detection.klines})`, {
+      code: 'klines_file',
+      hint: 'k2ops builds the candles itself from trades: ingest the trades or aggTrades file of the same market and day (e.g. BTCUSDT-trades-2024-08-08.zip).',
+    })
+  }
+
   if ('problem' in detection) throw formatError(file, detection.problem, options)
   return detection.layout
 }
@@ -189,7 +207,7 @@ function formatError(file: string, seen: string, options: IngestOptions): UsageE
 function emptyTape(format: TapeLayout['format'], options: IngestOptions): StagedTape {
   return {
     format,
-    source: {rangeSql: () => '', maxReadFactor: 1, histogram: async () => ({origin: 0, width: 1, counts: new Map()}), uniqueIds: true},
+    source: {rangeSql: () => '', maxReadFactor: 1, histogram: async () => ({origin: 0, width: 1, counts: new Map()}), uniqueIds: true, location: async (rn) => String(rn)},
     exchange: options.exchange?.toUpperCase() ?? '*',
     symbol: options.symbol === undefined ? '*' : normaliseSymbol(options.symbol),
     rowsRead: 0,

@@ -4,6 +4,8 @@
  * for multi-GB tapes): a CSV tape's accepted lines go through a TEMP staging table (dropped after
  * the file), a Parquet tape is read where it is; the rows are stored in one transaction.
  */
+import {resolve} from 'node:path'
+
 import type {Warehouse} from '../warehouse.js'
 import type {IngestOptions, IngestResult, StagedTape} from './ingest-types.js'
 
@@ -12,14 +14,18 @@ import {stageCsvTape} from './csv-tape.js'
 import {isOutOfMemory, stageParquet} from './k2-parquet.js'
 import {checkNameOptions} from './market-names.js'
 import {Staging} from './staging.js'
+import {checkTradeConflicts} from './trade-conflicts.js'
 import {nextIngestionTimestamp, storeTrades} from './store-trades.js'
 import {TAPE_FORMATS} from './tape-format.js'
-import {sniffContainer, tapeFileSize} from './tape-reader.js'
+import {ingestTimeWindow} from './time-window.js'
+import {LiteralPath, openLiteralPath, sniffContainer, tapeFileSize} from './tape-reader.js'
 
 export type {IngestOptions, IngestProgress, IngestResult} from './ingest-types.js'
 export {TAPE_FORMATS, type TapeFormat} from './tape-format.js'
+export {ingestTimeWindow, type TimeWindow} from './time-window.js'
 
-export async function ingestFile(warehouse: Warehouse, file: string, options: IngestOptions): Promise<IngestResult> {
+export async function ingestFile(warehouse: Warehouse, file: string, given: IngestOptions): Promise<IngestResult> {
+  const options = {...given, timeWindow: given.timeWindow ?? ingestTimeWindow(undefined, given.nowMicros)}
   if (options.format !== undefined && !TAPE_FORMATS.includes(options.format)) {
     throw new UsageError(`--format: '${options.format}' is not one of ${TAPE_FORMATS.join(', ')}`, {code: 'bad_flag'})
   }
@@ -33,21 +39,31 @@ export async function ingestFile(warehouse: Warehouse, file: string, options: In
 
   const nowMicros = Math.floor(options.nowMicros)
   const staging = container === 'parquet' ? undefined : await Staging.create(warehouse)
+  let parquet: LiteralPath | undefined
   try {
-    const staged: StagedTape = staging
-      ? await stageCsvTape(file, container as Exclude<typeof container, 'parquet'>, fileSize, options, staging)
-      : await stageParquet(warehouse, file, fileSize, options)
+    let staged: StagedTape
+    if (staging) {
+      staged = await stageCsvTape(file, container as Exclude<typeof container, 'parquet'>, fileSize, options, staging)
+    } else {
+      parquet = await openLiteralPath(file)
+      staged = await stageParquet(warehouse, file, parquet.path, fileSize, options)
+    }
+
+    const names = {exchange: staged.exchange === '*' ? undefined : staged.exchange, symbol: staged.symbol === '*' ? undefined : staged.symbol}
+    if (staged.staged > 0) {
+      await checkTradeConflicts(warehouse, {file, source: staged.source, minMicros: staged.minMicros!, maxMicros: staged.maxMicros!, ...names})
+    }
 
     const stored =
       staged.staged > 0
         ? await storeTrades(warehouse, {
+            file: resolve(file),
             source: staged.source,
             rows: staged.staged,
             minMicros: staged.minMicros!,
             maxMicros: staged.maxMicros!,
             nowMicros,
-            exchange: staged.exchange === '*' ? undefined : staged.exchange,
-            symbol: staged.symbol === '*' ? undefined : staged.symbol,
+            ...names,
             sliceRows: options.sliceRows,
           })
         : {inserted: 0, ingestionTimestamp: await nextIngestionTimestamp(warehouse, nowMicros)}
@@ -72,6 +88,7 @@ export async function ingestFile(warehouse: Warehouse, file: string, options: In
     throw error
   } finally {
     await staging?.drop()
+    await parquet?.close()
   }
 }
 

@@ -1,5 +1,6 @@
 import type {TapeFormat} from './tape-format.js'
 import type {TimeHistogram} from './time-slices.js'
+import type {TimeWindow} from './time-window.js'
 
 export interface IngestProgress {
   file: string
@@ -20,6 +21,8 @@ export interface IngestOptions {
   rejectsDir: string
   /** The command's clock (K2OPS_NOW aware), µs since the epoch. */
   nowMicros: number
+  /** The trade times accepted (ingestTimeWindow, from the home's config); by default 2009-01-01 … now + 1 day. */
+  timeWindow?: TimeWindow
   /** Called every ~100k rows, and once at the end of reading. */
   onProgress?: (p: IngestProgress) => void
   /** Rows per stored slice (store-trades.ts); by default derived from DuckDB's memory_limit. For tests. */
@@ -66,6 +69,12 @@ export interface RowSource {
   histogram(): Promise<TimeHistogram>
   /** The file cannot repeat a trade_id (ids strictly increasing, or made unique): no in-file dedup needed. */
   uniqueIds: boolean
+  /** The least and greatest trade_id (as text) of the rows, when known: stored rows outside cannot share a key. */
+  idRange?: {lo: string; hi: string}
+  /** A trade id made from the trade's time, price and quantity (Kraken): a stored key cannot have other values. */
+  valuesInIds?: boolean
+  /** Where the row `rn` is in the file, for messages after `FILE:` (`12` for a CSV line, `row 12` in a Parquet file). */
+  location(rn: number): Promise<string>
 }
 
 /** What reading a tape produced. */

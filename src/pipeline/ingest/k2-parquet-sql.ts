@@ -5,7 +5,8 @@
 import {MAX_DECIMALS, PRICE_INTEGER_DIGITS, QUANTITY_INTEGER_DIGITS, decimalProblemSql} from './decimal-text.js'
 import {NAME_PATTERN_SQL, nameReason} from './market-names.js'
 import {quantitySql, sqlLiteral} from './staged-sql.js'
-import {MAX_MICROS_EXCLUSIVE, MIN_MICROS_16_DIGITS, contractMicrosProblemSql} from './time-text.js'
+import {MIN_MICROS_16_DIGITS, contractMicrosProblemSql} from './time-text.js'
+import {TimeWindow, outsideWindowSql} from './time-window.js'
 
 export const REQUIRED = ['trade_id', 'symbol', 'exchange', 'timestamp', 'price', 'quantity']
 export const OPTIONAL = ['side', 'source_sequence']
@@ -38,6 +39,7 @@ export class ParquetSql {
     private readonly types: Map<string, string>,
     symbolOverride: string | undefined,
     exchangeOverride: string | undefined,
+    private readonly window: TimeWindow,
   ) {
     this.source = `read_parquet(${sqlLiteral(file)}, file_row_number = true)`
     this.symbol = symbolOverride === undefined ? `upper(replace(replace(${this.text('symbol')}, '/', ''), '-', ''))` : sqlLiteral(symbolOverride)
@@ -65,7 +67,7 @@ export class ParquetSql {
             )
           : 'NULL',
       ],
-      ['timestamp', this.quick(this.timestampFast(), contractMicrosProblemSql(this.text('timestamp')))],
+      ['timestamp', this.quick(this.timestampFast(), this.timestampProblem())],
     ]
   }
 
@@ -181,14 +183,26 @@ export class ParquetSql {
     return undefined
   }
 
-  /** A test that implies contractMicrosProblemSql(text) is NULL: 16 digits, no leading zero. */
+  /**
+   * Why a timestamp cannot be stored: a number or text must be 16-digit µs (as in a k2 CSV); a
+   * TIMESTAMP value is an instant whatever its digits. Either must lie in the time window.
+   */
+  private timestampProblem(): string {
+    const window = outsideWindowSql(this.tsLoose, this.window)
+    if (this.types.get('timestamp')!.startsWith('TIMESTAMP')) return `CASE WHEN ${this.column('timestamp')} IS NULL THEN 'is empty' ELSE ${window} END`
+    return `coalesce(${contractMicrosProblemSql(this.text('timestamp'))}, ${window})`
+  }
+
+  /** A test that implies the timestamp check is NULL: 16 digits, no leading zero, inside the time window. */
   private timestampFast(): string | undefined {
     const type = this.types.get('timestamp')!
-    // (MAX_MICROS_EXCLUSIVE − 1 is not exact in a double: compare with < the bound itself.)
-    const inRange = (value: string) => `${value} >= ${MIN_MICROS_16_DIGITS} AND ${value} < ${MAX_MICROS_EXCLUSIVE}`
+    const lo = Math.max(MIN_MICROS_16_DIGITS, this.window.earliestMicros)
+    // latestMicros is below 2^53, so below MAX_MICROS_EXCLUSIVE too.
+    const hi = this.window.latestMicros
+    const inRange = (value: string) => `${value} BETWEEN ${lo} AND ${hi}`
     if (type in INTEGER_DIGITS) return inRange(this.column('timestamp'))
     if (type.startsWith('TIMESTAMP')) return inRange(`epoch_us(${this.column('timestamp')})`)
-    if (type === 'VARCHAR') return `regexp_full_match(${this.column('timestamp')}, '[1-9][0-9]{15}')`
+    if (type === 'VARCHAR') return `regexp_full_match(${this.column('timestamp')}, '[1-9][0-9]{15}') AND ${inRange(`TRY_CAST(${this.column('timestamp')} AS BIGINT)`)}`
     return undefined
   }
 

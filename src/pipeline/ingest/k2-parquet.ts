@@ -23,8 +23,10 @@ import {sqlLiteral} from './staged-sql.js'
 import {HISTOGRAM_BUCKETS, TimeHistogram} from './time-slices.js'
 import {ParquetSql, REQUIRED} from './k2-parquet-sql.js'
 
-export async function stageParquet(warehouse: Warehouse, file: string, fileSize: number, options: IngestOptions): Promise<StagedTape> {
-  const types = await columnTypes(warehouse, file)
+/** `file` names the tape in messages; `readPath` is where DuckDB reads it (tape-reader.ts openLiteralPath). */
+export async function stageParquet(warehouse: Warehouse, file: string, readPath: string, fileSize: number, options: IngestOptions): Promise<StagedTape> {
+  const firstLine = (text: string): string => text.split('\n')[0].replaceAll(readPath, file)
+  const types = await columnTypes(warehouse, file, readPath, firstLine)
   const symbolOverride = options.symbol === undefined ? undefined : normaliseSymbol(options.symbol)
   const exchangeOverride = options.exchange === undefined ? undefined : normaliseExchange(options.exchange)
   const missing = REQUIRED.filter((c) => !types.has(c) && !(c === 'symbol' && symbolOverride) && !(c === 'exchange' && exchangeOverride))
@@ -34,7 +36,7 @@ export async function stageParquet(warehouse: Warehouse, file: string, fileSize:
     })
   }
 
-  const sql = new ParquetSql(file, types, symbolOverride, exchangeOverride)
+  const sql = new ParquetSql(readPath, types, symbolOverride, exchangeOverride, options.timeWindow!)
   let stats: Record<string, bigint | string | null>
   try {
     stats = await warehouse.one<Record<string, bigint | string | null>>(`SELECT
@@ -42,10 +44,11 @@ export async function stageParquet(warehouse: Warehouse, file: string, fileSize:
         min(ts) FILTER (WHERE bad_field IS NULL) AS lo, max(ts) FILTER (WHERE bad_field IS NULL) AS hi,
         count(DISTINCT symbol) FILTER (WHERE bad_field IS NULL) AS symbols, min(symbol) FILTER (WHERE bad_field IS NULL) AS symbol,
         count(DISTINCT exchange) FILTER (WHERE bad_field IS NULL) AS exchanges, min(exchange) FILTER (WHERE bad_field IS NULL) AS exchange,
+        min(trade_id) FILTER (WHERE bad_field IS NULL) AS id_lo, max(trade_id) FILTER (WHERE bad_field IS NULL) AS id_hi,
         min(rn) FILTER (WHERE bad_field IS NOT NULL) AS first_bad,
         arg_min(bad_field, rn) FILTER (WHERE bad_field IS NOT NULL) AS first_field,
         arg_min(bad_reason, rn) FILTER (WHERE bad_field IS NOT NULL) AS first_reason
-      FROM (${sql.checked(`${sql.tsLoose} AS ts, ${sql.symbol} AS symbol, ${sql.exchange} AS exchange`)})`)
+      FROM (${sql.checked(`${sql.tsLoose} AS ts, ${sql.symbol} AS symbol, ${sql.exchange} AS exchange, ${sql.text('trade_id')} AS trade_id`)})`)
   } catch (error) {
     if (isOutOfMemory(error)) throw error
     throw new BadInputError(`${file}: cannot read the Parquet file (${firstLine((error as Error).message)})`)
@@ -86,6 +89,8 @@ export async function stageParquet(warehouse: Warehouse, file: string, fileSize:
       return histogram
     },
     uniqueIds: false,
+    location: async (rn) => `row ${rn}`,
+    idRange: good > 0 ? {lo: String(stats.id_lo), hi: String(stats.id_hi)} : undefined,
   }
   const one = (count: bigint | string | null, value: bigint | string | null): string => (Number(count) === 1 ? String(value) : '*')
   return {
@@ -108,10 +113,10 @@ export function isOutOfMemory(error: unknown): boolean {
 }
 
 /** Lower-cased column name → DuckDB type, plus `<name>\0name` → the name as written. */
-async function columnTypes(warehouse: Warehouse, file: string): Promise<Map<string, string>> {
+async function columnTypes(warehouse: Warehouse, file: string, readPath: string, firstLine: (text: string) => string): Promise<Map<string, string>> {
   let rows: {column_name: string; column_type: string}[]
   try {
-    rows = await warehouse.all(`DESCRIBE SELECT * FROM read_parquet(${sqlLiteral(file)})`)
+    rows = await warehouse.all(`DESCRIBE SELECT * FROM read_parquet(${sqlLiteral(readPath)})`)
   } catch (error) {
     throw new BadInputError(`${file}: not a readable Parquet file (${firstLine((error as Error).message)})`)
   }
@@ -136,8 +141,4 @@ async function writeRejects(warehouse: Warehouse, sql: ParquetSql, path: string)
   await warehouse.run(`COPY (${sql.rejectsSql()}) TO ${sqlLiteral(path)} (FORMAT csv, HEADER true)`)
   // DuckDB creates the file with the umask's mode.
   tighten(path, PRIVATE_FILE_MODE)
-}
-
-function firstLine(text: string): string {
-  return text.split('\n')[0]
 }

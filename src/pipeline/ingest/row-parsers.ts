@@ -7,6 +7,7 @@ import {PRICE_INTEGER_DIGITS, QUANTITY_INTEGER_DIGITS, bigintProblem, decimalPro
 import {nameProblem, normaliseExchange, normaliseSymbol} from './market-names.js'
 import {TapeLayout, isBoolean} from './tape-format.js'
 import {binanceTimeMicros, contractMicros, unixSecondsTextMicros} from './time-text.js'
+import {TimeWindow, outsideWindowReason} from './time-window.js'
 
 export interface RowProblem {
   field: string
@@ -45,10 +46,15 @@ export interface RowCheckContext {
    */
   uniqueIds: boolean
   lastId: number
+  /** The least and greatest trade id text of the accepted rows (Binance and k2). */
+  idLo?: string
+  idHi?: string
+  /** Trade times outside it are bad rows. */
+  window: TimeWindow
 }
 
-export function newRowCheckContext(): RowCheckContext {
-  return {symbols: new NamesSeen(), exchanges: new NamesSeen(), uniqueIds: true, lastId: -1}
+export function newRowCheckContext(window: TimeWindow): RowCheckContext {
+  return {symbols: new NamesSeen(), exchanges: new NamesSeen(), uniqueIds: true, lastId: -1, window}
 }
 
 /** The character that separates staged fields when a line had to be re-joined (quoted CSV). */
@@ -86,9 +92,12 @@ function valueCheckFor(layout: TapeLayout, context: RowCheckContext): RowCheck {
   const buyerMaker = (f: string[], i: number): RowProblem | undefined =>
     isBoolean(f[i]) ? undefined : {field: name(i), reason: `expected true or false, got '${f[i]}'`}
 
+  const {window} = context
   const micros = (f: string[], parse: (text: string) => number | string): RowVerdict => {
     const t = parse(f[time])
-    return typeof t === 'number' ? t : {field: name(time), reason: t}
+    if (typeof t !== 'number') return {field: name(time), reason: t}
+    if (t < window.earliestMicros || t > window.latestMicros) return {field: name(time), reason: outsideWindowReason(t, window)}
+    return t
   }
 
   switch (layout.format) {
@@ -99,6 +108,7 @@ function valueCheckFor(layout: TapeLayout, context: RowCheckContext): RowCheck {
       const type = c.type
       const key = ids[0]
       const noteId = (f: string[]): void => {
+        noteIdRange(context, f[key])
         if (!context.uniqueIds) return
         const id = Number(f[key])
         if (!(id > context.lastId) || id > Number.MAX_SAFE_INTEGER) context.uniqueIds = false
@@ -129,6 +139,11 @@ function valueCheckFor(layout: TapeLayout, context: RowCheckContext): RowCheck {
       context.uniqueIds = false
       return k2Check(layout, context, name, amounts, micros)
   }
+}
+
+function noteIdRange(context: RowCheckContext, id: string): void {
+  if (context.idLo === undefined || id < context.idLo) context.idLo = id
+  if (context.idHi === undefined || id > context.idHi) context.idHi = id
 }
 
 function k2Check(
@@ -173,6 +188,7 @@ function k2Check(
 
     const verdict = micros(f, contractMicros)
     if (typeof verdict === 'number') {
+      noteIdRange(context, id)
       if (s !== undefined) context.symbols.note(s)
       if (e !== undefined) context.exchanges.note(e)
     }

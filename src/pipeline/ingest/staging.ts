@@ -4,6 +4,8 @@
  * costs about 0.5 µs, so one value per column per trade made the appender the largest cost.
  * With each block go its lines' timestamp range (lo, hi) and count (n): a read of a timestamp
  * range splits only the blocks that can hold it (`linesSql(lo, hi)`); `rn` keeps the file order.
+ * Each block also keeps the file line numbers of its lines (its first line's, and the whole list
+ * only when a skipped line breaks the run), for messages about a staged row (`lineOf`).
  * Temp tables live in DuckDB's temp storage and spill past memory_limit; ingestFile drops the
  * table after each file.
  */
@@ -39,7 +41,7 @@ export class Staging {
   static async create(warehouse: Warehouse): Promise<Staging> {
     counter += 1
     const name = `k2ops_ingest_stage_${process.pid}_${counter}`
-    await warehouse.run(`CREATE OR REPLACE TEMP TABLE ${name} (block VARCHAR, lo BIGINT, hi BIGINT, n INTEGER)`)
+    await warehouse.run(`CREATE OR REPLACE TEMP TABLE ${name} (block VARCHAR, lo BIGINT, hi BIGINT, n INTEGER, first_line BIGINT, line_numbers VARCHAR)`)
     return new Staging(warehouse, name)
   }
 
@@ -47,13 +49,17 @@ export class Staging {
     this.appender = await this.warehouse.connection.createAppender(this.name, 'main', 'temp')
   }
 
-  /** `lines` lines joined by LF (none of them may contain LF), their timestamps within [lo, hi] µs. */
-  appendBlock(block: string, lines: number, lo: number, hi: number): void {
+  /** Lines joined by LF (none of them may contain LF), their timestamps within [lo, hi] µs, their line numbers in the file. */
+  appendBlock(block: string, lineNumbers: readonly number[], lo: number, hi: number): void {
     const appender = this.appender!
+    const lines = lineNumbers.length
     appender.appendVarchar(block)
     appender.appendBigInt(BigInt(lo))
     appender.appendBigInt(BigInt(hi))
     appender.appendInteger(lines)
+    appender.appendBigInt(BigInt(lineNumbers[0]))
+    if (lineNumbers[lines - 1] - lineNumbers[0] === lines - 1) appender.appendNull()
+    else appender.appendVarchar(lineNumbers.join(','))
     appender.endRow()
     this.rows += lines
     this.unflushedChars += block.length
@@ -73,6 +79,16 @@ export class Staging {
     return `SELECT blk * ${BLOCK_SPAN} + i AS rn, rec FROM (
       SELECT blk, unnest(ls) AS rec, generate_subscripts(ls, 1) AS i
       FROM (SELECT rowid AS blk, string_split(block, chr(10)) AS ls FROM ${this.table} ${where}))`
+  }
+
+  /** The file line number of the staged row `rn` (from linesSql). */
+  async lineOf(rn: number): Promise<number> {
+    const block = Math.floor(rn / BLOCK_SPAN)
+    const index = rn - block * BLOCK_SPAN
+    const row = await this.warehouse.one<{first: bigint; list: string | null}>(
+      `SELECT first_line AS "first", line_numbers AS list FROM ${this.table} WHERE rowid = ${block}`,
+    )
+    return row.list === null ? Number(row.first) + index - 1 : Number(row.list.split(',')[index - 1])
   }
 
   /** The blocks as chunks for RowSource.chunksSql. */

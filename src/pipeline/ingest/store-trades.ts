@@ -1,7 +1,9 @@
 /**
- * Accepted rows → market_data.gold_crypto_trades, all in one transaction:
- * - a trade already stored (same exchange, symbol, trade_id and timestamp) is not inserted again;
+ * Accepted rows → market_data.gold_crypto_trades, all in one transaction, after trade-conflicts.ts
+ * found no key stored (or repeated in the file) with other values:
+ * - a trade already stored (same exchange, symbol, trade_id, and so the same timestamp) is not inserted again;
  * - a trade_id repeated within the file is stored once (its first row);
+ * - the file is logged in k2ops_meta.ingested_files under its ingestion_timestamp;
  * - every row of the file gets one ingestion_timestamp that never goes backwards;
  * - rows are stored in ("timestamp", file order) order, so zonemaps prune candle reads by time.
  *
@@ -23,12 +25,14 @@ import {join} from 'node:path'
 import type {RowSource} from './ingest-types.js'
 import type {Warehouse} from '../warehouse.js'
 
-import {TRADES_TABLE} from '../schema.js'
+import {INGESTED_FILES_TABLE, TRADES_TABLE} from '../schema.js'
 import {NOTHING_INGESTED, newestIngestion} from '../watermark.js'
 import {sqlLiteral} from './staged-sql.js'
 import {TimeSlice, timeSlices} from './time-slices.js'
 
 export interface StoreRequest {
+  /** Logged as the source of the stored rows. */
+  file: string
   source: RowSource
   /** Accepted rows and the range of their timestamps (µs). */
   rows: number
@@ -84,6 +88,15 @@ export async function storeTrades(warehouse: Warehouse, request: StoreRequest): 
         if (rowsSql !== undefined) inserted += await insertSlice(warehouse, request, slice, rowsSql, ingestionTimestamp)
       }
 
+      if (inserted > 0) {
+        await warehouse.run(`INSERT INTO ${INGESTED_FILES_TABLE} VALUES ($at::BIGINT, $file, $trades::BIGINT, make_timestamp($now::BIGINT))`, {
+          at: BigInt(ingestionTimestamp),
+          file: request.file,
+          trades: BigInt(inserted),
+          now: BigInt(request.nowMicros),
+        })
+      }
+
       return {inserted, ingestionTimestamp}
     })
   } finally {
@@ -97,7 +110,9 @@ export async function storeTrades(warehouse: Warehouse, request: StoreRequest): 
  * or K2OPS_NOW replaying a past day, must not make new rows look old).
  */
 export async function nextIngestionTimestamp(warehouse: Warehouse, nowMicros: number): Promise<number> {
-  const latest = await newestIngestion(warehouse)
+  // The log too: each logged value names one file, even after trade retention deleted its rows.
+  const logged = await warehouse.one<{newest: bigint | null}>(`SELECT max(ingestion_timestamp) AS newest FROM ${INGESTED_FILES_TABLE}`)
+  const latest = Math.max(await newestIngestion(warehouse), logged.newest === null ? NOTHING_INGESTED : Number(logged.newest))
   return latest === NOTHING_INGESTED ? nowMicros : Math.max(nowMicros, latest + 1)
 }
 

@@ -38,7 +38,8 @@ export interface TapeLayout {
   description: string
 }
 
-export type Detection = {layout: TapeLayout} | {problem: string}
+/** `klines`: the file holds candles (what it saw, for the message), never a trade tape. */
+export type Detection = {layout: TapeLayout} | {problem: string} | {klines: string}
 
 /** `isBuyerMaker` → `is_buyer_maker`, ` Price ` → `price`. */
 export function normaliseHeaderName(name: string): string {
@@ -65,8 +66,30 @@ export function isBoolean(text: string): boolean {
 const UNSIGNED_DECIMAL = /^\d+(\.\d+)?$/
 
 export function detectLayout(fields: readonly string[], forced?: TapeFormat): Detection {
-  if (looksLikeHeader(fields)) return fromHeader(fields.map(normaliseHeaderName), forced)
+  const header = looksLikeHeader(fields)
+  // Before any forced format: read as trades, a klines row only fails on its column count.
+  const klines = header ? klinesHeader(fields.map(normaliseHeaderName)) : klinesRow(fields)
+  if (klines) return {klines}
+  if (header) return fromHeader(fields.map(normaliseHeaderName), forced)
   return fromFirstRow(fields, forced)
+}
+
+const KLINE_PRICES = ['open', 'high', 'low', 'close']
+
+/** A candle header: open, high, low and close columns (Binance's klines, freqtrade's candles). */
+function klinesHeader(names: string[]): string | undefined {
+  return KLINE_PRICES.every((n) => names.includes(n)) ? `header ${preview(names.join(','))}` : undefined
+}
+
+/**
+ * A headerless Binance klines row: 12 numbers, open time (13 or 16 digits), four prices, volume,
+ * a close time after the open time, quote volume, trade count, two taker volumes and `ignore`.
+ */
+function klinesRow(f: readonly string[]): string | undefined {
+  if (f.length !== 12 || !f.every((x) => UNSIGNED_DECIMAL.test(x))) return undefined
+  const time = /^(\d{13}|\d{16})$/
+  if (!time.test(f[0]) || !time.test(f[6]) || f[0].length !== f[6].length || !(Number(f[6]) > Number(f[0])) || !/^\d+$/.test(f[8])) return undefined
+  return `no header, 12 columns: open time, open, high, low, close, volume, close time, …: ${preview(f.join(','), 60)}`
 }
 
 function fromFirstRow(f: readonly string[], forced?: TapeFormat): Detection {

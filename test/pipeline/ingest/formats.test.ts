@@ -177,10 +177,12 @@ describe('ingest: formats and values', () => {
     const missing = join(dir, 'nope.csv')
     await expect(ingestFile(warehouse, missing, options)).rejects.toMatchObject({exit: 2, message: `${missing}: no such file`})
     const klines = write('ADABTC-1m-2021-11-27.csv', '1637971200000,0.00002853,0.00002854,0.00002851,0.00002854,36304.20000000,1637971259999,1.03547608,79,19523.00000000,0.55694227,0\n')
-    const error = await ingestFile(warehouse, klines, options).catch((e: unknown) => e)
+    await expect(ingestFile(warehouse, klines, options)).rejects.toMatchObject({exit: 2, code: 'klines_file', message: expect.stringMatching(/: a klines \(candles\) file, not trades \(/)})
+    const unknown = write('ADABTC-notes.csv', '1637971200000,0.00002853,0.00002854,0.00002851,0.00002854,36304.20000000,0\n')
+    const error = await ingestFile(warehouse, unknown, options).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(UsageError)
     expect((error as UsageError).message).toMatch(
-      new RegExp(`^${klines}: cannot tell the tape format \\(first line has 12 columns, no header: 1637971200000,0\\.00002853,.*…\\); pass --format one of binance, binance-agg, kraken, k2$`),
+      new RegExp(`^${unknown}: cannot tell the tape format \\(first line has 7 columns, no header: 1637971200000,0\\.00002853,.*\\); pass --format one of binance, binance-agg, kraken, k2$`),
     )
     const empty = write('BTCUSDT-trades-empty.csv', '')
     await expect(ingestFile(warehouse, empty, options)).rejects.toMatchObject({exit: 2, message: expect.stringContaining('the file is empty')})

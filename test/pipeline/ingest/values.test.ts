@@ -92,7 +92,7 @@ describe('trade times', () => {
 describe('tape format detection', () => {
   const layout = (line: string) => {
     const d = detectLayout(line.split(','))
-    return 'layout' in d ? d.layout : d.problem
+    return 'layout' in d ? d.layout : 'problem' in d ? d.problem : `klines: ${d.klines}`
   }
 
   it('tells the layouts apart by header names, column count and booleans', () => {
@@ -108,9 +108,14 @@ describe('tape format detection', () => {
     expect(layout('trade_id,symbol,exchange,timestamp,price,quantity,side')).toMatchObject({format: 'k2', columns: {side: 6}})
   })
 
+  it('tells klines (candles) from trades, headerless or with a header', () => {
+    expect(layout('1637971200000,0.00002853,0.00002854,0.00002851,0.00002854,36304.2,1637971259999,1.03547608,79,19523.0,0.55694227,0')).toMatch(/^klines: no header, 12 columns/)
+    expect(layout('open_time,open,high,low,close,volume')).toBe('klines: header open_time,open,high,low,close,volume')
+  })
+
   it('says what it saw when it cannot tell', () => {
-    expect(layout('1637971200000,0.00002853,0.00002854,0.00002851,0.00002854,36304.2,1637971259999,1.03547608,79,19523.0,0.55694227,0')).toMatch(/^first line has 12 columns, no header: 1637971200000,/)
-    expect(layout('open_time,open,high,low,close,volume')).toBe('header open_time,open,high,low,close,volume')
+    expect(layout('1637971200000,0.00002853,0.00002854,0.00002851,0.00002854,36304.2,1637971259999,1.03547608,79,19523.0,0.55694227')).toMatch(/^first line has 11 columns, no header: 1637971200000,/)
+    expect(layout('open_time,price,volume')).toBe('header open_time,price,volume')
     expect(layout('id,price,qty,time')).toMatch(/needs is_buyer_maker/)
   })
 

@@ -1,0 +1,83 @@
+/**
+ * The trade times an ingest accepts: from `ingest.earliestTime` (default 2009-01-01, before any
+ * crypto exchange traded) to the command's clock plus `ingest.maxFuture` (default 1d, for clock
+ * skew), both in the home's config.json. A row outside is a bad row like any other, which also
+ * keeps every stored timestamp an exact integer in JavaScript (below 2^53 µs).
+ */
+import type {FileConfig} from '../home.js'
+
+import {UsageError} from '../errors.js'
+import {MICROS_PER_DAY, formatMicros, parseDuration, parseIsoInstant} from '../time.js'
+
+export interface TimeWindow {
+  /** Inclusive bounds, µs since the epoch. */
+  earliestMicros: number
+  latestMicros: number
+  /** `2009-01-01 … now + 1 day`, for messages. */
+  label: string
+}
+
+export const DEFAULT_EARLIEST_TIME = '2009-01-01T00:00:00Z'
+export const DEFAULT_MAX_FUTURE = '1d'
+
+const UNIT_NAMES: Record<string, string> = {s: 'second', m: 'minute', h: 'hour', d: 'day', w: 'week'}
+
+/** The window for a command whose clock reads `nowMicros`, from the config's `ingest` section (UsageError naming a bad key). */
+export function ingestTimeWindow(config: FileConfig['ingest'], nowMicros: number, configFile = 'config.json'): TimeWindow {
+  if (config !== undefined && (typeof config !== 'object' || config === null || Array.isArray(config))) {
+    throw new UsageError(`${configFile}: ingest: expected an object like {"earliestTime": "${DEFAULT_EARLIEST_TIME}", "maxFuture": "${DEFAULT_MAX_FUTURE}"}`, {code: 'bad_config'})
+  }
+
+  const text = (key: 'earliestTime' | 'maxFuture', fallback: string): string => {
+    const value = config?.[key]
+    if (value === undefined) return fallback
+    if (typeof value !== 'string') throw new UsageError(`${configFile}: ingest.${key}: expected a string, got ${JSON.stringify(value)}`, {code: 'bad_config'})
+    return value.trim()
+  }
+
+  const earliestText = text('earliestTime', DEFAULT_EARLIEST_TIME)
+  const maxFutureText = text('maxFuture', DEFAULT_MAX_FUTURE)
+  const earliest = reword(() => parseIsoInstant(earliestText, 'earliestTime'), `${configFile}: ingest.earliestTime: '${earliestText}' is not an ISO-8601 instant (e.g. ${DEFAULT_EARLIEST_TIME})`)
+  const future = reword(() => parseDuration(maxFutureText, 'maxFuture'), `${configFile}: ingest.maxFuture: '${maxFutureText}' is not a duration (e.g. 1d, 36h, 90m)`)
+  // Beyond 2^53 µs a timestamp is no longer an exact number here; no trade is that far out anyway.
+  const latest = Math.min(nowMicros + future, Number.MAX_SAFE_INTEGER)
+  if (earliest < 0) throw new UsageError(`${configFile}: ingest.earliestTime: '${earliestText}' is before 1970-01-01`, {code: 'bad_config'})
+  if (earliest > latest) {
+    throw new UsageError(`${configFile}: ingest.earliestTime: '${earliestText}' is after now + ingest.maxFuture (${formatMicros(latest)})`, {code: 'bad_config'})
+  }
+
+  return {earliestMicros: earliest, latestMicros: latest, label: `${instantLabel(earliest)} … now + ${durationLabel(maxFutureText)}`}
+}
+
+/** The reason a time outside the window gets: `2100-01-01T00:00:00Z is outside 2009-01-01 … now + 1 day`. */
+export function outsideWindowReason(micros: number, window: TimeWindow): string {
+  return `${formatMicros(micros)} is outside ${window.label}`
+}
+
+/** The SQL twin of outsideWindowReason over a µs BIGINT expression: NULL inside the window. */
+export function outsideWindowSql(micros: string, window: TimeWindow): string {
+  const seconds = `strftime(make_timestamp((${micros}) // 1000000 * 1000000), '%Y-%m-%dT%H:%M:%S')`
+  const fraction = `CASE WHEN (${micros}) % 1000000 = 0 THEN '' ELSE '.' || lpad(CAST((${micros}) % 1000000 AS VARCHAR), 6, '0') END`
+  return `CASE WHEN (${micros}) < ${window.earliestMicros} OR (${micros}) > ${window.latestMicros}
+    THEN ${seconds} || ${fraction} || 'Z is outside ' || '${window.label.replaceAll("'", "''")}' END`
+}
+
+function instantLabel(micros: number): string {
+  return micros % MICROS_PER_DAY === 0 ? formatMicros(micros).slice(0, 10) : formatMicros(micros)
+}
+
+function durationLabel(text: string): string {
+  const m = /^(\d+)(s|m|h|d|w)$/.exec(text)!
+  const n = Number(m[1])
+  return `${n} ${UNIT_NAMES[m[2]]}${n === 1 ? '' : 's'}`
+}
+
+/** parseIsoInstant/parseDuration speak of flags; here the value is a config key's (bad_config). */
+function reword(parse: () => number, message: string): number {
+  try {
+    return parse()
+  } catch (error) {
+    if (error instanceof UsageError) throw new UsageError(message, {code: 'bad_config'})
+    throw error
+  }
+}
