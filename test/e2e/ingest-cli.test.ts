@@ -107,7 +107,7 @@ describe('k2ops ingest', () => {
     writeFileSync(join(home, 'config.json'), JSON.stringify({ingest: {maxFuture: 'soon'}}))
     const bad = await k2ops(['ingest', tape, '--home', home])
     expect(bad.exitCode).toBe(2)
-    expect(bad.stderr).toContain(`ingest.maxFuture: 'soon' is not a duration`)
+    expect(bad.stderr).toContain('ingest.maxFuture: "soon" is not allowed: a duration')
   })
 
   it('says a klines file is klines, not trades, with exit 2', async () => {

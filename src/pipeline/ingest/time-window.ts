@@ -8,6 +8,7 @@ import type {FileConfig} from '../home.js'
 
 import {UsageError} from '../errors.js'
 import {MICROS_PER_DAY, formatMicros, parseDuration, parseIsoInstant} from '../time.js'
+import {plural} from '../words.js'
 
 export interface TimeWindow {
   /** Inclusive bounds, µs since the epoch. */
@@ -22,26 +23,17 @@ export const DEFAULT_MAX_FUTURE = '1d'
 
 const UNIT_NAMES: Record<string, string> = {s: 'second', m: 'minute', h: 'hour', d: 'day', w: 'week'}
 
-/** The window for a command whose clock reads `nowMicros`, from the config's `ingest` section (UsageError naming a bad key). */
+/**
+ * The window for a command whose clock reads `nowMicros`, from the config's `ingest` section. The
+ * config schema has already checked each value's form; what is left is how they relate to the clock.
+ */
 export function ingestTimeWindow(config: FileConfig['ingest'], nowMicros: number, configFile = 'config.json'): TimeWindow {
-  if (config !== undefined && (typeof config !== 'object' || config === null || Array.isArray(config))) {
-    throw new UsageError(`${configFile}: ingest: expected an object like {"earliestTime": "${DEFAULT_EARLIEST_TIME}", "maxFuture": "${DEFAULT_MAX_FUTURE}"}`, {code: 'bad_config'})
-  }
-
-  const text = (key: 'earliestTime' | 'maxFuture', fallback: string): string => {
-    const value = config?.[key]
-    if (value === undefined) return fallback
-    if (typeof value !== 'string') throw new UsageError(`${configFile}: ingest.${key}: expected a string, got ${JSON.stringify(value)}`, {code: 'bad_config'})
-    return value.trim()
-  }
-
-  const earliestText = text('earliestTime', DEFAULT_EARLIEST_TIME)
-  const maxFutureText = text('maxFuture', DEFAULT_MAX_FUTURE)
-  const earliest = reword(() => parseIsoInstant(earliestText, 'earliestTime'), `${configFile}: ingest.earliestTime: '${earliestText}' is not an ISO-8601 instant (e.g. ${DEFAULT_EARLIEST_TIME})`)
-  const future = reword(() => parseDuration(maxFutureText, 'maxFuture'), `${configFile}: ingest.maxFuture: '${maxFutureText}' is not a duration (e.g. 1d, 36h, 90m)`)
+  const earliestText = config?.earliestTime?.trim() ?? DEFAULT_EARLIEST_TIME
+  const maxFutureText = config?.maxFuture?.trim() ?? DEFAULT_MAX_FUTURE
+  const earliest = parseIsoInstant(earliestText, `${configFile}: ingest.earliestTime`)
+  const future = parseDuration(maxFutureText, `${configFile}: ingest.maxFuture`)
   // Beyond 2^53 µs a timestamp is no longer an exact number here; no trade is that far out anyway.
   const latest = Math.min(nowMicros + future, Number.MAX_SAFE_INTEGER)
-  if (earliest < 0) throw new UsageError(`${configFile}: ingest.earliestTime: '${earliestText}' is before 1970-01-01`, {code: 'bad_config'})
   if (earliest > latest) {
     throw new UsageError(`${configFile}: ingest.earliestTime: '${earliestText}' is after now + ingest.maxFuture (${formatMicros(latest)})`, {code: 'bad_config'})
   }
@@ -68,16 +60,5 @@ function instantLabel(micros: number): string {
 
 function durationLabel(text: string): string {
   const m = /^(\d+)(s|m|h|d|w)$/.exec(text)!
-  const n = Number(m[1])
-  return `${n} ${UNIT_NAMES[m[2]]}${n === 1 ? '' : 's'}`
-}
-
-/** parseIsoInstant/parseDuration speak of flags; here the value is a config key's (bad_config). */
-function reword(parse: () => number, message: string): number {
-  try {
-    return parse()
-  } catch (error) {
-    if (error instanceof UsageError) throw new UsageError(message, {code: 'bad_config'})
-    throw error
-  }
+  return plural(Number(m[1]), UNIT_NAMES[m[2]])
 }

@@ -92,13 +92,10 @@ describe('ingest: trade times outside 2009-01-01 … now + 1 day are bad rows', 
     expect(ingestTimeWindow({maxFuture: '1h'}, NOW).latestMicros).toBe(NOW + 3_600_000_000)
   })
 
+  // The form of each value is the config schema's (test/e2e/config.test.ts); here, how they meet the clock.
   it.each([
-    [{earliestTime: 'yesterday'}, "config.json: ingest.earliestTime: 'yesterday' is not an ISO-8601 instant (e.g. 2009-01-01T00:00:00Z)"],
-    [{earliestTime: 2009}, 'config.json: ingest.earliestTime: expected a string, got 2009'],
-    [{maxFuture: '1 day'}, "config.json: ingest.maxFuture: '1 day' is not a duration (e.g. 1d, 36h, 90m)"],
-    [{maxFuture: -1}, 'config.json: ingest.maxFuture: expected a string, got -1'],
     [{earliestTime: '2030-01-01'}, "config.json: ingest.earliestTime: '2030-01-01' is after now + ingest.maxFuture (2025-01-03T00:00:00Z)"],
-  ])('a bad ingest config %j is a usage error naming the key', (config, message) => {
+])('a bad ingest config %j is a usage error naming the key', (config, message) => {
     let error: unknown
     try {
       ingestTimeWindow(config as never, NOW)
