@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import type {CheckReport} from '../checks/check.js'
 import type {RepairPlan, RepairRequest} from '../checks/recover-plan.js'
 import type {RecordedRange} from '../pipeline/interrupted-recover.js'
-import type {FullStepName, RecoveryStep} from '../pipeline/recover.js'
+import type {FullStepName, RecoveryStep} from '../pipeline/full-recovery.js'
 import type {RunRecord} from '../pipeline/run-history.js'
 import type {Warehouse} from '../pipeline/warehouse.js'
 
@@ -103,7 +103,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
       keptFrom: this.flags.force ? undefined : retentionKeptFrom(this.home, now),
     }
     const {planRepair, verifyRepair} = await import('../checks/recover-plan.js')
-    const {repairPiece, repairPieces} = await import('../pipeline/recover.js')
+    const {repairPiece, repairPieces} = await import('../pipeline/candle-repair.js')
     const audit = new AuditLog(this.home.auditFile)
     let interrupted: InterruptedRecover[] = []
 
@@ -257,7 +257,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
 
   private async runFull(): Promise<FullRecoveryResult> {
     const home = this.home
-    const {FullRecovery} = await import('../pipeline/recover.js')
+    const {FullRecovery} = await import('../pipeline/full-recovery.js')
     const procedure = new FullRecovery({
       cli: {bin: process.argv[1], home},
       openOptions: this.warehouseOptions('recover --full: integrity check'),

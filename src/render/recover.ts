@@ -1,5 +1,5 @@
 import type {RepairVerification} from '../checks/recover-plan.js'
-import type {MeasuredRange} from '../pipeline/recover.js'
+import type {MeasuredRange} from '../pipeline/candle-repair.js'
 import type {RecoverFound} from '../pipeline/interrupted-recover.js'
 import type {RetentionClamp} from '../pipeline/retention-policy.js'
 
