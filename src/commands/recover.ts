@@ -2,23 +2,22 @@ import {Flags} from '@oclif/core'
 
 import type {CheckReport} from '../checks/check.js'
 import type {RepairPlan, RepairRequest} from '../checks/recover-plan.js'
-import type {RecordedRange} from '../pipeline/interrupted-recover.js'
 import type {FullStepName, RecoveryStep} from '../pipeline/full-recovery.js'
+import type {InterruptedRecover} from '../pipeline/interrupted-recover.js'
 import type {RunRecord} from '../pipeline/run-history.js'
-import type {Warehouse} from '../pipeline/warehouse.js'
 
 import {BaseCommand} from '../base-command.js'
 import {resolveThresholds} from '../checks/thresholds.js'
 import {AuditLog} from '../pipeline/audit.js'
 import {ExitCode, K2Error, UsageError} from '../pipeline/errors.js'
 import {MICROS_PER_DAY, formatMicros, parseIsoInstant} from '../pipeline/time.js'
-import {TIMEFRAMES, TIMEFRAME_SPECS, parseTimeframes} from '../pipeline/timeframes.js'
+import {TIMEFRAME_SPECS, parseTimeframes} from '../pipeline/timeframes.js'
 import {retentionKeptFrom} from '../pipeline/retention-policy.js'
 import {pauseForTest} from '../pipeline/test-hooks.js'
 import {withWarehouse} from '../pipeline/warehouse.js'
 import {plural} from '../pipeline/words.js'
 import {confirm, requireConfirmation} from '../render/confirm.js'
-import {InterruptedRecover, RecoverResult, rangeJson, renderInterrupted, renderOutcome, renderPlan, totals} from '../render/recover.js'
+import {RecoverResult, plannedResult, renderInterrupted, renderOutcome, renderPlan, renderRepairNext, repairOutcome} from '../render/recover.js'
 import {renderClamp} from '../render/retention.js'
 import {runTasks} from '../render/tasks.js'
 import {deprecatedLookbackDaysFlag, lookbackFlag} from '../time-window-flags.js'
@@ -103,7 +102,8 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
       keptFrom: this.flags.force ? undefined : retentionKeptFrom(this.home, now),
     }
     const {planRepair, verifyRepair} = await import('../checks/recover-plan.js')
-    const {repairPiece, repairPieces} = await import('../pipeline/candle-repair.js')
+    const {repairEach, repairPieces} = await import('../pipeline/candle-repair.js')
+    const {findInterrupted, settleInterrupted} = await import('../pipeline/interrupted-recover.js')
     const audit = new AuditLog(this.home.auditFile)
     let interrupted: InterruptedRecover[] = []
 
@@ -114,7 +114,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
           {
             title: `Plan the repair: ${mode === 'auto' ? `validate, gaps and reconcile over the last ${lookback}` : 'the requested windows'}`,
             task: async (_ctx, task) => {
-              interrupted = await this.findInterrupted(warehouse, audit)
+              interrupted = await findInterrupted(warehouse, audit, this.home.warehouse)
               plan = await planRepair(warehouse, request)
               task.title = `Plan the repair: ${plural(plan.ranges.length, 'range')}, ${plural(plan.before.rows, 'offending row')}`
             },
@@ -123,21 +123,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
         {json, context: {}},
       ),
     )
-    const result: RecoverResult = {
-      mode,
-      dryRun,
-      at: formatMicros(now),
-      timeframes,
-      checked: plan.checked ? {from: formatMicros(plan.checked.fromMicros), to: formatMicros(plan.checked.toMicros)} : null,
-      plan: {ranges: plan.ranges.map(rangeJson), totals: totals(plan.ranges), truncated: plan.truncated},
-      before: plan.before,
-      after: null,
-      applied: null,
-      outcome: 'planned',
-      auditId: null,
-      retentionClamp: plan.clamped,
-      interrupted,
-    }
+    const result = plannedResult(plan, {mode, dryRun, at: formatMicros(now), timeframes, interrupted})
     if (!json && interrupted.length > 0) this.logToStderr(renderInterrupted(interrupted))
     if (!json && plan.clamped.length > 0) this.logToStderr(renderClamp(plan.clamped))
     if (!json) this.log(renderPlan(result))
@@ -156,7 +142,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
     const applied = {pieces: 0, candles: 0, removed: 0, trades: 0, durationMs: 0}
     const started = Date.now()
     await withWarehouse(this.home.warehouse, this.warehouseOptions(`recover --${mode === 'range' ? 'from/--to' : mode}`), async (warehouse) => {
-      this.settleInterrupted(audit, interrupted)
+      settleInterrupted(audit, this.home.warehouse, interrupted)
       // The intent goes on disk before the first rebuild; the outcome is written while the warehouse
       // is still held, so an intent without an outcome can only be a run that was killed.
       const record = audit.begin({command: 'recover', at: result.at, details: details()})
@@ -168,15 +154,10 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
               title: `Rebuild ${plural(plan.ranges.length, 'range')} from the trades`,
               skip: () => pieces.length === 0,
               task: async (_ctx, task) => {
-                for (const piece of pieces) {
-                  const done = await repairPiece(warehouse, piece, now)
-                  applied.pieces++
-                  applied.candles += done.candles
-                  applied.removed += done.removed
-                  applied.trades += done.trades
+                await repairEach(warehouse, pieces, now, applied, (piece, done) => {
                   // One line per committed transaction: an interrupted run shows how far it got.
                   task.output = `${piece.timeframe} ${formatMicros(piece.fromMicros)} → ${formatMicros(piece.toMicros)}: ${plural(done.candles, 'candle')} rebuilt (${applied.pieces}/${pieces.length})`
-                }
+                })
 
                 applied.durationMs = Date.now() - started
               },
@@ -200,7 +181,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
       await pauseForTest('after-repair')
       result.applied = applied
       const after = result.after ?? plan.before
-      result.outcome = after.status !== 'pass' ? 'not repaired' : planned.ranges === 0 ? 'nothing to repair' : 'repaired'
+      result.outcome = repairOutcome(after, planned.ranges)
       result.auditId = audit.finish(record, {outcome: 'completed', details: details()}).id
     })
 
@@ -208,13 +189,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
     if (!json) this.log(renderOutcome(result))
     if (after.status !== 'pass') {
       process.exitCode = ExitCode.failed
-      if (!json) {
-        this.logToStderr(
-          timeframes.length < TIMEFRAMES.length
-            ? 'next: repair every timeframe: the same command with --timeframe all'
-            : 'next: k2ops validate / k2ops gaps / k2ops reconcile show the rows; k2ops inspect trades checks the trades they are built from',
-        )
-      }
+      if (!json) this.logToStderr(renderRepairNext(timeframes))
     }
 
     return result
@@ -230,27 +205,6 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
 
     const {fromMicros, toMicros} = this.timeWindow({}, now)
     return {fromMicros: fromMicros as number, toMicros: toMicros as number}
-  }
-
-  /** Earlier recover runs on this warehouse killed before their outcome: what the warehouse shows they rebuilt. */
-  private async findInterrupted(warehouse: Warehouse, audit: AuditLog): Promise<InterruptedRecover[]> {
-    const {findRebuilt} = await import('../pipeline/interrupted-recover.js')
-    const runs: InterruptedRecover[] = []
-    for (const record of audit.interrupted('recover', this.home.warehouse)) {
-      const ranges = ((record.details.plan as {ranges?: RecordedRange[]} | undefined)?.ranges ?? []) as RecordedRange[]
-      runs.push({id: record.id, at: record.at, by: `${record.user}@${record.host}`, found: await findRebuilt(warehouse, ranges, record.at)})
-    }
-
-    return runs
-  }
-
-  /** The real run records what it found as the killed runs' outcome (`interrupted`). */
-  private settleInterrupted(audit: AuditLog, runs: InterruptedRecover[]): void {
-    const open = new Map(audit.interrupted('recover', this.home.warehouse).map((record) => [record.id, record]))
-    for (const run of runs) {
-      const record = open.get(run.id)
-      if (record) audit.finish(record, {outcome: 'interrupted', error: 'killed before it recorded its outcome', details: {found: run.found}})
-    }
   }
 
   // ----- full pipeline recovery ---------------------------------------------------------------

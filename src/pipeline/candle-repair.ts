@@ -135,3 +135,26 @@ export async function repairPiece(warehouse: Warehouse, piece: RecoverRange, now
   return warehouse.transaction(() => recomputeWindows(warehouse, piece.timeframe, {kind: 'range', fromMicros: piece.fromMicros, toMicros: piece.toMicros}, nowMicros))
 }
 
+/** What a repair did so far: the pieces committed, what they wrote and read, and how long it took. */
+export interface AppliedRepair {
+  pieces: number
+  candles: number
+  removed: number
+  trades: number
+  durationMs: number
+}
+
+/**
+ * Repairs the pieces in order, each in its own transaction, adding each committed one to `applied`
+ * (so an interrupted repair still says how far it got) before `onRepaired` hears of it.
+ */
+export async function repairEach(warehouse: Warehouse, pieces: RecoverRange[], nowMicros: number, applied: AppliedRepair, onRepaired: (piece: RecoverRange, done: PieceResult) => void): Promise<void> {
+  for (const piece of pieces) {
+    const done = await repairPiece(warehouse, piece, nowMicros)
+    applied.pieces++
+    applied.candles += done.candles
+    applied.removed += done.removed
+    applied.trades += done.trades
+    onRepaired(piece, done)
+  }
+}
