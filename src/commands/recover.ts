@@ -1,48 +1,30 @@
 import {Flags} from '@oclif/core'
 
-import type {CheckReport} from '../checks/check.js'
 import type {RepairPlan, RepairRequest} from '../checks/recover-plan.js'
-import type {FullStepName, RecoveryStep} from '../pipeline/full-recovery.js'
+import type {FullStep, RecoveryStep} from '../pipeline/full-recovery.js'
 import type {InterruptedRecover} from '../pipeline/interrupted-recover.js'
-import type {RunRecord} from '../pipeline/run-history.js'
+import type {FullRecoveryResult} from '../render/full-recovery.js'
 
 import {BaseCommand} from '../base-command.js'
 import {resolveThresholds} from '../checks/thresholds.js'
 import {AuditLog} from '../pipeline/audit.js'
 import {ExitCode, K2Error, UsageError} from '../pipeline/errors.js'
 import {MICROS_PER_DAY, formatMicros, parseIsoInstant} from '../pipeline/time.js'
-import {TIMEFRAME_SPECS, parseTimeframes} from '../pipeline/timeframes.js'
+import {parseTimeframes} from '../pipeline/timeframes.js'
 import {retentionKeptFrom} from '../pipeline/retention-policy.js'
 import {pauseForTest} from '../pipeline/test-hooks.js'
 import {withWarehouse} from '../pipeline/warehouse.js'
 import {plural} from '../pipeline/words.js'
 import {confirm, requireConfirmation} from '../render/confirm.js'
 import {RecoverResult, plannedResult, renderInterrupted, renderOutcome, renderPlan, renderRepairNext, repairOutcome} from '../render/recover.js'
+import {renderFullRecovery} from '../render/full-recovery.js'
 import {renderClamp} from '../render/retention.js'
 import {runTasks} from '../render/tasks.js'
 import {deprecatedLookbackDaysFlag, lookbackFlag} from '../time-window-flags.js'
 
 export type {RecoverRangeJson, RecoverResult} from '../render/recover.js'
-
-export interface FullStep {
-  name: FullStepName
-  title: string
-  status: 'pass' | 'fail' | 'skipped'
-  result: string | null
-  next: string | null
-  durationMs: number | null
-}
-
-export interface FullRecoveryResult {
-  mode: 'full'
-  status: 'pass' | 'fail'
-  steps: FullStep[]
-  scheduler: {pid: number; port: number} | null
-  run: RunRecord | null
-  health: CheckReport | null
-  next: string | null
-  auditId: string
-}
+export type {FullStep} from '../pipeline/full-recovery.js'
+export type {FullRecoveryResult} from '../render/full-recovery.js'
 
 const MODES = ['date', 'from', 'auto', 'full']
 const DEFAULT_LOOKBACK = '7d'
@@ -211,7 +193,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
 
   private async runFull(): Promise<FullRecoveryResult> {
     const home = this.home
-    const {FullRecovery} = await import('../pipeline/full-recovery.js')
+    const [{FullRecovery, runStep}, {healthDailyReport, healthDailyStep}] = await Promise.all([import('../pipeline/full-recovery.js'), import('../checks/health-daily-step.js')])
     const procedure = new FullRecovery({
       cli: {bin: process.argv[1], home},
       openOptions: this.warehouseOptions('recover --full: integrity check'),
@@ -221,19 +203,10 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
     const result: FullRecoveryResult = {mode: 'full', status: 'pass', steps: [], scheduler: null, run: null, health: null, next: null, auditId: ''}
     const steps: RecoveryStep[] = [
       ...procedure.steps(),
-      {
-        name: 'health-daily',
-        title: 'Health daily',
-        // The pipeline runs again; what is left is in the data or the feed: each failed check says what to do.
-        next: () => [...new Set((result.health?.checks ?? []).filter((check) => check.status === 'fail').map((check) => check.hint ?? 'k2ops health daily'))].join('; ') || 'k2ops health daily',
-        run: async () => {
-          result.health = await this.healthDaily()
-          const failed = result.health.checks.filter((check) => check.status === 'fail')
-          if (failed.length > 0) throw new Error(`health daily: ${failed.map((check) => `${check.name}${check.timeframe ? ` ${check.timeframe}` : ''}`).join(', ')} failed`)
-          const warned = result.health.checks.filter((check) => check.status === 'warn').length
-          return `${result.health.status} (${plural(result.health.checks.length, 'check')}${warned > 0 ? `, ${warned} warned` : ''})`
-        },
-      },
+      healthDailyStep(
+        () => healthDailyReport(home, this.warehouseOptions('recover --full: health daily'), this.now()),
+        (report) => (result.health = report),
+      ),
     ]
     result.steps = steps.map((step) => ({name: step.name, title: step.title, status: 'skipped', result: null, next: null, durationMs: null}))
     let failed: FullStep | undefined
@@ -243,20 +216,12 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
           title: step.title,
           task: async (_ctx, task) => {
             const record = result.steps[index]
-            const started = Date.now()
-            try {
-              record.result = await step.run((line) => (task.output = line))
-              record.status = 'pass'
-              task.title = `${step.title}: ${record.result}`
-            } catch (error) {
-              record.status = 'fail'
-              record.result = (error as Error).message.split('\n')[0]
-              record.next = step.next(error as Error)
+            if (!(await runStep(step, record, (line) => (task.output = line)))) {
               failed = record
-              throw new Error(record.result)
-            } finally {
-              record.durationMs = Date.now() - started
+              throw new Error(record.result ?? '')
             }
+
+            task.title = `${step.title}: ${record.result}`
           },
         })),
         {json: this.jsonEnabled(), context: {}},
@@ -281,43 +246,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
       error: failed?.result ?? undefined,
       details: {mode: 'full', steps: result.steps, scheduler: result.scheduler, run: result.run?.id ?? null, health: result.health?.status ?? null},
     }).id
-    if (!this.jsonEnabled()) await this.displayFull(result, failed)
+    if (!this.jsonEnabled()) this.log(await renderFullRecovery(result, failed))
     return result
   }
-
-  /** The daily health check, as `k2ops health daily` runs it (no task list of its own: it is one step here). */
-  private async healthDaily(): Promise<CheckReport> {
-    const home = this.home
-    const now = this.now()
-    const [{HealthDaily}, {RunHistory}, {buildReport}] = await Promise.all([import('../checks/health-daily.js'), import('../pipeline/run-history.js'), import('../checks/check.js')])
-    const procedure = new HealthDaily({
-      stateDir: home.stateDir,
-      logsDir: home.logsDir,
-      warehousePath: home.warehouse,
-      openOptions: this.warehouseOptions('recover --full: health daily'),
-      runs: new RunHistory(home.runHistoryFile).list(),
-      thresholds: resolveThresholds(home.config.thresholds, `${home.configFile}: thresholds`),
-      keptFrom: retentionKeptFrom(home, now),
-      nowMicros: now,
-      limit: 10,
-    })
-    return buildReport(await procedure.runAll(), now)
-  }
-
-  private async displayFull(result: FullRecoveryResult, failed: FullStep | undefined): Promise<void> {
-    if (result.health) {
-      const {renderCheckReport} = await import('../render/checks.js')
-      this.log(renderCheckReport(result.health, {title: 'health daily'}))
-      this.log('')
-    }
-
-    if (failed) {
-      this.log(`recover --full stopped at "${failed.title}": ${failed.result}`)
-      this.log(`next: ${failed.next}`)
-      return
-    }
-
-    this.log(`recover --full: the pipeline is back: scheduler pid ${result.scheduler?.pid}, ${TIMEFRAME_SPECS['1m'].flow} run Completed, health daily ${result.health?.status}.`)
-  }
 }
-

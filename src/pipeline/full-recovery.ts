@@ -6,7 +6,7 @@ import {ExitCode, K2Error} from './errors.js'
 import {checkSchedulerApi, runThroughScheduler, startScheduler, stopScheduler} from './scheduler-control.js'
 import {TIMEFRAME_SPECS} from './timeframes.js'
 import {verifyWarehouse} from './warehouse-integrity.js'
-import {plural} from './words.js'
+import {firstLine, plural} from './words.js'
 
 // Full pipeline recovery (complete outage): the steps the command lists, one function each.
 
@@ -20,6 +20,33 @@ export interface RecoveryStep {
   run: (report: (line: string) => void) => Promise<string>
   /** What to do next when the step failed with `error`. */
   next: (error: Error) => string
+}
+
+/** How one step went, as the command reports it. */
+export interface FullStep {
+  name: FullStepName
+  title: string
+  status: 'pass' | 'fail' | 'skipped'
+  result: string | null
+  next: string | null
+  durationMs: number | null
+}
+
+/** Runs one step and records how it went in `record`; false when it failed (the record then says what to do next). */
+export async function runStep(step: RecoveryStep, record: FullStep, report: (line: string) => void): Promise<boolean> {
+  const started = Date.now()
+  try {
+    record.result = await step.run(report)
+    record.status = 'pass'
+    return true
+  } catch (error) {
+    record.status = 'fail'
+    record.result = firstLine((error as Error).message)
+    record.next = step.next(error as Error)
+    return false
+  } finally {
+    record.durationMs = Date.now() - started
+  }
 }
 
 export interface FullRecoveryOptions {
