@@ -1,7 +1,7 @@
-import type {MeasuredRange, RecoverRange, WindowsToRepair} from '../pipeline/recover.js'
+import type {MeasuredRange, RecoverRange, WindowsToRepair} from '../pipeline/candle-repair.js'
 import type {Warehouse} from '../pipeline/warehouse.js'
 
-import {measureRanges, rangesFromWindows, rangesSpan, requestedRanges} from '../pipeline/recover.js'
+import {measureRanges, rangesFromWindows, rangesSpan, requestedRanges} from '../pipeline/candle-repair.js'
 import {KeptFrom, RetentionClamp, clampToRetention} from '../pipeline/retention-policy.js'
 import {parseIsoInstant} from '../pipeline/time.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe, floorToWindow} from '../pipeline/timeframes.js'

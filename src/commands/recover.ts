@@ -1,49 +1,30 @@
 import {Flags} from '@oclif/core'
 
-import type {CheckReport} from '../checks/check.js'
 import type {RepairPlan, RepairRequest} from '../checks/recover-plan.js'
-import type {RecordedRange} from '../pipeline/interrupted-recover.js'
-import type {FullStepName, RecoveryStep} from '../pipeline/recover.js'
-import type {RunRecord} from '../pipeline/run-history.js'
-import type {Warehouse} from '../pipeline/warehouse.js'
+import type {FullStep, RecoveryStep} from '../pipeline/full-recovery.js'
+import type {InterruptedRecover} from '../pipeline/interrupted-recover.js'
+import type {FullRecoveryResult} from '../render/full-recovery.js'
 
 import {BaseCommand} from '../base-command.js'
 import {resolveThresholds} from '../checks/thresholds.js'
 import {AuditLog} from '../pipeline/audit.js'
 import {ExitCode, K2Error, UsageError} from '../pipeline/errors.js'
 import {MICROS_PER_DAY, formatMicros, parseIsoInstant} from '../pipeline/time.js'
-import {TIMEFRAMES, TIMEFRAME_SPECS, parseTimeframes} from '../pipeline/timeframes.js'
+import {parseTimeframes} from '../pipeline/timeframes.js'
 import {retentionKeptFrom} from '../pipeline/retention-policy.js'
 import {pauseForTest} from '../pipeline/test-hooks.js'
 import {withWarehouse} from '../pipeline/warehouse.js'
 import {plural} from '../pipeline/words.js'
 import {confirm, requireConfirmation} from '../render/confirm.js'
-import {InterruptedRecover, RecoverResult, rangeJson, renderInterrupted, renderOutcome, renderPlan, totals} from '../render/recover.js'
+import {RecoverResult, plannedResult, renderInterrupted, renderOutcome, renderPlan, renderRepairNext, repairOutcome} from '../render/recover.js'
+import {renderFullRecovery} from '../render/full-recovery.js'
 import {renderClamp} from '../render/retention.js'
 import {runTasks} from '../render/tasks.js'
 import {deprecatedLookbackDaysFlag, lookbackFlag} from '../time-window-flags.js'
 
 export type {RecoverRangeJson, RecoverResult} from '../render/recover.js'
-
-export interface FullStep {
-  name: FullStepName
-  title: string
-  status: 'pass' | 'fail' | 'skipped'
-  result: string | null
-  next: string | null
-  durationMs: number | null
-}
-
-export interface FullRecoveryResult {
-  mode: 'full'
-  status: 'pass' | 'fail'
-  steps: FullStep[]
-  scheduler: {pid: number; port: number} | null
-  run: RunRecord | null
-  health: CheckReport | null
-  next: string | null
-  auditId: string
-}
+export type {FullStep} from '../pipeline/full-recovery.js'
+export type {FullRecoveryResult} from '../render/full-recovery.js'
 
 const MODES = ['date', 'from', 'auto', 'full']
 const DEFAULT_LOOKBACK = '7d'
@@ -103,7 +84,8 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
       keptFrom: this.flags.force ? undefined : retentionKeptFrom(this.home, now),
     }
     const {planRepair, verifyRepair} = await import('../checks/recover-plan.js')
-    const {repairPiece, repairPieces} = await import('../pipeline/recover.js')
+    const {repairEach, repairPieces} = await import('../pipeline/candle-repair.js')
+    const {findInterrupted, settleInterrupted} = await import('../pipeline/interrupted-recover.js')
     const audit = new AuditLog(this.home.auditFile)
     let interrupted: InterruptedRecover[] = []
 
@@ -114,7 +96,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
           {
             title: `Plan the repair: ${mode === 'auto' ? `validate, gaps and reconcile over the last ${lookback}` : 'the requested windows'}`,
             task: async (_ctx, task) => {
-              interrupted = await this.findInterrupted(warehouse, audit)
+              interrupted = await findInterrupted(warehouse, audit, this.home.warehouse)
               plan = await planRepair(warehouse, request)
               task.title = `Plan the repair: ${plural(plan.ranges.length, 'range')}, ${plural(plan.before.rows, 'offending row')}`
             },
@@ -123,21 +105,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
         {json, context: {}},
       ),
     )
-    const result: RecoverResult = {
-      mode,
-      dryRun,
-      at: formatMicros(now),
-      timeframes,
-      checked: plan.checked ? {from: formatMicros(plan.checked.fromMicros), to: formatMicros(plan.checked.toMicros)} : null,
-      plan: {ranges: plan.ranges.map(rangeJson), totals: totals(plan.ranges), truncated: plan.truncated},
-      before: plan.before,
-      after: null,
-      applied: null,
-      outcome: 'planned',
-      auditId: null,
-      retentionClamp: plan.clamped,
-      interrupted,
-    }
+    const result = plannedResult(plan, {mode, dryRun, at: formatMicros(now), timeframes, interrupted})
     if (!json && interrupted.length > 0) this.logToStderr(renderInterrupted(interrupted))
     if (!json && plan.clamped.length > 0) this.logToStderr(renderClamp(plan.clamped))
     if (!json) this.log(renderPlan(result))
@@ -156,7 +124,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
     const applied = {pieces: 0, candles: 0, removed: 0, trades: 0, durationMs: 0}
     const started = Date.now()
     await withWarehouse(this.home.warehouse, this.warehouseOptions(`recover --${mode === 'range' ? 'from/--to' : mode}`), async (warehouse) => {
-      this.settleInterrupted(audit, interrupted)
+      settleInterrupted(audit, this.home.warehouse, interrupted)
       // The intent goes on disk before the first rebuild; the outcome is written while the warehouse
       // is still held, so an intent without an outcome can only be a run that was killed.
       const record = audit.begin({command: 'recover', at: result.at, details: details()})
@@ -168,15 +136,10 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
               title: `Rebuild ${plural(plan.ranges.length, 'range')} from the trades`,
               skip: () => pieces.length === 0,
               task: async (_ctx, task) => {
-                for (const piece of pieces) {
-                  const done = await repairPiece(warehouse, piece, now)
-                  applied.pieces++
-                  applied.candles += done.candles
-                  applied.removed += done.removed
-                  applied.trades += done.trades
+                await repairEach(warehouse, pieces, now, applied, (piece, done) => {
                   // One line per committed transaction: an interrupted run shows how far it got.
                   task.output = `${piece.timeframe} ${formatMicros(piece.fromMicros)} → ${formatMicros(piece.toMicros)}: ${plural(done.candles, 'candle')} rebuilt (${applied.pieces}/${pieces.length})`
-                }
+                })
 
                 applied.durationMs = Date.now() - started
               },
@@ -200,7 +163,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
       await pauseForTest('after-repair')
       result.applied = applied
       const after = result.after ?? plan.before
-      result.outcome = after.status !== 'pass' ? 'not repaired' : planned.ranges === 0 ? 'nothing to repair' : 'repaired'
+      result.outcome = repairOutcome(after, planned.ranges)
       result.auditId = audit.finish(record, {outcome: 'completed', details: details()}).id
     })
 
@@ -208,13 +171,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
     if (!json) this.log(renderOutcome(result))
     if (after.status !== 'pass') {
       process.exitCode = ExitCode.failed
-      if (!json) {
-        this.logToStderr(
-          timeframes.length < TIMEFRAMES.length
-            ? 'next: repair every timeframe: the same command with --timeframe all'
-            : 'next: k2ops validate / k2ops gaps / k2ops reconcile show the rows; k2ops inspect trades checks the trades they are built from',
-        )
-      }
+      if (!json) this.logToStderr(renderRepairNext(timeframes))
     }
 
     return result
@@ -232,32 +189,11 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
     return {fromMicros: fromMicros as number, toMicros: toMicros as number}
   }
 
-  /** Earlier recover runs on this warehouse killed before their outcome: what the warehouse shows they rebuilt. */
-  private async findInterrupted(warehouse: Warehouse, audit: AuditLog): Promise<InterruptedRecover[]> {
-    const {findRebuilt} = await import('../pipeline/interrupted-recover.js')
-    const runs: InterruptedRecover[] = []
-    for (const record of audit.interrupted('recover', this.home.warehouse)) {
-      const ranges = ((record.details.plan as {ranges?: RecordedRange[]} | undefined)?.ranges ?? []) as RecordedRange[]
-      runs.push({id: record.id, at: record.at, by: `${record.user}@${record.host}`, found: await findRebuilt(warehouse, ranges, record.at)})
-    }
-
-    return runs
-  }
-
-  /** The real run records what it found as the killed runs' outcome (`interrupted`). */
-  private settleInterrupted(audit: AuditLog, runs: InterruptedRecover[]): void {
-    const open = new Map(audit.interrupted('recover', this.home.warehouse).map((record) => [record.id, record]))
-    for (const run of runs) {
-      const record = open.get(run.id)
-      if (record) audit.finish(record, {outcome: 'interrupted', error: 'killed before it recorded its outcome', details: {found: run.found}})
-    }
-  }
-
   // ----- full pipeline recovery ---------------------------------------------------------------
 
   private async runFull(): Promise<FullRecoveryResult> {
     const home = this.home
-    const {FullRecovery} = await import('../pipeline/recover.js')
+    const [{FullRecovery, runStep}, {healthDailyReport, healthDailyStep}] = await Promise.all([import('../pipeline/full-recovery.js'), import('../checks/health-daily-step.js')])
     const procedure = new FullRecovery({
       cli: {bin: process.argv[1], home},
       openOptions: this.warehouseOptions('recover --full: integrity check'),
@@ -267,19 +203,10 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
     const result: FullRecoveryResult = {mode: 'full', status: 'pass', steps: [], scheduler: null, run: null, health: null, next: null, auditId: ''}
     const steps: RecoveryStep[] = [
       ...procedure.steps(),
-      {
-        name: 'health-daily',
-        title: 'Health daily',
-        // The pipeline runs again; what is left is in the data or the feed: each failed check says what to do.
-        next: () => [...new Set((result.health?.checks ?? []).filter((check) => check.status === 'fail').map((check) => check.hint ?? 'k2ops health daily'))].join('; ') || 'k2ops health daily',
-        run: async () => {
-          result.health = await this.healthDaily()
-          const failed = result.health.checks.filter((check) => check.status === 'fail')
-          if (failed.length > 0) throw new Error(`health daily: ${failed.map((check) => `${check.name}${check.timeframe ? ` ${check.timeframe}` : ''}`).join(', ')} failed`)
-          const warned = result.health.checks.filter((check) => check.status === 'warn').length
-          return `${result.health.status} (${plural(result.health.checks.length, 'check')}${warned > 0 ? `, ${warned} warned` : ''})`
-        },
-      },
+      healthDailyStep(
+        () => healthDailyReport(home, this.warehouseOptions('recover --full: health daily'), this.now()),
+        (report) => (result.health = report),
+      ),
     ]
     result.steps = steps.map((step) => ({name: step.name, title: step.title, status: 'skipped', result: null, next: null, durationMs: null}))
     let failed: FullStep | undefined
@@ -289,20 +216,12 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
           title: step.title,
           task: async (_ctx, task) => {
             const record = result.steps[index]
-            const started = Date.now()
-            try {
-              record.result = await step.run((line) => (task.output = line))
-              record.status = 'pass'
-              task.title = `${step.title}: ${record.result}`
-            } catch (error) {
-              record.status = 'fail'
-              record.result = (error as Error).message.split('\n')[0]
-              record.next = step.next(error as Error)
+            if (!(await runStep(step, record, (line) => (task.output = line)))) {
               failed = record
-              throw new Error(record.result)
-            } finally {
-              record.durationMs = Date.now() - started
+              throw new Error(record.result ?? '')
             }
+
+            task.title = `${step.title}: ${record.result}`
           },
         })),
         {json: this.jsonEnabled(), context: {}},
@@ -327,43 +246,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
       error: failed?.result ?? undefined,
       details: {mode: 'full', steps: result.steps, scheduler: result.scheduler, run: result.run?.id ?? null, health: result.health?.status ?? null},
     }).id
-    if (!this.jsonEnabled()) await this.displayFull(result, failed)
+    if (!this.jsonEnabled()) this.log(await renderFullRecovery(result, failed))
     return result
   }
-
-  /** The daily health check, as `k2ops health daily` runs it (no task list of its own: it is one step here). */
-  private async healthDaily(): Promise<CheckReport> {
-    const home = this.home
-    const now = this.now()
-    const [{HealthDaily}, {RunHistory}, {buildReport}] = await Promise.all([import('../checks/health-daily.js'), import('../pipeline/run-history.js'), import('../checks/check.js')])
-    const procedure = new HealthDaily({
-      stateDir: home.stateDir,
-      logsDir: home.logsDir,
-      warehousePath: home.warehouse,
-      openOptions: this.warehouseOptions('recover --full: health daily'),
-      runs: new RunHistory(home.runHistoryFile).list(),
-      thresholds: resolveThresholds(home.config.thresholds, `${home.configFile}: thresholds`),
-      keptFrom: retentionKeptFrom(home, now),
-      nowMicros: now,
-      limit: 10,
-    })
-    return buildReport(await procedure.runAll(), now)
-  }
-
-  private async displayFull(result: FullRecoveryResult, failed: FullStep | undefined): Promise<void> {
-    if (result.health) {
-      const {renderCheckReport} = await import('../render/checks.js')
-      this.log(renderCheckReport(result.health, {title: 'health daily'}))
-      this.log('')
-    }
-
-    if (failed) {
-      this.log(`recover --full stopped at "${failed.title}": ${failed.result}`)
-      this.log(`next: ${failed.next}`)
-      return
-    }
-
-    this.log(`recover --full: the pipeline is back: scheduler pid ${result.scheduler?.pid}, ${TIMEFRAME_SPECS['1m'].flow} run Completed, health daily ${result.health?.status}.`)
-  }
 }
-

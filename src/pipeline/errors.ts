@@ -75,3 +75,8 @@ export interface LockHolder {
   since: string
   host?: string
 }
+
+/** The message of anything thrown. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

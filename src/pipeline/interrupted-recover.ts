@@ -1,3 +1,4 @@
+import type {AuditLog} from './audit.js'
 import type {Warehouse} from './warehouse.js'
 
 import {loadDuckDB} from './duckdb-module.js'
@@ -9,6 +10,14 @@ export interface RecordedRange {
   timeframe: Timeframe
   from: string
   to: string
+}
+
+/** An earlier recover run killed before it recorded its outcome, with what the warehouse shows it rebuilt. */
+export interface InterruptedRecover {
+  id: string
+  at: string
+  by: string
+  found: RecoverFound
 }
 
 /** What the warehouse shows of a killed recover run. */
@@ -51,4 +60,24 @@ export async function findRebuilt(warehouse: Warehouse, ranges: RecordedRange[],
   }
 
   return {candlesRebuilt, rangesTouched, ranges: ranges.length}
+}
+
+/** Earlier recover runs on this warehouse killed before their outcome: what the warehouse shows they rebuilt. */
+export async function findInterrupted(warehouse: Warehouse, audit: AuditLog, warehousePath: string): Promise<InterruptedRecover[]> {
+  const runs: InterruptedRecover[] = []
+  for (const record of audit.interrupted('recover', warehousePath)) {
+    const ranges = ((record.details.plan as {ranges?: RecordedRange[]} | undefined)?.ranges ?? []) as RecordedRange[]
+    runs.push({id: record.id, at: record.at, by: `${record.user}@${record.host}`, found: await findRebuilt(warehouse, ranges, record.at)})
+  }
+
+  return runs
+}
+
+/** The real run records what it found as the killed runs' outcome (`interrupted`). */
+export function settleInterrupted(audit: AuditLog, warehousePath: string, runs: InterruptedRecover[]): void {
+  const open = new Map(audit.interrupted('recover', warehousePath).map((record) => [record.id, record]))
+  for (const run of runs) {
+    const record = open.get(run.id)
+    if (record) audit.finish(record, {outcome: 'interrupted', error: 'killed before it recorded its outcome', details: {found: run.found}})
+  }
 }

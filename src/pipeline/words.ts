@@ -12,3 +12,8 @@ export function plural(n: number, one: string, many = `${one}s`): string {
 export function verb(n: number, one: string, many: string): string {
   return n === 1 ? one : many
 }
+
+/** The first line of a (maybe multi-line) message. */
+export function firstLine(text: string): string {
+  return text.split('\n')[0]
+}

@@ -1,10 +1,10 @@
-import type {RepairVerification} from '../checks/recover-plan.js'
-import type {MeasuredRange} from '../pipeline/recover.js'
-import type {RecoverFound} from '../pipeline/interrupted-recover.js'
+import type {RepairPlan, RepairVerification} from '../checks/recover-plan.js'
+import type {AppliedRepair, MeasuredRange} from '../pipeline/candle-repair.js'
+import type {InterruptedRecover} from '../pipeline/interrupted-recover.js'
 import type {RetentionClamp} from '../pipeline/retention-policy.js'
 
 import {formatMicros} from '../pipeline/time.js'
-import {Timeframe} from '../pipeline/timeframes.js'
+import {TIMEFRAMES, Timeframe} from '../pipeline/timeframes.js'
 import {renderTable} from './table.js'
 import {count, plural} from '../pipeline/words.js'
 
@@ -30,20 +30,13 @@ export interface RecoverResult {
   plan: {ranges: RecoverRangeJson[]; totals: {ranges: number; windows: number; candles: number; trades: number}; truncated: string[]}
   before: RepairVerification
   after: RepairVerification | null
-  applied: {pieces: number; candles: number; removed: number; trades: number; durationMs: number} | null
+  applied: AppliedRepair | null
   outcome: 'planned' | 'nothing to repair' | 'repaired' | 'not repaired'
   auditId: string | null
   /** Timeframes whose ranges were cut at their retention cutoff (what retention deletes is not rebuilt, unless --force). */
   retentionClamp: RetentionClamp[]
   /** Earlier recover runs killed before they recorded their outcome, with what the warehouse shows they rebuilt. */
   interrupted: InterruptedRecover[]
-}
-
-export interface InterruptedRecover {
-  id: string
-  at: string
-  by: string
-  found: RecoverFound
 }
 
 /** One line per killed run: when, who, and what the warehouse shows it rebuilt. */
@@ -54,6 +47,38 @@ export function renderInterrupted(runs: InterruptedRecover[]): string {
         `warning: the recover run ${run.id} of ${run.at} (${run.by}) was interrupted before it recorded its outcome; the warehouse shows ${plural(run.found.candlesRebuilt, 'candle')} rebuilt by it in ${run.found.rangesTouched} of its ${plural(run.found.ranges, 'planned range')}`,
     )
     .join('\n')
+}
+
+/** The result of a planned repair, before anything changed. */
+export function plannedResult(plan: RepairPlan, request: Pick<RecoverResult, 'mode' | 'dryRun' | 'at' | 'timeframes' | 'interrupted'>): RecoverResult {
+  const {mode, dryRun, at, timeframes, interrupted} = request
+  return {
+    mode,
+    dryRun,
+    at,
+    timeframes,
+    checked: plan.checked ? {from: formatMicros(plan.checked.fromMicros), to: formatMicros(plan.checked.toMicros)} : null,
+    plan: {ranges: plan.ranges.map(rangeJson), totals: totals(plan.ranges), truncated: plan.truncated},
+    before: plan.before,
+    after: null,
+    applied: null,
+    outcome: 'planned',
+    auditId: null,
+    retentionClamp: plan.clamped,
+    interrupted,
+  }
+}
+
+/** How an applied repair ended, from the checks after it. */
+export function repairOutcome(after: RepairVerification, plannedRanges: number): RecoverResult['outcome'] {
+  return after.status !== 'pass' ? 'not repaired' : plannedRanges === 0 ? 'nothing to repair' : 'repaired'
+}
+
+/** What to do when the repaired ranges still fail. */
+export function renderRepairNext(timeframes: Timeframe[]): string {
+  return timeframes.length < TIMEFRAMES.length
+    ? 'next: repair every timeframe: the same command with --timeframe all'
+    : 'next: k2ops validate / k2ops gaps / k2ops reconcile show the rows; k2ops inspect trades checks the trades they are built from'
 }
 
 export function rangeJson(range: MeasuredRange): RecoverRangeJson {

@@ -13,7 +13,8 @@ import {formatMillis} from '../time.js'
 import {startApiServer, serverPort} from './api-server.js'
 import {childProcessExecutor} from './child-executor.js'
 import {DaemonState, claimDaemonState, daemonFiles, releaseDaemonState, updateDaemonState, writeToken} from './daemon-files.js'
-import {ScheduleRunner, systemClock} from './schedule-runner.js'
+import {ScheduleRunner} from './schedule-runner.js'
+import {systemClock} from './system-clock.js'
 import {DEFAULT_LOG_FILES, DEFAULT_LOG_MAX_BYTES, openSchedulerLog} from './scheduler-log.js'
 
 export const DEFAULT_API_PORT = 4242

@@ -1,0 +1,160 @@
+import type {Warehouse} from './warehouse.js'
+
+import {planBackfill} from './backfill.js'
+import {loadDuckDB} from './duckdb-module.js'
+import {recomputeWindows} from './recompute.js'
+import {TRADES_TABLE} from './schema.js'
+import {MICROS_PER_DAY} from './time.js'
+import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe, floorToWindow} from './timeframes.js'
+
+// Recovering from corrupted candles: which windows to rebuild, and rebuilding them.
+
+/** Windows of one timeframe to rebuild from the trades: window starts in [fromMicros, toMicros), aligned. */
+export interface RecoverRange {
+  timeframe: Timeframe
+  fromMicros: number
+  toMicros: number
+  /** Why these windows: the checks that named them (`ohlc_bounds 1h`), or `requested`. */
+  reasons: string[]
+}
+
+/** A range with what rebuilding it touches. */
+export interface MeasuredRange extends RecoverRange {
+  windows: number
+  /** Candles stored in the range now: every one is deleted and rebuilt from the trades. */
+  candles: number
+  /** Trades in the range: what the rebuild reads. */
+  trades: number
+}
+
+/** Window starts (µs) per timeframe, each with the reasons that named it. */
+export type WindowsToRepair = Map<Timeframe, Map<number, Set<string>>>
+
+/**
+ * Coalesces windows into ranges per timeframe (adjacent windows make one range), in timeframe then
+ * time order. Windows that have not closed at `now` are left out: the flows build those, and a
+ * rebuild would add candles of windows still open.
+ */
+export function rangesFromWindows(windows: WindowsToRepair, nowMicros: number): RecoverRange[] {
+  const ranges: RecoverRange[] = []
+  for (const tf of TIMEFRAMES) {
+    const size = TIMEFRAME_SPECS[tf].micros
+    const closedBefore = floorToWindow(nowMicros, tf)
+    const starts = [...(windows.get(tf)?.entries() ?? [])].filter(([start]) => start < closedBefore).sort(([a], [b]) => a - b)
+    let current: RecoverRange | undefined
+    for (const [start, reasons] of starts) {
+      if (current && start === current.toMicros) {
+        current.toMicros = start + size
+        for (const reason of reasons) if (!current.reasons.includes(reason)) current.reasons.push(reason)
+        continue
+      }
+
+      current = {timeframe: tf, fromMicros: start, toMicros: start + size, reasons: [...reasons]}
+      ranges.push(current)
+    }
+  }
+
+  return ranges
+}
+
+/** [from, to) aligned outwards to each timeframe's windows, without the windows not closed at `now`. */
+export function requestedRanges(timeframes: Timeframe[], fromMicros: number, toMicros: number, nowMicros: number): RecoverRange[] {
+  return planBackfill(timeframes, fromMicros, toMicros, nowMicros).ranges.map((range) => ({...range, reasons: ['requested']}))
+}
+
+/** The span that holds every range, or undefined when there are none. */
+export function rangesSpan(ranges: RecoverRange[]): {fromMicros: number; toMicros: number} | undefined {
+  if (ranges.length === 0) return undefined
+  return {fromMicros: Math.min(...ranges.map((r) => r.fromMicros)), toMicros: Math.max(...ranges.map((r) => r.toMicros))}
+}
+
+/** Counts, per range, the stored candles a rebuild deletes and the trades it reads (one query per timeframe). */
+export async function measureRanges(warehouse: Warehouse, ranges: RecoverRange[]): Promise<MeasuredRange[]> {
+  const {listValue} = loadDuckDB()
+  const measured: MeasuredRange[] = []
+  for (const tf of TIMEFRAMES) {
+    const own = ranges.filter((range) => range.timeframe === tf)
+    if (own.length === 0) continue
+    await warehouse.run('CREATE OR REPLACE TEMP TABLE k2_recover_ranges AS SELECT unnest($lo::BIGINT[]) AS lo, unnest($hi::BIGINT[]) AS hi', {
+      lo: listValue(own.map((range) => BigInt(range.fromMicros))),
+      hi: listValue(own.map((range) => BigInt(range.toMicros))),
+    })
+    const rows = await warehouse.all<{lo: bigint; candles: bigint; trades: bigint}>(
+      `SELECT r.lo,
+              (SELECT count(*) FROM ${TIMEFRAME_SPECS[tf].table} c WHERE c.window_start >= make_timestamp(r.lo) AND c.window_start < make_timestamp(r.hi)) AS candles,
+              (SELECT count(*) FROM ${TRADES_TABLE} t WHERE t."timestamp" >= r.lo AND t."timestamp" < r.hi) AS trades
+       FROM k2_recover_ranges r`,
+    )
+    await warehouse.run('DROP TABLE k2_recover_ranges')
+    const byStart = new Map(rows.map((row) => [Number(row.lo), row]))
+    for (const range of own) {
+      const row = byStart.get(range.fromMicros)
+      measured.push({
+        ...range,
+        windows: (range.toMicros - range.fromMicros) / TIMEFRAME_SPECS[tf].micros,
+        candles: Number(row?.candles ?? 0),
+        trades: Number(row?.trades ?? 0),
+      })
+    }
+  }
+
+  return measured
+}
+
+/**
+ * The transactions of a repair: each range, cut at UTC midnights so that a month-long --from/--to
+ * never becomes one huge transaction (every timeframe divides a day, so no window is cut).
+ */
+export function repairPieces(ranges: RecoverRange[]): RecoverRange[] {
+  const pieces: RecoverRange[] = []
+  for (const range of ranges) {
+    for (let from = range.fromMicros; from < range.toMicros; ) {
+      const to = Math.min(range.toMicros, (Math.floor(from / MICROS_PER_DAY) + 1) * MICROS_PER_DAY)
+      pieces.push({...range, fromMicros: from, toMicros: to})
+      from = to
+    }
+  }
+
+  return pieces
+}
+
+export interface PieceResult {
+  /** Candles written (one per window with trades). */
+  candles: number
+  /** Stored candles of windows without trades, removed. */
+  removed: number
+  trades: number
+}
+
+/**
+ * Deletes the candles of one piece and rebuilds them from the trades, in one transaction: an
+ * interruption leaves the piece as it was or repaired, never half of it. Candles whose values come
+ * out the same keep created_at and updated_at (recomputeWindows), so they stay byte-identical.
+ */
+export async function repairPiece(warehouse: Warehouse, piece: RecoverRange, nowMicros: number): Promise<PieceResult> {
+  return warehouse.transaction(() => recomputeWindows(warehouse, piece.timeframe, {kind: 'range', fromMicros: piece.fromMicros, toMicros: piece.toMicros}, nowMicros))
+}
+
+/** What a repair did so far: the pieces committed, what they wrote and read, and how long it took. */
+export interface AppliedRepair {
+  pieces: number
+  candles: number
+  removed: number
+  trades: number
+  durationMs: number
+}
+
+/**
+ * Repairs the pieces in order, each in its own transaction, adding each committed one to `applied`
+ * (so an interrupted repair still says how far it got) before `onRepaired` hears of it.
+ */
+export async function repairEach(warehouse: Warehouse, pieces: RecoverRange[], nowMicros: number, applied: AppliedRepair, onRepaired: (piece: RecoverRange, done: PieceResult) => void): Promise<void> {
+  for (const piece of pieces) {
+    const done = await repairPiece(warehouse, piece, nowMicros)
+    applied.pieces++
+    applied.candles += done.candles
+    applied.removed += done.removed
+    applied.trades += done.trades
+    onRepaired(piece, done)
+  }
+}
