@@ -14,6 +14,8 @@ export interface FlowWindowOptions {
   lookbackMicros: number
   /** Also write the window that has not closed yet. */
   includeOpen?: boolean
+  /** The timeframe's retention cutoff: late windows starting before it are left out (retention deletes them). */
+  retention?: {fromMicros: number; policyDays: number}
 }
 
 export interface FlowWindowResult {
@@ -28,6 +30,8 @@ export interface FlowWindowResult {
   lateWindows: number
   /** The first and the last of those late windows' starts (undefined: none). */
   lateSpan?: {firstMicros: number; lastMicros: number}
+  /** Late windows before the retention cutoff, left out (undefined: none). */
+  lateBeyondRetention?: {windows: number; cutoffMicros: number; policyDays: number}
   ingestedThrough: number
 }
 
@@ -35,7 +39,9 @@ export interface FlowWindowResult {
  * One run of a timeframe's flow, in one transaction: recompute every window from the lookback (or
  * from where the last run stopped, if that is older: catch-up and windows that were open then) up
  * to the last closed window, plus every older window that received trades since the last run
- * (exact, through ingestion_timestamp). Windows not closed yet wait unless `includeOpen`.
+ * (exact, through ingestion_timestamp). Windows not closed yet wait unless `includeOpen`. Late
+ * windows before the retention cutoff are not rebuilt (the next retention run would delete them
+ * again, and gaps ignores them), yet the mark moves past their trades so they are not reconsidered.
  */
 export async function runFlowWindows(warehouse: Warehouse, tf: Timeframe, options: FlowWindowOptions): Promise<FlowWindowResult> {
   const {micros} = TIMEFRAME_SPECS[tf]
@@ -53,6 +59,7 @@ export async function runFlowWindows(warehouse: Warehouse, tf: Timeframe, option
        WHERE ingestion_timestamp > $previous::BIGINT AND ingestion_timestamp <= $newest::BIGINT AND "timestamp" < $from::BIGINT`,
       {previous: BigInt(previous), newest: BigInt(newest), from: BigInt(from)},
     )
+    const beyond = options.retention && (await dropBeyondRetention(warehouse, options.retention.fromMicros))
     const late = await recomputeWindows(warehouse, tf, {kind: 'keys'}, options.nowMicros)
     const lateBounds = await warehouse.one<{lo: bigint | null; hi: bigint | null}>(`SELECT min(ws) AS lo, max(ws) AS hi FROM ${AFFECTED_TABLE}`)
     await warehouse.run(`DROP TABLE ${AFFECTED_TABLE}`)
@@ -66,7 +73,16 @@ export async function runFlowWindows(warehouse: Warehouse, tf: Timeframe, option
       trades: range.trades + late.trades,
       lateWindows: late.candles + late.removed,
       lateSpan: lateBounds.lo === null || lateBounds.hi === null ? undefined : {firstMicros: Number(lateBounds.lo), lastMicros: Number(lateBounds.hi)},
+      ...(beyond ? {lateBeyondRetention: {windows: beyond, cutoffMicros: options.retention!.fromMicros, policyDays: options.retention!.policyDays}} : {}),
       ingestedThrough: newest,
     }
   })
+}
+
+/** Takes the late windows before the cutoff out of the affected keys; returns how many there were. */
+async function dropBeyondRetention(warehouse: Warehouse, cutoffMicros: number): Promise<number> {
+  const cutoff = {cutoff: BigInt(cutoffMicros)}
+  const row = await warehouse.one<{n: bigint}>(`SELECT count(*) AS n FROM ${AFFECTED_TABLE} WHERE ws < $cutoff::BIGINT`, cutoff)
+  if (Number(row.n) > 0) await warehouse.run(`DELETE FROM ${AFFECTED_TABLE} WHERE ws < $cutoff::BIGINT`, cutoff)
+  return Number(row.n)
 }

@@ -11,6 +11,8 @@ export interface FlowRunOptions {
   /** Default: the flow's own lookback (DESIGN.md, "Flows and schedules"). */
   lookbackMicros?: number
   includeOpen?: boolean
+  /** The timeframe's retention cutoff (from the home's policies): late windows before it are left out. */
+  retention?: {fromMicros: number; policyDays: number}
 }
 
 export interface FlowRun {
@@ -27,6 +29,7 @@ export async function runFlow(warehouse: Warehouse, history: RunHistory, tf: Tim
       nowMicros: options.nowMicros,
       lookbackMicros: options.lookbackMicros ?? spec.lookbackMicros,
       includeOpen: options.includeOpen,
+      retention: options.retention,
     })
     const record = history.finish(started, {
       state: 'Completed',
@@ -36,6 +39,11 @@ export async function runFlow(warehouse: Warehouse, history: RunHistory, tf: Tim
       removed: result.removed,
       trades: result.trades,
       lateWindows: result.lateWindows,
+      ...(result.lateBeyondRetention && {
+        lateBeyondRetention: result.lateBeyondRetention.windows,
+        retentionCutoff: formatMicros(result.lateBeyondRetention.cutoffMicros),
+        retentionDays: result.lateBeyondRetention.policyDays,
+      }),
       ...(result.lateSpan && {lateFrom: formatMicros(result.lateSpan.firstMicros), lateTo: formatMicros(result.lateSpan.lastMicros)}),
     })
     return {record, result}

@@ -33,6 +33,11 @@ export interface RunRecord {
   /** The first and the last late window's start, ISO-8601 (none: no late window). */
   lateFrom?: string
   lateTo?: string
+  /** Late windows before the timeframe's retention cutoff, left out (none: field absent). */
+  lateBeyondRetention?: number
+  /** That cutoff, ISO-8601, and the policy's days. */
+  retentionCutoff?: string
+  retentionDays?: number
   error?: string
   /** The process that runs (or queued) the run; with pidStartTicks, who must be alive while it is Running. */
   pid: number
