@@ -5,6 +5,7 @@ import {join, resolve} from 'node:path'
 import {BaseCommand} from '../base-command.js'
 import {CheckStatus, plural, worstStatus} from '../checks/check.js'
 import {ExitCode, UsageError} from '../pipeline/errors.js'
+import {retentionKeptFrom} from '../pipeline/retention-policy.js'
 import {RunHistory, RunRecord} from '../pipeline/run-history.js'
 import {formatMicros} from '../pipeline/time.js'
 import {TIMEFRAMES} from '../pipeline/timeframes.js'
@@ -60,11 +61,12 @@ export default class Demo extends BaseCommand<typeof Demo> {
     const {ingestFile} = await import('../pipeline/ingest/ingest-file.js')
     const {runFlow} = await import('../pipeline/flows.js')
     const context = {lateTrades: 0}
+    const keptFrom = retentionKeptFrom(this.home, now)
     await withWarehouse(warehousePath, this.warehouseOptions('demo', true), async (warehouse) => {
       const ingestOptions = {format: 'k2' as const, rejectsDir: join(home, 'rejects'), nowMicros: now}
       const runAll = async (label: string) => {
         for (const tf of TIMEFRAMES) {
-          const run = await runFlow(warehouse, history, tf, {trigger: 'demo', nowMicros: now})
+          const run = await runFlow(warehouse, history, tf, {trigger: 'demo', nowMicros: now, retention: keptFrom[tf]})
           runs.push(run.record)
           if (!run.result) throw new Error(`${run.record.flow} failed (${label}): ${run.record.error}`)
         }

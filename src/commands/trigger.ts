@@ -3,6 +3,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import {BaseCommand} from '../base-command.js'
 import {ExitCode, UsageError} from '../pipeline/errors.js'
+import {retentionKeptFrom} from '../pipeline/retention-policy.js'
 import {RunHistory, RunRecord} from '../pipeline/run-history.js'
 import {parseDuration} from '../pipeline/time.js'
 import {TIMEFRAME_SPECS, Timeframe, parseTimeframes} from '../pipeline/timeframes.js'
@@ -111,8 +112,10 @@ When the scheduler runs on this home, the run is queued in it (behind the flow i
     const runs: RunRecord[] = []
     await withWarehouse(this.home.warehouse, this.warehouseOptions(operation), async (warehouse) => {
       const {runFlow} = await import('../pipeline/flows.js')
+      const keptFrom = retentionKeptFrom(this.home, now)
       for (const tf of timeframes) {
-        const run = await runFlow(warehouse, history, tf, {trigger: 'manual', nowMicros: now, lookbackMicros, includeOpen: this.flags['include-open']})
+        const options = {trigger: 'manual' as const, nowMicros: now, lookbackMicros, includeOpen: this.flags['include-open'], retention: keptFrom[tf]}
+        const run = await runFlow(warehouse, history, tf, options)
         runs.push(run.record)
       }
     })

@@ -25,7 +25,8 @@ export function renderRuns(runs: RunRecord[]): string {
 
 /**
  * What each run rebuilt, one line per run:
- * `1m: rebuilt 10 windows 2024-08-08T23:40Z … 23:49Z and 3 late windows (2024-08-07T10:00Z … 12:05Z)`.
+ * `1m: rebuilt 10 windows 2024-08-08T23:40Z … 23:49Z and 3 late windows (2024-08-07T10:00Z … 12:05Z)`,
+ * then the late windows left out before the retention cutoff, if any.
  */
 export function renderRebuiltWindows(runs: RunRecord[]): string {
   return runs
@@ -35,9 +36,16 @@ export function renderRebuiltWindows(runs: RunRecord[]): string {
       const count = micros === undefined ? 0 : Math.round((Date.parse(run.rangeTo!) - Date.parse(run.rangeFrom!)) / (micros / 1000))
       const lookback = count > 0 ? `rebuilt ${count === 1 ? '1 window' : `${count} windows`} ${windowSpan(run.rangeFrom!, new Date(Date.parse(run.rangeTo!) - micros! / 1000).toISOString())}` : 'rebuilt no window of the lookback'
       const late = run.lateWindows ? ` and ${run.lateWindows === 1 ? '1 late window' : `${run.lateWindows} late windows`}${run.lateFrom && run.lateTo ? ` (${windowSpan(run.lateFrom, run.lateTo)})` : ''}` : ''
-      return `${run.timeframe}: ${lookback}${late}`
+      return `${run.timeframe}: ${lookback}${late}${leftOut(run)}`
     })
     .join('\n')
+}
+
+/** `; 1 late window before the 90-day retention cutoff (2024-05-11) left out`, or nothing. */
+function leftOut(run: RunRecord): string {
+  if (!run.lateBeyondRetention) return ''
+  const windows = run.lateBeyondRetention === 1 ? '1 late window' : `${run.lateBeyondRetention} late windows`
+  return `; ${windows} before the ${run.retentionDays}-day retention cutoff (${run.retentionCutoff?.slice(0, 10)}) left out`
 }
 
 /** `2024-08-08T23:40Z … 23:49Z` (the end keeps only its time on the same day); one window: its start alone. */

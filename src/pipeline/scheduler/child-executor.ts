@@ -40,8 +40,8 @@ function outcomeOf(stdout: string, stderr: string, exitCode: number | undefined,
 
   const run = parsed?.runs?.[0]
   if (exitCode === 0 && run?.state === 'Completed') {
-    const {rangeFrom, rangeTo, candles, removed, trades, lateWindows, lateFrom, lateTo} = run
-    return {state: 'Completed', fields: {rangeFrom, rangeTo, candles, removed, trades, lateWindows, lateFrom, lateTo}}
+    const {rangeFrom, rangeTo, candles, removed, trades, lateWindows, lateFrom, lateTo, lateBeyondRetention, retentionCutoff, retentionDays} = run
+    return {state: 'Completed', fields: {rangeFrom, rangeTo, candles, removed, trades, lateWindows, lateFrom, lateTo, lateBeyondRetention, retentionCutoff, retentionDays}}
   }
 
   const why = run?.error ?? parsed?.error?.message ?? (stderr.trim().split('\n').pop() || `the flow process exited ${exitCode}`)

@@ -13,8 +13,8 @@ export interface Clock {
 export interface FlowOutcome {
   state: 'Completed' | 'Failed'
   error?: string
-  /** What the flow reports for the run record: rangeFrom, rangeTo, candles, removed, trades, the late windows and their span. */
-  fields?: Partial<Pick<RunRecord, 'rangeFrom' | 'rangeTo' | 'candles' | 'removed' | 'trades' | 'lateWindows' | 'lateFrom' | 'lateTo'>>
+  /** What the flow reports for the run record: rangeFrom, rangeTo, candles, removed, trades, the late windows, their span and those left out before the retention cutoff. */
+  fields?: Partial<Pick<RunRecord, 'rangeFrom' | 'rangeTo' | 'candles' | 'removed' | 'trades' | 'lateWindows' | 'lateFrom' | 'lateTo' | 'lateBeyondRetention' | 'retentionCutoff' | 'retentionDays'>>
 }
 
 /**
