@@ -8,6 +8,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {k2ops, k2opsTracingNativeModules} from '../helpers/cli.js'
 import {useTempDir} from '../helpers/temp-home.js'
 import {isProcessRunning} from '../../src/pipeline/process-owner.js'
+import {insertTrades, openTestWarehouse} from '../helpers/warehouse.js'
 import {holdWarehouse} from '../helpers/warehouse-holder.js'
 
 // End-to-end with real processes: a detached daemon, its API on 127.0.0.1, flows in child processes. (slow: ~20 s)
@@ -128,11 +129,20 @@ describe('k2ops scheduler (real processes)', () => {
     expect(health.json).toMatchObject({ok: true, pid})
     expect(health.json.uptimeSeconds).toBeGreaterThanOrEqual(0)
 
+    // Two late trades, one older than 1m's 90-day retention: the flow the daemon runs leaves that one out.
+    const warehouse = await openTestWarehouse(home)
+    const daysAgo = (days: number) => Date.now() * 1000 - days * 86_400_000_000
+    await insertTrades(warehouse, [
+      {id: 'too-old', at: daysAgo(100), price: '50', qty: '1'},
+      {id: 'kept', at: daysAgo(2), price: '60', qty: '1'},
+    ])
+    warehouse.close()
+
     // trigger goes through the daemon by default when one runs, and waits for the run.
     const trigger = await k2ops(['trigger', '1m', '--home', home, '--json'])
     expect(trigger.exitCode, trigger.stderr).toBe(0)
     const [run] = trigger.json.runs
-    expect(run).toMatchObject({flow: 'OHLCV-1m-Pipeline', trigger: 'manual', state: 'Completed', pid})
+    expect(run).toMatchObject({flow: 'OHLCV-1m-Pipeline', trigger: 'manual', state: 'Completed', pid, lateWindows: 1, lateBeyondRetention: 1, retentionDays: 90})
 
     const runs = await k2ops(['runs', '--home', home, '--json'])
     expect(runs.json.runs.find((r: {id: string}) => r.id === run.id)).toMatchObject({state: 'Completed'})
