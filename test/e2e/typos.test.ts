@@ -31,6 +31,25 @@ describe('typos get suggestions', () => {
     })
   })
 
+  it('--help after a mistyped command gives the same suggestion, exit 2', async () => {
+    for (const args of [['trigr', '--help'], ['trigr', '1m', '--help'], ['help', 'trigr']]) {
+      const result = await k2ops(args, {CI: 'true'})
+      expect([args, result.exitCode]).toEqual([args, 2])
+      expect(result.stderr.trim()).toBe('k2ops: trigr is not a k2ops command; did you mean trigger? (k2ops --help lists them)')
+      expect(result.stdout).toBe('')
+    }
+
+    const topic = await k2ops(['health', 'dayly', '--help'])
+    expect(topic.exitCode).toBe(2)
+    expect(topic.stderr.trim()).toBe('k2ops: health dayly is not a k2ops command; did you mean health daily? (k2ops --help lists them)')
+    const json = await k2ops(['trigr', '--help', '--json'])
+    expect(json.exitCode).toBe(2)
+    expect(json.json.error).toMatchObject({code: 'unknown_command', suggestions: ['k2ops trigger']})
+    const known = await k2ops(['trigger', '--help'])
+    expect(known.exitCode).toBe(0)
+    expect(known.stdout).toContain('EXIT CODES')
+  })
+
   it('an unknown flag names the nearest flag of the command, never a deprecated one when it has a replacement', async () => {
     const home = tempDir()
     const result = await k2ops(['validate', '--lookbak-days', '3', '--home', home])
