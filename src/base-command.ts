@@ -5,7 +5,7 @@ import {ExitCode, K2Error} from './pipeline/errors.js'
 import {Home, resolveHome} from './pipeline/home.js'
 import {nowMicros} from './pipeline/time.js'
 import {describeParseError} from './parse-errors.js'
-import {TimeWindow, TimeWindowInput, TimeWindowOptions, resolveTimeWindow} from './time-window-flags.js'
+import {REPLACED_FLAGS, TimeWindow, TimeWindowInput, TimeWindowOptions, resolveTimeWindow} from './time-window-flags.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -137,7 +137,7 @@ function describeFailure(err: Error & {oclif?: {exit?: number}; code?: string}, 
   const lines = (err.message ?? String(err)).split('\n').map((line) => line.trim()).filter(Boolean)
   const message = lines[0] ?? 'unknown error'
   if (err.oclif?.exit !== undefined) {
-    const parse = describeParseError(err, command, flagNames)
+    const parse = describeParseError(err, command, flagNames, REPLACED_FLAGS)
     if (parse) return {exit: ExitCode.usage, ...parse}
     // oclif's own parse and validation errors: a usage error unless it said otherwise.
     const exit = err.oclif.exit === 1 ? ExitCode.failed : ExitCode.usage

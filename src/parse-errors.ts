@@ -16,7 +16,12 @@ const ANSI = /\u001B\[[\d;]*m/g
  * The parse errors people hit most, reworded: a missing flag or argument is
  * `backfill: missing --from (see --help)`; an unknown flag names the nearest one. Others: undefined.
  */
-export function describeParseError(err: Error & {flags?: string[]; args?: Array<{name: string}>}, command: string, flagNames: string[]): ParseFailure | undefined {
+export function describeParseError(
+  err: Error & {flags?: string[]; args?: Array<{name: string}>},
+  command: string,
+  flagNames: string[],
+  replacedFlags: Readonly<Record<string, string>> = {},
+): ParseFailure | undefined {
   const text = (err.message ?? '').replace(ANSI, '')
   const missingFlags = [...text.matchAll(/Missing required flag (\S+)/g)].map((m) => `--${m[1]}`)
   if (missingFlags.length > 0) return {code: 'missing_flag', message: `${command}: missing ${missingFlags.join(', ')} (see --help)`}
@@ -26,7 +31,7 @@ export function describeParseError(err: Error & {flags?: string[]; args?: Array<
 
   if (err.constructor.name === 'NonExistentFlagsError' && err.flags) {
     const unknown = err.flags.map((flag) => flag.split('=')[0])
-    const suggestions = unknown.map((flag) => nearestName(flag.replace(/^-+/, ''), flagNames)).flatMap((name) => (name ? [`--${name}`] : []))
+    const suggestions = unknown.map((flag) => nearestFlag(flag.replace(/^-+/, ''), flagNames, replacedFlags)).flatMap((name) => (name ? [`--${name}`] : []))
     return {
       code: 'unknown_flag',
       message: `${command}: unknown flag ${unknown.join(', ')}${suggestions.length > 0 ? `; did you mean ${suggestions.join(', ')}?` : ''} (see --help)`,
@@ -40,6 +45,18 @@ export function describeParseError(err: Error & {flags?: string[]; args?: Array<
 /** The candidate nearest to a typo, when it is near enough to be what was meant. */
 export function nearestName(typo: string, candidates: readonly string[]): string | undefined {
   return nearest(typo, candidates)?.name
+}
+
+/**
+ * The flag a typo meant. A deprecated flag (a key of `replacedFlags`) is named only when no other
+ * flag is near, and then as its replacement when the command has it: people should learn the new name.
+ */
+export function nearestFlag(typo: string, flagNames: readonly string[], replacedFlags: Readonly<Record<string, string>>): string | undefined {
+  const current = nearestName(typo, flagNames.filter((name) => !Object.hasOwn(replacedFlags, name)))
+  if (current) return current
+  const deprecated = nearestName(typo, flagNames)
+  const replacement = deprecated === undefined ? undefined : replacedFlags[deprecated]
+  return replacement !== undefined && flagNames.includes(replacement) ? replacement : deprecated
 }
 
 /**

@@ -26,6 +26,9 @@ export function lookbackFlag(summary: string, options: {exclusive?: string[]; de
   return Flags.string({summary, ...options})
 }
 
+/** The deprecated flags and the flag that replaces each: "did you mean" names the replacement. */
+export const REPLACED_FLAGS: Readonly<Record<string, string>> = {'lookback-days': 'lookback', since: 'from'}
+
 /** Kept for one version: `--lookback-days N` means `--lookback Nd`. */
 export const deprecatedLookbackDaysFlag = Flags.integer({
   summary: 'Deprecated: use --lookback Nd.',

@@ -6,7 +6,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import {loadDuckDB} from './duckdb-module.js'
 import {LockHolder, UsageError, WarehouseBusyError} from './errors.js'
-import {writePrivateFile} from './private-files.js'
+import {PRIVATE_FILE_MODE, tighten, writePrivateFile} from './private-files.js'
 import {schemaStatements} from './schema.js'
 import {formatMillis} from './time.js'
 
@@ -36,6 +36,8 @@ export class Warehouse {
     private readonly instance: DuckDBInstance,
     readonly connection: DuckDBConnection,
     private readonly holderFile: string,
+    /** This open created the file: it is k2ops' to keep 0600. */
+    private readonly created: boolean,
   ) {}
 
   static async open(path: string, options: OpenOptions): Promise<Warehouse> {
@@ -54,9 +56,10 @@ export class Warehouse {
       try {
         const instance = await DuckDBInstance.create(path, settings)
         const connection = await instance.connect()
-        const warehouse = new Warehouse(path, instance, connection, holderFile)
+        const warehouse = new Warehouse(path, instance, connection, holderFile, !existed)
         if (!options.readOnly) warehouse.writeHolder(options.operation)
         if (options.create) await warehouse.ensureSchema()
+        warehouse.tightenModes()
         return warehouse
       } catch (error) {
         const message = (error as Error).message ?? String(error)
@@ -115,7 +118,19 @@ export class Warehouse {
   close(): void {
     this.connection.closeSync()
     this.instance.closeSync()
+    this.tightenModes()
     this.removeHolder()
+  }
+
+  /**
+   * DuckDB creates the file and its .wal with the umask's mode (0644): trades and candles are the
+   * owner's alone, like the rest of the home. A warehouse the user made keeps the mode they gave it.
+   * A .wal that DuckDB makes later in a session has the umask's mode until DuckDB folds it in and
+   * removes it (on close); one still there then is made private when its warehouse is.
+   */
+  private tightenModes(): void {
+    if (this.created) tighten(this.path, PRIVATE_FILE_MODE)
+    if (existsSync(this.path) && (statSync(this.path).mode & 0o777) === PRIVATE_FILE_MODE) tighten(`${this.path}.wal`, PRIVATE_FILE_MODE)
   }
 
   private writeHolder(operation: string): void {

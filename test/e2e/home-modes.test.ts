@@ -18,6 +18,27 @@ describe('the home folder and the files in it', () => {
     expect(modeOf(home)).toBe(0o700)
   })
 
+  it('creates the warehouse 0600, in the home or where --warehouse says', async () => {
+    const home = join(tempDir(), 'home')
+    expect((await k2ops(['init', '--home', home])).exitCode).toBe(0)
+    expect(modeOf(join(home, 'warehouse.duckdb'))).toBe(0o600)
+    const elsewhere = join(tempDir(), 'elsewhere.duckdb')
+    const init = await k2ops(['init', '--home', home, '--warehouse', elsewhere])
+    expect(init.exitCode, init.stderr).toBe(0)
+    expect(modeOf(elsewhere)).toBe(0o600)
+  })
+
+  it('never changes the mode of a warehouse that is already there', async () => {
+    const home = join(tempDir(), 'home')
+    expect((await k2ops(['init', '--home', home])).exitCode).toBe(0)
+    const warehouse = join(home, 'warehouse.duckdb')
+    chmodSync(warehouse, 0o640)
+    expect((await k2ops(['init', '--home', home])).exitCode).toBe(0)
+    const trigger = await k2ops(['trigger', '1m', '--direct', '--home', home])
+    expect(trigger.exitCode, trigger.stderr).toBe(0)
+    expect(modeOf(warehouse)).toBe(0o640)
+  })
+
   it('never changes the mode of an existing home', async () => {
     const home = join(tempDir(), 'shared')
     mkdirSync(home)

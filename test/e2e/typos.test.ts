@@ -31,11 +31,33 @@ describe('typos get suggestions', () => {
     })
   })
 
-  it('an unknown flag names the nearest flag of the command', async () => {
+  it('--help after a mistyped command gives the same suggestion, exit 2', async () => {
+    for (const args of [['trigr', '--help'], ['trigr', '1m', '--help'], ['help', 'trigr']]) {
+      const result = await k2ops(args, {CI: 'true'})
+      expect([args, result.exitCode]).toEqual([args, 2])
+      expect(result.stderr.trim()).toBe('k2ops: trigr is not a k2ops command; did you mean trigger? (k2ops --help lists them)')
+      expect(result.stdout).toBe('')
+    }
+
+    const topic = await k2ops(['health', 'dayly', '--help'])
+    expect(topic.exitCode).toBe(2)
+    expect(topic.stderr.trim()).toBe('k2ops: health dayly is not a k2ops command; did you mean health daily? (k2ops --help lists them)')
+    const json = await k2ops(['trigr', '--help', '--json'])
+    expect(json.exitCode).toBe(2)
+    expect(json.json.error).toMatchObject({code: 'unknown_command', suggestions: ['k2ops trigger']})
+    const known = await k2ops(['trigger', '--help'])
+    expect(known.exitCode).toBe(0)
+    expect(known.stdout).toContain('EXIT CODES')
+  })
+
+  it('an unknown flag names the nearest flag of the command, never a deprecated one when it has a replacement', async () => {
     const home = tempDir()
     const result = await k2ops(['validate', '--lookbak-days', '3', '--home', home])
     expect(result.exitCode).toBe(2)
-    expect(result.stderr.trim()).toBe('k2ops: validate: unknown flag --lookbak-days; did you mean --lookback-days? (see --help)')
+    expect(result.stderr.trim()).toBe('k2ops: validate: unknown flag --lookbak-days; did you mean --lookback? (see --help)')
+    const since = await k2ops(['runs', '--sinse', '2024-08-08', '--home', home])
+    expect(since.exitCode).toBe(2)
+    expect(since.stderr.trim()).toBe('k2ops: runs: unknown flag --sinse; did you mean --from? (see --help)')
     const json = await k2ops(['trigger', '1m', '--lookbak', '2h', '--home', home, '--json'])
     expect(json.exitCode).toBe(2)
     expect(json.json.error).toEqual({code: 'unknown_flag', exit: 2, message: 'trigger: unknown flag --lookbak; did you mean --lookback? (see --help)', suggestions: ['--lookback']})
