@@ -6,6 +6,7 @@ import {RETENTION_TARGETS, RetentionTarget, retentionCutoff} from './retention-p
 import {TRADES_TABLE} from './schema.js'
 import {TIMEFRAME_SPECS} from './timeframes.js'
 import {formatMicros} from './time.js'
+import {firstLine} from './words.js'
 
 /** How a target's table is dated: the date column the rule compares, and its rows' instant in µs (SQL). */
 interface TableRule {
@@ -233,9 +234,6 @@ function fileBytes(path: string): number {
   return size(path) + size(`${path}.wal`)
 }
 
-function firstLine(text: string): string {
-  return text.split('\n')[0]
-}
 
 /** One table of an interrupted run's plan, as its intent recorded it. */
 export interface PlannedDeletion {

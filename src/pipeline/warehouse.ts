@@ -9,6 +9,7 @@ import {LockHolder, UsageError, WarehouseBusyError} from './errors.js'
 import {PRIVATE_FILE_MODE, tighten, writePrivateFile} from './private-files.js'
 import {schemaStatements} from './schema.js'
 import {formatMillis} from './time.js'
+import {firstLine} from './words.js'
 
 export type SqlParams = DuckDBValue[] | Record<string, DuckDBValue>
 
@@ -178,6 +179,3 @@ function busyError(path: string, holderFile: string, duckdbMessage: string, wait
   return new WarehouseBusyError(`warehouse ${path} is busy: ${pid ? `pid ${pid}` : 'another process'} holds it; waited ${waited}`, pid ? {pid, operation: 'unknown', since: ''} : undefined)
 }
 
-function firstLine(text: string): string {
-  return text.split('\n')[0]
-}

@@ -2,6 +2,7 @@ import type {CheckReport, CheckResult, CheckStatus} from '../checks/check.js'
 
 import {formatAge, formatBytes} from '../checks/units.js'
 import {TIMEFRAMES} from '../pipeline/timeframes.js'
+import {count} from '../pipeline/words.js'
 import {renderTable} from './table.js'
 
 export type Paint = (status: CheckStatus, text: string) => string
@@ -20,7 +21,7 @@ export function renderCheckReport(report: CheckReport, options: {title: string; 
       const check = byTimeframe.find((candidate) => candidate.name === name && candidate.timeframe === tf)
       if (!check) return ''
       const value = check.value ? ` ${formatValue(check)}` : ''
-      const checked = check.checked === null ? '' : ` [${check.checked.toLocaleString('en-US')}]`
+      const checked = check.checked === null ? '' : ` [${count(check.checked)}]`
       return paint(check.status, `${check.status === 'pass' ? 'pass' : check.status.toUpperCase()}${value}${checked}`)
     }
 
@@ -33,7 +34,7 @@ export function renderCheckReport(report: CheckReport, options: {title: string; 
     lines.push(
       renderTable(
         ['STATUS', 'CHECK', 'VALUE', 'CHECKED', 'SUMMARY'],
-        other.map((check) => [paint(check.status, check.status.toUpperCase()), check.name, formatValue(check), check.checked === null ? '-' : check.checked.toLocaleString('en-US'), check.summary]),
+        other.map((check) => [paint(check.status, check.status.toUpperCase()), check.name, formatValue(check), check.checked === null ? '-' : count(check.checked), check.summary]),
         {alignRight: [2, 3]},
       ),
     )
@@ -45,7 +46,7 @@ export function renderCheckReport(report: CheckReport, options: {title: string; 
     if (check.evidence.length > 0) {
       const head = Object.keys(check.evidence[0])
       lines.push(renderTable(head.map((key) => key.toUpperCase()), check.evidence.map((row) => head.map((key) => String(row[key] ?? '')))))
-      if (check.evidenceOmitted > 0) lines.push(`… and ${check.evidenceOmitted.toLocaleString('en-US')} more (raise --limit to see them)`)
+      if (check.evidenceOmitted > 0) lines.push(`… and ${count(check.evidenceOmitted)} more (raise --limit to see them)`)
     }
 
     if (check.hint) lines.push(`next: ${check.hint}`)

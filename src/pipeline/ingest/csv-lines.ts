@@ -11,6 +11,7 @@ import {StringDecoder} from 'node:string_decoder'
 import {parse} from 'csv-parse/sync'
 
 import {RowProblem, STAGED_SEPARATOR} from './row-parsers.js'
+import {firstLine} from '../words.js'
 
 /** A longer "line" means this is not a line-oriented text file. */
 export const MAX_LINE_CHARS = 1 << 20
@@ -121,6 +122,3 @@ export function isProblem(value: unknown): value is RowProblem {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-function firstLine(text: string): string {
-  return text.split('\n')[0]
-}

@@ -22,11 +22,12 @@ import {rejectsPath} from './rejects-file.js'
 import {sqlLiteral} from './staged-sql.js'
 import {HISTOGRAM_BUCKETS, TimeHistogram} from './time-slices.js'
 import {ParquetSql, REQUIRED} from './k2-parquet-sql.js'
+import {firstLine} from '../words.js'
 
 /** `file` names the tape in messages; `readPath` is where DuckDB reads it (tape-reader.ts openLiteralPath). */
 export async function stageParquet(warehouse: Warehouse, file: string, readPath: string, fileSize: number, options: IngestOptions): Promise<StagedTape> {
-  const firstLine = (text: string): string => text.split('\n')[0].replaceAll(readPath, file)
-  const types = await columnTypes(warehouse, file, readPath, firstLine)
+  const firstLineOf = (text: string): string => firstLine(text).replaceAll(readPath, file)
+  const types = await columnTypes(warehouse, file, readPath, firstLineOf)
   const symbolOverride = options.symbol === undefined ? undefined : normaliseSymbol(options.symbol)
   const exchangeOverride = options.exchange === undefined ? undefined : normaliseExchange(options.exchange)
   const missing = REQUIRED.filter((c) => !types.has(c) && !(c === 'symbol' && symbolOverride) && !(c === 'exchange' && exchangeOverride))
@@ -51,7 +52,7 @@ export async function stageParquet(warehouse: Warehouse, file: string, readPath:
       FROM (${sql.checked(`${sql.tsLoose} AS ts, ${sql.symbol} AS symbol, ${sql.exchange} AS exchange, ${sql.text('trade_id')} AS trade_id`)})`)
   } catch (error) {
     if (isOutOfMemory(error)) throw error
-    throw new BadInputError(`${file}: cannot read the Parquet file (${firstLine((error as Error).message)})`)
+    throw new BadInputError(`${file}: cannot read the Parquet file (${firstLineOf((error as Error).message)})`)
   }
 
   const rowsRead = Number(stats.rows)
@@ -113,12 +114,12 @@ export function isOutOfMemory(error: unknown): boolean {
 }
 
 /** Lower-cased column name → DuckDB type, plus `<name>\0name` → the name as written. */
-async function columnTypes(warehouse: Warehouse, file: string, readPath: string, firstLine: (text: string) => string): Promise<Map<string, string>> {
+async function columnTypes(warehouse: Warehouse, file: string, readPath: string, messageOf: (text: string) => string): Promise<Map<string, string>> {
   let rows: {column_name: string; column_type: string}[]
   try {
     rows = await warehouse.all(`DESCRIBE SELECT * FROM read_parquet(${sqlLiteral(readPath)})`)
   } catch (error) {
-    throw new BadInputError(`${file}: not a readable Parquet file (${firstLine((error as Error).message)})`)
+    throw new BadInputError(`${file}: not a readable Parquet file (${messageOf((error as Error).message)})`)
   }
 
   const types = new Map<string, string>()
