@@ -31,7 +31,7 @@ export interface FlowWindowResult {
   /** The first and the last of those late windows' starts (undefined: none). */
   lateSpan?: {firstMicros: number; lastMicros: number}
   /** Late windows before the retention cutoff, left out (undefined: none). */
-  lateBeyondRetention?: {windows: number; cutoffMicros: number; policyDays: number}
+  lateBeyondRetention?: number
   ingestedThrough: number
 }
 
@@ -73,7 +73,7 @@ export async function runFlowWindows(warehouse: Warehouse, tf: Timeframe, option
       trades: range.trades + late.trades,
       lateWindows: late.candles + late.removed,
       lateSpan: lateBounds.lo === null || lateBounds.hi === null ? undefined : {firstMicros: Number(lateBounds.lo), lastMicros: Number(lateBounds.hi)},
-      ...(beyond ? {lateBeyondRetention: {windows: beyond, cutoffMicros: options.retention!.fromMicros, policyDays: options.retention!.policyDays}} : {}),
+      ...(beyond ? {lateBeyondRetention: beyond} : {}),
       ingestedThrough: newest,
     }
   })

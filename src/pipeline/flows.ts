@@ -4,6 +4,7 @@ import {FlowWindowResult, runFlowWindows} from './flow-run.js'
 import {RunHistory, RunRecord, RunTrigger} from './run-history.js'
 import {formatMicros} from './time.js'
 import {TIMEFRAME_SPECS, Timeframe} from './timeframes.js'
+import {firstLine} from './words.js'
 
 export interface FlowRunOptions {
   trigger: RunTrigger
@@ -39,16 +40,16 @@ export async function runFlow(warehouse: Warehouse, history: RunHistory, tf: Tim
       removed: result.removed,
       trades: result.trades,
       lateWindows: result.lateWindows,
-      ...(result.lateBeyondRetention && {
-        lateBeyondRetention: result.lateBeyondRetention.windows,
-        retentionCutoff: formatMicros(result.lateBeyondRetention.cutoffMicros),
-        retentionDays: result.lateBeyondRetention.policyDays,
+      ...(result.lateBeyondRetention && options.retention && {
+        lateBeyondRetention: result.lateBeyondRetention,
+        retentionCutoff: formatMicros(options.retention.fromMicros),
+        retentionDays: options.retention.policyDays,
       }),
       ...(result.lateSpan && {lateFrom: formatMicros(result.lateSpan.firstMicros), lateTo: formatMicros(result.lateSpan.lastMicros)}),
     })
     return {record, result}
   } catch (error) {
-    const message = (error as Error).message.split('\n')[0]
+    const message = firstLine((error as Error).message)
     const record = history.finish(started, {state: 'Failed', error: message})
     return {record}
   }

@@ -1,6 +1,8 @@
 import type {RunRecord} from '../run-history.js'
 import type {FlowExecutor, FlowOutcome} from './types.js'
 
+import {FLOW_FIELDS} from './types.js'
+
 export interface ChildExecutorOptions {
   /** bin/run.js of this k2ops. */
   bin: string
@@ -40,8 +42,7 @@ function outcomeOf(stdout: string, stderr: string, exitCode: number | undefined,
 
   const run = parsed?.runs?.[0]
   if (exitCode === 0 && run?.state === 'Completed') {
-    const {rangeFrom, rangeTo, candles, removed, trades, lateWindows, lateFrom, lateTo, lateBeyondRetention, retentionCutoff, retentionDays} = run
-    return {state: 'Completed', fields: {rangeFrom, rangeTo, candles, removed, trades, lateWindows, lateFrom, lateTo, lateBeyondRetention, retentionCutoff, retentionDays}}
+    return {state: 'Completed', fields: Object.fromEntries(FLOW_FIELDS.map((key) => [key, run[key]]))}
   }
 
   const why = run?.error ?? parsed?.error?.message ?? (stderr.trim().split('\n').pop() || `the flow process exited ${exitCode}`)

@@ -9,12 +9,14 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>
 }
 
+/** What a flow reports for its run record: its range, counts, the late windows, their span and those left out before the retention cutoff. */
+export const FLOW_FIELDS = ['rangeFrom', 'rangeTo', 'candles', 'removed', 'trades', 'lateWindows', 'lateFrom', 'lateTo', 'lateBeyondRetention', 'retentionCutoff', 'retentionDays'] as const
+
 /** How one attempt of a flow ended, as the executor saw it. */
 export interface FlowOutcome {
   state: 'Completed' | 'Failed'
   error?: string
-  /** What the flow reports for the run record: rangeFrom, rangeTo, candles, removed, trades, the late windows, their span and those left out before the retention cutoff. */
-  fields?: Partial<Pick<RunRecord, 'rangeFrom' | 'rangeTo' | 'candles' | 'removed' | 'trades' | 'lateWindows' | 'lateFrom' | 'lateTo' | 'lateBeyondRetention' | 'retentionCutoff' | 'retentionDays'>>
+  fields?: Partial<Pick<RunRecord, (typeof FLOW_FIELDS)[number]>>
 }
 
 /**
