@@ -57,6 +57,18 @@ function ownerFields(pid: number, pidStartTicks: number | undefined): ProcessOwn
  * reaches it meanwhile.
  */
 export function isProcessRunning(pid: number): boolean {
+  return runningStat(pid) !== false
+}
+
+/** Is the process that owns a run still that process? Its pid must run and, where known, have started when the run's owner did. */
+export function isOwnerAlive(owner: ProcessOwner): boolean {
+  const stat = runningStat(owner.pid)
+  if (stat === false) return false
+  return owner.pidStartTicks === undefined || stat === undefined || stat.startTime === owner.pidStartTicks
+}
+
+/** false: `pid` does not run; otherwise its /proc stat, undefined where there is no /proc (read once). */
+function runningStat(pid: number): ProcStat | undefined | false {
   try {
     process.kill(pid, 0)
   } catch (error) {
@@ -66,14 +78,6 @@ export function isProcessRunning(pid: number): boolean {
 
   const stat = readProcStat(pid)
   // No stat: no /proc on this system (trust the signal), or the process ended a moment ago.
-  if (stat === undefined) return !HAS_PROC
-  return stat.state !== 'Z' && stat.state !== 'X'
-}
-
-/** Is the process that owns a run still that process? Its pid must run and, where known, have started when the run's owner did. */
-export function isOwnerAlive(owner: ProcessOwner): boolean {
-  if (!isProcessRunning(owner.pid)) return false
-  if (owner.pidStartTicks === undefined) return true
-  const startTime = processStartTime(owner.pid)
-  return startTime === undefined || startTime === owner.pidStartTicks
+  if (stat === undefined) return HAS_PROC ? false : undefined
+  return stat.state !== 'Z' && stat.state !== 'X' ? stat : false
 }

@@ -105,7 +105,8 @@ export class RunHistory {
 
   /** The run with this id, as list() shows it. */
   get(id: string): RunRecord | undefined {
-    return this.list().find((run) => run.id === id)
+    const run = this.stored().get(id)
+    return run && this.asRead(run)
   }
 
   /**
@@ -124,8 +125,13 @@ export class RunHistory {
   /** Every run, newest first; one left open by a process that is gone reads as Crashed. */
   list(): RunRecord[] {
     return [...this.stored().values()]
-      .map((run) => (this.ownerIsGone(run) ? {...run, ...crashedOutcome(run)} : run))
+      .map((run) => this.asRead(run))
       .sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt))
+  }
+
+  /** A run as readers see it: one left open by a process that is gone reads as Crashed. */
+  private asRead(run: RunRecord): RunRecord {
+    return this.ownerIsGone(run) ? {...run, ...crashedOutcome(run)} : run
   }
 
   private ownerIsGone(run: RunRecord): boolean {
@@ -167,7 +173,7 @@ const openRuns = new Map<string, {history: RunHistory; run: RunRecord}>()
  * Records every run this process has open as Cancelled (a SIGTERM arrived, or the scheduler that
  * asked for them is gone). Returns them.
  */
-export function cancelOpenRuns(why: string): RunRecord[] {
+function cancelOpenRuns(why: string): RunRecord[] {
   const cancelled: RunRecord[] = []
   for (const {history, run} of [...openRuns.values()]) {
     try {

@@ -23,7 +23,8 @@ Stopping a scheduler that is not running says so and exits 0.`
   }
 
   async run(): Promise<SchedulerStopResult> {
-    const {daemonFiles, isAlive, readDaemonState, readToken, releaseDaemonState, runningDaemon} = await import('../../pipeline/scheduler/daemon-files.js')
+    const {daemonFiles, readDaemonState, readToken, releaseDaemonState, runningDaemon} = await import('../../pipeline/scheduler/daemon-files.js')
+    const {isProcessRunning: isAlive} = await import('../../pipeline/process-owner.js')
     const files = daemonFiles(this.home.stateDir, this.home.logsDir)
     const daemon = runningDaemon(files.stateFile)
     if (!daemon) {

@@ -3,7 +3,7 @@ import {existsSync, readFileSync, renameSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {openPrivateFile, privateDir, writeAndClose, writePrivateFile} from '../private-files.js'
-import {isOwnerAlive, isProcessRunning} from '../process-owner.js'
+import {isOwnerAlive} from '../process-owner.js'
 
 /** What the running daemon says of itself in `<home>/state/scheduler.json`. */
 export interface DaemonState {
@@ -27,15 +27,11 @@ export function daemonFiles(stateDir: string, logsDir: string): DaemonFiles {
   return {stateFile: join(stateDir, 'scheduler.json'), tokenFile: join(stateDir, 'scheduler.token'), logFile: join(logsDir, 'scheduler.log')}
 }
 
-/** Is a process with this pid alive (ours or not)? A zombie is not. */
-export const isAlive = isProcessRunning
-
 /**
- * Is `pid` a k2ops scheduler? A pid file can outlive its daemon and the pid be reused by another
- * program; on Linux the command line tells them apart.
+ * Does `pid` run a k2ops scheduler? A pid file can outlive its daemon and the pid be reused by
+ * another program; on Linux the command line tells them apart.
  */
-export function isSchedulerProcess(pid: number): boolean {
-  if (!isAlive(pid)) return false
+function hasSchedulerCommandLine(pid: number): boolean {
   try {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ')
     return cmdline.includes('scheduler')
@@ -61,7 +57,7 @@ export function runningDaemon(file: string): DaemonState | undefined {
 
 /** Does the daemon that wrote this state still run (the same process, not a program that got its pid)? */
 export function isDaemonAlive(state: DaemonState): boolean {
-  return isSchedulerProcess(state.pid) && isOwnerAlive(state)
+  return isOwnerAlive(state) && hasSchedulerCommandLine(state.pid)
 }
 
 export type ClaimResult = {claimed: true} | {claimed: false; holder: DaemonState}

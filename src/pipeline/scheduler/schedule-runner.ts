@@ -77,7 +77,7 @@ export class ScheduleRunner {
     this.started = true
     const now = this.options.clock.now()
     this.checkedThrough = now
-    this.log('info', 'runner.started', {catchUp: this.options.catchUp, warehouse: this.options.warehouse, at: iso(now)})
+    this.log('info', 'runner.started', {catchUp: this.options.catchUp, warehouse: this.options.warehouse, at: formatMillis(now)})
     if (this.options.catchUp) this.guard('catchup', () => this.catchUp(now))
     this.loops = [this.tickLoop(), this.workLoop()]
   }
@@ -186,7 +186,7 @@ export class ScheduleRunner {
       if (deployment.paused) continue
       const plan = catchUpPlan(deployment, runs, now)
       if (!plan) continue
-      this.log('info', 'catchup', {deployment: deployment.name, runFor: iso(plan.tick), missedTicks: plan.skipped.length + 1})
+      this.log('info', 'catchup', {deployment: deployment.name, runFor: formatMillis(plan.tick), missedTicks: plan.skipped.length + 1})
       this.queueTick(plan)
     }
   }
@@ -289,10 +289,6 @@ export class ScheduleRunner {
   }
 }
 
-function iso(ms: number): string {
-  return formatMillis(ms)
-}
-
 function isoOrNull(ms: number | undefined): string | null {
-  return ms === undefined ? null : iso(ms)
+  return ms === undefined ? null : formatMillis(ms)
 }
