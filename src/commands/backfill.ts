@@ -4,13 +4,13 @@ import type {BackfillPlan} from '../pipeline/backfill.js'
 import type {RetentionClamp} from '../pipeline/retention-policy.js'
 
 import {BaseCommand} from '../base-command.js'
-import {plural} from '../checks/check.js'
 import {RunHistory} from '../pipeline/run-history.js'
 import {formatMicros} from '../pipeline/time.js'
 import {parseTimeframes} from '../pipeline/timeframes.js'
 import {withWarehouse} from '../pipeline/warehouse.js'
 import {progressBar, runTasks} from '../render/tasks.js'
 import {timeWindowFlags} from '../time-window-flags.js'
+import {firstLine, plural} from '../pipeline/words.js'
 
 export interface BackfillResult {
   timeframes: string[]
@@ -50,8 +50,8 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
     const window = this.timeWindow({requiredBy: 'backfill'}, now)
     const from = window.fromMicros as number
     const to = window.toMicros as number
-    const {backfillChunk, clampToTrades, planBackfill, settleBackfillWatermarks, tradeSpan} = await import('../pipeline/backfill.js')
-    const {clampBackfillPlan, retentionKeptFrom} = await import('../pipeline/retention-policy.js')
+    const {backfillChunk, scopeBackfill, settleBackfillWatermarks} = await import('../pipeline/backfill.js')
+    const {retentionKeptFrom} = await import('../pipeline/retention-policy.js')
     const history = new RunHistory(this.home.runHistoryFile)
     const started = Date.now()
     const totals = {candles: 0, removed: 0, trades: 0}
@@ -60,13 +60,13 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
     let narrowed = false
     let retentionClamp: BackfillResult['retentionClamp'] = []
     await withWarehouse(this.home.warehouse, this.warehouseOptions(`backfill ${this.flags.timeframe} ${formatMicros(from)}..${formatMicros(to)}`), async (warehouse) => {
-      const trades = await tradeSpan(warehouse, from, to)
-      const clamped = clampToTrades(from, to, trades)
-      if (trades === undefined || clamped === undefined) return
-      span = {first: formatMicros(trades.firstMicros), last: formatMicros(trades.lastMicros)}
+      const keptFrom = this.flags.force ? undefined : retentionKeptFrom(this.home, now)
+      const scope = await scopeBackfill(warehouse, {timeframes, fromMicros: from, toMicros: to, nowMicros: now, includeOpen: this.flags['include-open'], keptFrom})
+      if (scope === undefined) return
+      const clamped = scope.traded
+      ;({plan, retentionClamp} = scope)
+      span = {first: formatMicros(scope.span.firstMicros), last: formatMicros(scope.span.lastMicros)}
       narrowed = clamped.fromMicros > from || clamped.toMicros < to
-      const planned = planBackfill(timeframes, clamped.fromMicros, clamped.toMicros, now, this.flags['include-open'])
-      ;({plan, clamped: retentionClamp} = this.flags.force ? {plan: planned, clamped: []} : clampBackfillPlan(planned, retentionKeptFrom(this.home, now)))
       if (retentionClamp.length > 0 && !this.jsonEnabled()) this.logToStderr((await import('../render/retention.js')).renderClamp(retentionClamp))
       // No closed window to rebuild (the trades are in windows still open): the lock goes at once.
       if (plan.chunks.length === 0) return
@@ -93,7 +93,7 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
         )
         history.finish(record, {state: 'Completed', ...totals})
       } catch (error) {
-        history.finish(record, {state: 'Failed', error: (error as Error).message.split('\n')[0]})
+        history.finish(record, {state: 'Failed', error: firstLine((error as Error).message)})
         throw error
       }
     })

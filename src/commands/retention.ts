@@ -7,15 +7,16 @@ import {BaseCommand} from '../base-command.js'
 import {AuditLog, AuditRecord} from '../pipeline/audit.js'
 import {ExitCode, K2Error, UsageError} from '../pipeline/errors.js'
 import {RetentionPolicies, RetentionTarget, parseRetentionTargets, resolveRetentionPolicies, retentionCutoff, selectPolicies, utcDate} from '../pipeline/retention-policy.js'
-import {PlannedDeletion, RetentionPlan, RetentionResult, applyRetention, findDeleted, planRetention} from '../pipeline/retention.js'
+import {InterruptedRetention, emptiedTables, settleInterruptedRetentions} from '../pipeline/interrupted-retention.js'
+import {PlannedDeletion, RetentionPlan, RetentionResult, applyRetention, planRetention} from '../pipeline/retention.js'
 import {pauseForTest} from '../pipeline/test-hooks.js'
 import {formatMicros} from '../pipeline/time.js'
 import {TIMEFRAMES, Timeframe} from '../pipeline/timeframes.js'
 import {withWarehouse} from '../pipeline/warehouse.js'
 import {confirm, requireConfirmation} from '../render/confirm.js'
-import {InterruptedRetention, RetentionDocument, renderHistory, renderInterrupted, renderOutcome, renderPlan} from '../render/retention.js'
+import {RetentionDocument, renderHistory, renderInterrupted, renderOutcome, renderPlan} from '../render/retention.js'
 import {progressBar, runTasks} from '../render/tasks.js'
-import {count, plural} from '../pipeline/words.js'
+import {count, firstLine, plural} from '../pipeline/words.js'
 
 export type {RetentionDocument} from '../render/retention.js'
 
@@ -79,7 +80,7 @@ Exit codes: 0 done; 1 a table failed (the tables before it stay deleted, it and 
     const options = this.warehouseOptions(operation)
     /** Plans, prints the plan, and refuses what it must refuse. */
     const prepare = async (warehouse: Warehouse, closeInterrupted: boolean): Promise<Prepared> => {
-      const interrupted = await this.settleInterrupted(warehouse, log, closeInterrupted)
+      const interrupted = await settleInterruptedRetentions(warehouse, log, this.home.warehouse, closeInterrupted)
       const plan = await planRetention(warehouse, selectPolicies(policies, targets), today)
       const safety = await this.tradesSafety(warehouse, plan, policies)
       if (!json && interrupted.length > 0) this.logToStderr(renderInterrupted(interrupted))
@@ -104,7 +105,7 @@ Exit codes: 0 done; 1 a table failed (the tables before it stay deleted, it and 
             const fresh = prepared ? undefined : await prepare(warehouse, true)
             const {plan, safety} = prepared ?? fresh!
             // Under the lock, what killed runs did is recorded (looked up again: the warehouse was free meanwhile).
-            const interrupted = fresh ? fresh.interrupted : await this.settleInterrupted(warehouse, log, true)
+            const interrupted = fresh ? fresh.interrupted : await settleInterruptedRetentions(warehouse, log, this.home.warehouse, true)
             if (this.refuses(safety)) return {interrupted, plan, safety, result: null, record: null}
             return {interrupted, plan, safety, ...(await this.deleteAndRecord(warehouse, log, {now, targets, policies, plan, safety}))}
           })
@@ -141,7 +142,7 @@ Exit codes: 0 done; 1 a table failed (the tables before it stay deleted, it and 
     try {
       result = await this.apply(warehouse, run.plan)
     } catch (error) {
-      log.finish(record, {outcome: 'failed', error: (error as Error).message.split('\n')[0]})
+      log.finish(record, {outcome: 'failed', error: firstLine((error as Error).message)})
       throw error
     }
 
@@ -150,31 +151,10 @@ Exit codes: 0 done; 1 a table failed (the tables before it stay deleted, it and 
     return {result, record: log.finish(record, {outcome: error ? 'failed' : 'completed', ...(error ? {error: error.message} : {}), details: outcomeDetails(result, error)})}
   }
 
-  /**
-   * Earlier runs on this warehouse that recorded their intent and were killed before their outcome:
-   * what the warehouse shows they deleted. With `close` (the real run, holding the warehouse
-   * read-write) that is recorded as their outcome (`interrupted`).
-   */
-  private async settleInterrupted(warehouse: Warehouse, log: AuditLog, close: boolean): Promise<InterruptedRetention[]> {
-    const found: InterruptedRetention[] = []
-    for (const record of log.interrupted('retention', this.home.warehouse)) {
-      const tables = await findDeleted(warehouse, (record.details.tables ?? []) as PlannedDeletion[])
-      found.push({id: record.id, at: record.at, by: `${record.user}@${record.host}`, tables})
-      if (!close) continue
-      log.finish(record, {
-        outcome: 'interrupted',
-        error: 'killed before it recorded its outcome',
-        details: {found: tables, deleted: Object.fromEntries(tables.map((table) => [table.table, table.deleted]))},
-      })
-    }
-
-    return found
-  }
-
   /** Deleting a table's newest row would leave it empty: almost always a wrong clock or policy, so it takes --allow-empty. */
   private refuseEmptying(plan: RetentionPlan, dryRun: boolean): void {
     if (this.flags['allow-empty']) return
-    const emptied = plan.tables.filter((table) => table.rows > 0 && table.rowsKept === 0)
+    const emptied = emptiedTables(plan)
     if (emptied.length === 0) return
     const names = emptied.map((table) => `${table.table} (all ${count(table.rows)} rows, the newest dated ${table.to})`).join(', ')
     throw new UsageError(`${dryRun ? 'the real run would refuse' : 'refusing'}: retention would empty ${names}; nothing was deleted (--allow-empty deletes them anyway)`, {

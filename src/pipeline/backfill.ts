@@ -1,7 +1,9 @@
+import type {KeptFrom, RetentionClamp} from './retention-policy.js'
 import type {Warehouse} from './warehouse.js'
 
 import {END_OF_TIME} from './flow-run.js'
 import {recomputeWindows} from './recompute.js'
+import {clampBackfillPlan} from './retention-policy.js'
 import {TRADES_TABLE} from './schema.js'
 import {MICROS_PER_DAY} from './time.js'
 import {Timeframe, ceilToWindow, floorToWindow} from './timeframes.js'
@@ -117,4 +119,30 @@ export async function settleBackfillWatermarks(warehouse: Warehouse, plan: Backf
       await writeMark(warehouse, range.timeframe, {ingestedThrough: newest, closedThrough: mark.closedThrough ?? range.toMicros}, nowMicros)
     }
   })
+}
+
+export interface BackfillScope {
+  /** The trades in the range asked for. */
+  span: TradeSpan
+  /** The range cut to those trades. */
+  traded: {fromMicros: number; toMicros: number}
+  plan: BackfillPlan
+  /** Timeframes whose range was cut at their retention cutoff. */
+  retentionClamp: RetentionClamp[]
+}
+
+/**
+ * What a backfill of [from, to) rebuilds: the days of the trades in it, cut at each timeframe's
+ * retention cutoff (`keptFrom`; undefined with --force). undefined: no trade in the range.
+ */
+export async function scopeBackfill(
+  warehouse: Warehouse,
+  request: {timeframes: Timeframe[]; fromMicros: number; toMicros: number; nowMicros: number; includeOpen: boolean; keptFrom?: KeptFrom},
+): Promise<BackfillScope | undefined> {
+  const span = await tradeSpan(warehouse, request.fromMicros, request.toMicros)
+  const traded = clampToTrades(request.fromMicros, request.toMicros, span)
+  if (span === undefined || traded === undefined) return undefined
+  const planned = planBackfill(request.timeframes, traded.fromMicros, traded.toMicros, request.nowMicros, request.includeOpen)
+  const {plan, clamped} = request.keptFrom ? clampBackfillPlan(planned, request.keptFrom) : {plan: planned, clamped: []}
+  return {span, traded, plan, retentionClamp: clamped}
 }

@@ -1,5 +1,6 @@
 import type {CheckResult} from '../checks/check.js'
 import type {AuditRecord} from '../pipeline/audit.js'
+import type {InterruptedRetention} from '../pipeline/interrupted-retention.js'
 import type {RetentionClamp, RetentionPolicies} from '../pipeline/retention-policy.js'
 import type {FoundDeletion, RetentionPlan, RetentionResult, TablePlan} from '../pipeline/retention.js'
 
@@ -28,12 +29,6 @@ export interface RetentionDocument {
   interrupted: InterruptedRetention[]
 }
 
-export interface InterruptedRetention {
-  id: string
-  at: string
-  by: string
-  tables: FoundDeletion[]
-}
 
 
 export function renderPlan(plan: RetentionPlan, safety: CheckResult | null, now: number): string {
