@@ -65,7 +65,7 @@ export abstract class CheckCommand<T extends typeof Command> extends BaseCommand
  * could not run), else 1 when one warned under --strict, else 0. A failure found is news; a busy
  * warehouse (even with --strict) means "try again later".
  */
-export function reportExitCode(status: CheckStatus, options: {busy: boolean; strict: boolean}): ExitCodeValue {
+function reportExitCode(status: CheckStatus, options: {busy: boolean; strict: boolean}): ExitCodeValue {
   if (status === 'fail') return ExitCode.failed
   if (options.busy) return ExitCode.busy
   if (status === 'warn' && options.strict) return ExitCode.failed
@@ -73,7 +73,7 @@ export function reportExitCode(status: CheckStatus, options: {busy: boolean; str
 }
 
 /** The line under a report whose warehouse checks were skipped, with the exit code really returned. */
-export function busyLine(exit: ExitCodeValue): string {
+function busyLine(exit: ExitCodeValue): string {
   const why = exit === ExitCode.failed ? ': a check that did run failed' : ''
   return `The warehouse checks did not run: another process holds the warehouse (exit ${exit}${why}). Run again when it is done.`
 }

@@ -43,7 +43,7 @@ export function describeParseError(
 }
 
 /** The candidate nearest to a typo, when it is near enough to be what was meant. */
-export function nearestName(typo: string, candidates: readonly string[]): string | undefined {
+function nearestName(typo: string, candidates: readonly string[]): string | undefined {
   return nearest(typo, candidates)?.name
 }
 
@@ -51,7 +51,7 @@ export function nearestName(typo: string, candidates: readonly string[]): string
  * The flag a typo meant. A deprecated flag (a key of `replacedFlags`) is named only when no other
  * flag is near, and then as its replacement when the command has it: people should learn the new name.
  */
-export function nearestFlag(typo: string, flagNames: readonly string[], replacedFlags: Readonly<Record<string, string>>): string | undefined {
+function nearestFlag(typo: string, flagNames: readonly string[], replacedFlags: Readonly<Record<string, string>>): string | undefined {
   const current = nearestName(typo, flagNames.filter((name) => !Object.hasOwn(replacedFlags, name)))
   if (current) return current
   const deprecated = nearestName(typo, flagNames)

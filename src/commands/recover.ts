@@ -14,7 +14,7 @@ import {parseTimeframes} from '../pipeline/timeframes.js'
 import {retentionKeptFrom} from '../pipeline/retention-policy.js'
 import {pauseForTest} from '../pipeline/test-hooks.js'
 import {withWarehouse} from '../pipeline/warehouse.js'
-import {plural} from '../pipeline/words.js'
+import {firstLine, plural} from '../pipeline/words.js'
 import {confirm, requireConfirmation} from '../render/confirm.js'
 import {RecoverResult, plannedResult, renderInterrupted, renderOutcome, renderPlan, renderRepairNext, repairOutcome} from '../render/recover.js'
 import {renderFullRecovery} from '../render/full-recovery.js'
@@ -156,7 +156,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
         )
       } catch (error) {
         result.applied = applied
-        audit.finish(record, {outcome: 'failed', error: (error as Error).message.split('\n')[0], details: details()})
+        audit.finish(record, {outcome: 'failed', error: firstLine((error as Error).message), details: details()})
         throw error
       }
 

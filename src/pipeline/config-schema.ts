@@ -1,13 +1,13 @@
+import {distance} from 'fastest-levenshtein'
 import * as v from 'valibot'
 import {createRequire} from 'node:module'
 
 import {MICROS_PER_DAY, MICROS_PER_SECOND, parseDuration, parseIsoInstant} from './time.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe} from './timeframes.js'
 
-// Needed only for a cron in the file or an unknown key: loaded then (both ship CommonJS), so a
-// command whose config has neither does not pay for them.
+// croner is needed only for a cron in the file: loaded then (it ships CommonJS), so a command whose
+// config has none does not pay for it.
 const require = createRequire(import.meta.url)
-const distance = (a: string, b: string): number => (require('fastest-levenshtein') as typeof import('fastest-levenshtein')).distance(a, b)
 
 /*
  * The one set of rules for `<home>/config.json` and the K2OPS_* variables that feed the same
@@ -42,7 +42,7 @@ function unknownKeyText(key: string, known: string[]): string {
  * beginning of with a typo or two (`lockTimout` for lockTimeoutSeconds), or a part of (`1m` for
  * ohlcv-1m-scheduled, as the commands accept it).
  */
-export function nearestKey(key: string, known: string[]): string | undefined {
+function nearestKey(key: string, known: string[]): string | undefined {
   const typed = key.toLowerCase()
   const edits = closest(known, (name) => distance(typed, name))
   // A short key may differ by less than its length: `x` is no typo of anything.

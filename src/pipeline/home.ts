@@ -68,7 +68,7 @@ export function resolveHome(options: HomeOptions): Home {
  * in it steer what k2ops runs. A home k2ops creates is made 0700; an existing folder keeps its
  * mode (`--home /tmp` must not change /tmp), and one that others can write to is refused.
  */
-export function ensurePrivateDir(dir: string): void {
+function ensurePrivateDir(dir: string): void {
   if (!existsSync(dir)) {
     mkdirSync(dir, {recursive: true, mode: 0o700})
     return

@@ -7,7 +7,7 @@ import {appendFileSync, chmodSync, closeSync, fstatSync, fchmodSync, mkdirSync, 
  * k2ops writes it again.
  */
 export const PRIVATE_FILE_MODE = 0o600
-export const PRIVATE_DIR_MODE = 0o700
+const PRIVATE_DIR_MODE = 0o700
 
 /** Creates `dir` (and missing parents) 0700, or tightens an existing one to 0700. */
 export function privateDir(dir: string): void {
@@ -23,9 +23,8 @@ export function writePrivateFile(file: string, data: string): void {
 
 /** Appends to a file, 0600. */
 export function appendPrivateFile(file: string, data: string): void {
-  const fd = openSync(file, 'a', PRIVATE_FILE_MODE)
+  const fd = openPrivateFile(file, 'a')
   try {
-    if ((fstatSync(fd).mode & 0o777) !== PRIVATE_FILE_MODE) fchmodSync(fd, PRIVATE_FILE_MODE)
     appendFileSync(fd, data)
   } finally {
     closeSync(fd)

@@ -8,12 +8,12 @@ export const MICROS_PER_DAY = 86_400 * MICROS_PER_SECOND
  * below 2^53 µs (mid-2255), and no trade predates the epoch; outside this range a typo (an extra
  * digit, a year 0001) would otherwise plan centuries of work or silently become another date.
  */
-export const EARLIEST_INSTANT_MICROS = 0
-export const END_OF_INSTANTS_MICROS = Date.UTC(2200, 0, 1) * 1000
-export const SUPPORTED_RANGE_TEXT = '1970-01-01 … 2199-12-31'
+const EARLIEST_INSTANT_MICROS = 0
+const END_OF_INSTANTS_MICROS = Date.UTC(2200, 0, 1) * 1000
+const SUPPORTED_RANGE_TEXT = '1970-01-01 … 2199-12-31'
 
 /** A usage error (exit 2) unless `micros` is a supported instant. */
-export function checkSupportedInstant(micros: number, text: string, where: string): number {
+function checkSupportedInstant(micros: number, text: string, where: string): number {
   if (!Number.isFinite(micros) || micros < EARLIEST_INSTANT_MICROS || micros >= END_OF_INSTANTS_MICROS) {
     throw new UsageError(`${where}: '${text}' is outside the supported range ${SUPPORTED_RANGE_TEXT} (UTC)`, {code: 'time_out_of_range'})
   }

@@ -7,6 +7,7 @@
 import type {FileConfig} from '../home.js'
 
 import {UsageError} from '../errors.js'
+import {isoSql} from '../sql-time.js'
 import {MICROS_PER_DAY, formatMicros, parseDuration, parseIsoInstant} from '../time.js'
 import {plural} from '../words.js'
 
@@ -18,8 +19,8 @@ export interface TimeWindow {
   label: string
 }
 
-export const DEFAULT_EARLIEST_TIME = '2009-01-01T00:00:00Z'
-export const DEFAULT_MAX_FUTURE = '1d'
+const DEFAULT_EARLIEST_TIME = '2009-01-01T00:00:00Z'
+const DEFAULT_MAX_FUTURE = '1d'
 
 const UNIT_NAMES: Record<string, string> = {s: 'second', m: 'minute', h: 'hour', d: 'day', w: 'week'}
 
@@ -48,10 +49,8 @@ export function outsideWindowReason(micros: number, window: TimeWindow): string 
 
 /** The SQL twin of outsideWindowReason over a µs BIGINT expression: NULL inside the window. */
 export function outsideWindowSql(micros: string, window: TimeWindow): string {
-  const seconds = `strftime(make_timestamp((${micros}) // 1000000 * 1000000), '%Y-%m-%dT%H:%M:%S')`
-  const fraction = `CASE WHEN (${micros}) % 1000000 = 0 THEN '' ELSE '.' || lpad(CAST((${micros}) % 1000000 AS VARCHAR), 6, '0') END`
   return `CASE WHEN (${micros}) < ${window.earliestMicros} OR (${micros}) > ${window.latestMicros}
-    THEN ${seconds} || ${fraction} || 'Z is outside ' || '${window.label.replaceAll("'", "''")}' END`
+    THEN ${isoSql(`make_timestamp(${micros})`)} || ' is outside ' || '${window.label.replaceAll("'", "''")}' END`
 }
 
 function instantLabel(micros: number): string {

@@ -7,7 +7,7 @@ import {RunHistory} from '../run-history.js'
  * init (or a subreaper) at once, so the parent pid changes: polled every `everyMs`. The timer does
  * not keep the process alive.
  */
-export function watchParent(parentPid: number, onGone: () => void, everyMs = 250): () => void {
+function watchParent(parentPid: number, onGone: () => void, everyMs = 250): () => void {
   const check = () => {
     if (process.ppid === parentPid) return
     clearInterval(timer)
