@@ -1,12 +1,12 @@
 import {Command, Flags} from '@oclif/core'
 
-import type {Warehouse} from './pipeline/warehouse.js'
+import type {Warehouse} from './pipeline/engine/duckdb/warehouse.js'
 
 import {BaseCommand} from './base-command.js'
 import {CheckReport, CheckResult, CheckStatus, buildReport} from './checks/check.js'
 import {Thresholds, resolveThresholds} from './checks/thresholds.js'
 import {ExitCode, ExitCodeValue} from './pipeline/errors.js'
-import {withWarehouse} from './pipeline/warehouse.js'
+import {withWarehouse} from './pipeline/engine/duckdb/warehouse.js'
 import {renderCheckReport} from './render/checks.js'
 
 /** The timeframes a check covers: one, a comma list, or all (the default). */

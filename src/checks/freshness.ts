@@ -1,5 +1,5 @@
 import type {KeptFrom} from '../pipeline/retention-policy.js'
-import type {Warehouse} from '../pipeline/warehouse.js'
+import type {Warehouse} from '../pipeline/engine/duckdb/warehouse.js'
 
 import {TRADES_TABLE} from '../pipeline/schema.js'
 import {MICROS_PER_DAY, MICROS_PER_SECOND, formatMicros} from '../pipeline/time.js'

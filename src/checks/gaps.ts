@@ -1,5 +1,5 @@
 import type {KeptFrom} from '../pipeline/retention-policy.js'
-import type {Warehouse} from '../pipeline/warehouse.js'
+import type {Warehouse} from '../pipeline/engine/duckdb/warehouse.js'
 
 import {formatMicros} from '../pipeline/time.js'
 import {TIMEFRAME_SPECS, Timeframe, floorToWindow} from '../pipeline/timeframes.js'

@@ -1,6 +1,6 @@
 import type {RecoveryStep} from '../pipeline/full-recovery.js'
 import type {Home} from '../pipeline/home.js'
-import type {OpenOptions} from '../pipeline/warehouse.js'
+import type {OpenOptions} from '../pipeline/engine/duckdb/warehouse.js'
 import type {CheckReport} from './check.js'
 
 import {retentionKeptFrom} from '../pipeline/retention-policy.js'

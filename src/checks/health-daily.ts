@@ -1,6 +1,6 @@
 import type {KeptFrom} from '../pipeline/retention-policy.js'
 import type {RunRecord} from '../pipeline/run-history.js'
-import type {OpenOptions, Warehouse} from '../pipeline/warehouse.js'
+import type {OpenOptions, Warehouse} from '../pipeline/engine/duckdb/warehouse.js'
 
 import {K2Error, WarehouseBusyError} from '../pipeline/errors.js'
 import {MICROS_PER_DAY} from '../pipeline/time.js'
@@ -112,7 +112,7 @@ export class HealthDaily {
   private async open(): Promise<CheckResult> {
     const started = Date.now()
     try {
-      const {Warehouse} = await import('../pipeline/warehouse.js')
+      const {Warehouse} = await import('../pipeline/engine/duckdb/warehouse.js')
       this.warehouse = await Warehouse.open(this.options.warehousePath, {...this.options.openOptions, readOnly: true})
       return checkResult({name: 'warehouse_access', status: 'pass', summary: `opened read-only in ${Date.now() - started} ms`, value: Date.now() - started, unit: 'ms'})
     } catch (error) {

@@ -1,5 +1,5 @@
 import type {MeasuredRange, RecoverRange, WindowsToRepair} from '../pipeline/candle-repair.js'
-import type {Warehouse} from '../pipeline/warehouse.js'
+import type {Warehouse} from '../pipeline/engine/duckdb/warehouse.js'
 
 import {measureRanges, rangesFromWindows, rangesSpan, requestedRanges} from '../pipeline/candle-repair.js'
 import {KeptFrom, RetentionClamp, clampToRetention} from '../pipeline/retention-policy.js'

@@ -1,4 +1,4 @@
-import type {Warehouse} from '../pipeline/warehouse.js'
+import type {Warehouse} from '../pipeline/engine/duckdb/warehouse.js'
 
 import {TRADES_TABLE} from '../pipeline/schema.js'
 import {MICROS_PER_SECOND, parseIsoInstant} from '../pipeline/time.js'

@@ -2,7 +2,7 @@ import {existsSync} from 'node:fs'
 
 import {BaseCommand} from '../base-command.js'
 import {SCHEMA_TABLES} from '../pipeline/schema.js'
-import {withWarehouse} from '../pipeline/warehouse.js'
+import {withWarehouse} from '../pipeline/engine/duckdb/warehouse.js'
 
 export interface InitResult {
   home: string

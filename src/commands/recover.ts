@@ -13,7 +13,7 @@ import {MICROS_PER_DAY, formatMicros, parseIsoInstant} from '../pipeline/time.js
 import {parseTimeframes} from '../pipeline/timeframes.js'
 import {retentionKeptFrom} from '../pipeline/retention-policy.js'
 import {pauseForTest} from '../pipeline/test-hooks.js'
-import {withWarehouse} from '../pipeline/warehouse.js'
+import {withWarehouse} from '../pipeline/engine/duckdb/warehouse.js'
 import {firstLine, plural} from '../pipeline/words.js'
 import {confirm, requireConfirmation} from '../render/confirm.js'
 import {RecoverResult, plannedResult, renderInterrupted, renderOutcome, renderPlan, renderRepairNext, repairOutcome} from '../render/recover.js'

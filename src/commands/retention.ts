@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import type {CheckResult} from '../checks/check.js'
-import type {Warehouse} from '../pipeline/warehouse.js'
+import type {Warehouse} from '../pipeline/engine/duckdb/warehouse.js'
 
 import {BaseCommand} from '../base-command.js'
 import {AuditLog, AuditRecord} from '../pipeline/audit.js'
@@ -12,7 +12,7 @@ import {PlannedDeletion, RetentionPlan, RetentionResult, applyRetention, planRet
 import {pauseForTest} from '../pipeline/test-hooks.js'
 import {formatMicros} from '../pipeline/time.js'
 import {TIMEFRAMES, Timeframe} from '../pipeline/timeframes.js'
-import {withWarehouse} from '../pipeline/warehouse.js'
+import {withWarehouse} from '../pipeline/engine/duckdb/warehouse.js'
 import {confirm, requireConfirmation} from '../render/confirm.js'
 import {RetentionDocument, renderHistory, renderInterrupted, renderOutcome, renderPlan} from '../render/retention.js'
 import {progressBar, runTasks} from '../render/tasks.js'

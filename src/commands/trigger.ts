@@ -7,7 +7,7 @@ import {retentionKeptFrom} from '../pipeline/retention-policy.js'
 import {RunHistory, RunRecord} from '../pipeline/run-history.js'
 import {parseDuration} from '../pipeline/time.js'
 import {TIMEFRAME_SPECS, Timeframe, parseTimeframes} from '../pipeline/timeframes.js'
-import {withWarehouse} from '../pipeline/warehouse.js'
+import {withWarehouse} from '../pipeline/engine/duckdb/warehouse.js'
 import {renderRebuiltWindows, renderRuns} from '../render/runs.js'
 import {lookbackFlag} from '../time-window-flags.js'
 

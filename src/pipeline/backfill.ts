@@ -1,5 +1,5 @@
 import type {KeptFrom, RetentionClamp} from './retention-policy.js'
-import type {Warehouse} from './warehouse.js'
+import type {Warehouse} from './engine/duckdb/warehouse.js'
 
 import {END_OF_TIME} from './flow-run.js'
 import {recomputeWindows} from './recompute.js'

@@ -1,4 +1,4 @@
-import type {Warehouse} from './warehouse.js'
+import type {Warehouse} from './engine/duckdb/warehouse.js'
 
 import {isoSql} from './sql-time.js'
 import {TIMEFRAME_SPECS, Timeframe} from './timeframes.js'

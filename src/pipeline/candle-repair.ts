@@ -1,7 +1,7 @@
-import type {Warehouse} from './warehouse.js'
+import type {Warehouse} from './engine/duckdb/warehouse.js'
 
 import {planBackfill} from './backfill.js'
-import {loadDuckDB} from './duckdb-module.js'
+import {loadDuckDB} from './engine/duckdb/duckdb-module.js'
 import {recomputeWindows} from './recompute.js'
 import {TRADES_TABLE} from './schema.js'
 import {MICROS_PER_DAY} from './time.js'

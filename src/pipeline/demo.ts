@@ -1,9 +1,9 @@
-import type {Warehouse} from './warehouse.js'
+import type {Warehouse} from './engine/duckdb/warehouse.js'
 
 import {mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {loadDuckDB} from './duckdb-module.js'
+import {loadDuckDB} from './engine/duckdb/duckdb-module.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS} from './timeframes.js'
 import {MICROS_PER_DAY} from './time.js'
 import {DEMO_MARKETS, syntheticTradesSql} from './synthetic-trades.js'

@@ -1,4 +1,4 @@
-import type {Warehouse} from './warehouse.js'
+import type {Warehouse} from './engine/duckdb/warehouse.js'
 
 import {AFFECTED_TABLE, recomputeWindows} from './recompute.js'
 import {TRADES_TABLE} from './schema.js'

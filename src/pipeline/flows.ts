@@ -1,4 +1,4 @@
-import type {Warehouse} from './warehouse.js'
+import type {Warehouse} from './engine/duckdb/warehouse.js'
 
 import {FlowWindowResult, runFlowWindows} from './flow-run.js'
 import {RunHistory, RunRecord, RunTrigger} from './run-history.js'

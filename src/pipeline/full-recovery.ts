@@ -1,6 +1,6 @@
 import type {RunRecord} from './run-history.js'
 import type {CliContext, SchedulerConnection, StartOutcome} from './scheduler-control.js'
-import type {OpenOptions} from './warehouse.js'
+import type {OpenOptions} from './engine/duckdb/warehouse.js'
 
 import {ExitCode, K2Error} from './errors.js'
 import {checkSchedulerApi, runThroughScheduler, startScheduler, stopScheduler} from './scheduler-control.js'

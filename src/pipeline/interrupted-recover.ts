@@ -1,7 +1,7 @@
 import type {AuditLog} from './audit.js'
-import type {Warehouse} from './warehouse.js'
+import type {Warehouse} from './engine/duckdb/warehouse.js'
 
-import {loadDuckDB} from './duckdb-module.js'
+import {loadDuckDB} from './engine/duckdb/duckdb-module.js'
 import {parseIsoInstant} from './time.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe} from './timeframes.js'
 

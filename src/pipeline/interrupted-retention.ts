@@ -1,6 +1,6 @@
 import type {AuditLog} from './audit.js'
 import type {FoundDeletion, PlannedDeletion, RetentionPlan, TablePlan} from './retention.js'
-import type {Warehouse} from './warehouse.js'
+import type {Warehouse} from './engine/duckdb/warehouse.js'
 
 import {findDeleted} from './retention.js'
 

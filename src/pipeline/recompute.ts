@@ -1,4 +1,4 @@
-import type {Warehouse} from './warehouse.js'
+import type {Warehouse} from './engine/duckdb/warehouse.js'
 
 import {candleSelectSql} from './candle-sql.js'
 import {TIMEFRAME_SPECS, Timeframe} from './timeframes.js'

@@ -1,8 +1,8 @@
-import type {OpenOptions} from './warehouse.js'
+import type {OpenOptions} from './engine/duckdb/warehouse.js'
 
 import {ExitCode, K2Error} from './errors.js'
 import {SCHEMA_TABLES} from './schema.js'
-import {withWarehouse} from './warehouse.js'
+import {withWarehouse} from './engine/duckdb/warehouse.js'
 import {firstLine} from './words.js'
 
 export interface IntegrityReport {

@@ -1,4 +1,4 @@
-import type {Warehouse} from './warehouse.js'
+import type {Warehouse} from './engine/duckdb/warehouse.js'
 
 import {TRADES_TABLE, WATERMARKS_TABLE} from './schema.js'
 import {Timeframe} from './timeframes.js'

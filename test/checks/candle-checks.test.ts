@@ -5,7 +5,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {TRADES_TABLE, WATERMARKS_TABLE} from '../../src/pipeline/schema.js'
 import {TIMEFRAME_SPECS} from '../../src/pipeline/timeframes.js'
-import {Warehouse} from '../../src/pipeline/warehouse.js'
+import {Warehouse} from '../../src/pipeline/engine/duckdb/warehouse.js'
 import {CliResult, k2ops} from '../helpers/cli.js'
 import {useTempDir} from '../helpers/temp-home.js'
 import {corruptedCopy} from '../helpers/warehouse.js'

@@ -6,7 +6,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {CheckReport, CheckResult} from '../../src/checks/check.js'
 
-import {Warehouse} from '../../src/pipeline/warehouse.js'
+import {Warehouse} from '../../src/pipeline/engine/duckdb/warehouse.js'
 import {CliResult, k2ops} from '../helpers/cli.js'
 import {useTempDir} from '../helpers/temp-home.js'
 import {holdWarehouse} from '../helpers/warehouse-holder.js'

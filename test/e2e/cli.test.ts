@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {TIMEFRAMES} from '../../src/pipeline/timeframes.js'
-import {Warehouse} from '../../src/pipeline/warehouse.js'
+import {Warehouse} from '../../src/pipeline/engine/duckdb/warehouse.js'
 import {BIN, k2ops} from '../helpers/cli.js'
 import {useTempDir} from '../helpers/temp-home.js'
 import {candleValues, openTestWarehouse, seedSyntheticTrades} from '../helpers/warehouse.js'

@@ -8,7 +8,7 @@ import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import {TIMEFRAMES, TIMEFRAME_SPECS} from '../../src/pipeline/timeframes.js'
 import {AuditLog} from '../../src/pipeline/audit.js'
-import {Warehouse} from '../../src/pipeline/warehouse.js'
+import {Warehouse} from '../../src/pipeline/engine/duckdb/warehouse.js'
 import {BIN, k2ops} from '../helpers/cli.js'
 import {killWhenStderr} from '../helpers/kill-at.js'
 import {useTempDir} from '../helpers/temp-home.js'

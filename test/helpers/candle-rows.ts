@@ -1,4 +1,4 @@
-import type {Warehouse} from '../../src/pipeline/warehouse.js'
+import type {Warehouse} from '../../src/pipeline/engine/duckdb/warehouse.js'
 
 import {TRADES_TABLE} from '../../src/pipeline/schema.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe} from '../../src/pipeline/timeframes.js'

@@ -3,7 +3,7 @@ import {afterEach} from 'vitest'
 
 import type {IngestOptions} from '../../src/pipeline/ingest/ingest-file.js'
 
-import {Warehouse} from '../../src/pipeline/warehouse.js'
+import {Warehouse} from '../../src/pipeline/engine/duckdb/warehouse.js'
 import {useTempDir} from './temp-home.js'
 
 export interface IngestSetup {

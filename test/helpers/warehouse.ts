@@ -6,7 +6,7 @@ import type {CandleRow} from '../../src/pipeline/candle-query.js'
 import {isProcessRunning} from '../../src/pipeline/process-owner.js'
 import {TRADES_TABLE} from '../../src/pipeline/schema.js'
 import {TIMEFRAME_SPECS, Timeframe} from '../../src/pipeline/timeframes.js'
-import {Warehouse} from '../../src/pipeline/warehouse.js'
+import {Warehouse} from '../../src/pipeline/engine/duckdb/warehouse.js'
 
 export async function openTestWarehouse(dir: string, file = 'warehouse.duckdb'): Promise<Warehouse> {
   return Warehouse.open(join(dir, file), {operation: 'test', lockTimeoutMs: 2000, create: true})

@@ -3,7 +3,7 @@ import {describe, expect, it} from 'vitest'
 import {backfillChunk, planBackfill, settleBackfillWatermarks} from '../../src/pipeline/backfill.js'
 import {runFlowWindows} from '../../src/pipeline/flow-run.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS} from '../../src/pipeline/timeframes.js'
-import {Warehouse} from '../../src/pipeline/warehouse.js'
+import {Warehouse} from '../../src/pipeline/engine/duckdb/warehouse.js'
 import {useTempDir} from '../helpers/temp-home.js'
 import {candleValues, candles, insertTrades, micros, openTestWarehouse} from '../helpers/warehouse.js'
 

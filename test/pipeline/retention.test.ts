@@ -1,6 +1,6 @@
 import {afterEach, describe, expect, it} from 'vitest'
 
-import type {Warehouse} from '../../src/pipeline/warehouse.js'
+import type {Warehouse} from '../../src/pipeline/engine/duckdb/warehouse.js'
 
 import {planBackfill} from '../../src/pipeline/backfill.js'
 import {clampBackfillPlan, clampToRetention, parseRetentionTargets, resolveRetentionPolicies, retentionCutoff, retentionKeptFrom, selectPolicies} from '../../src/pipeline/retention-policy.js'

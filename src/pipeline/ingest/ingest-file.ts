@@ -6,7 +6,7 @@
  */
 import {resolve} from 'node:path'
 
-import type {Warehouse} from '../warehouse.js'
+import type {Warehouse} from '../engine/duckdb/warehouse.js'
 import type {IngestOptions, IngestResult, StagedTape} from './ingest-types.js'
 
 import {ExitCode, K2Error, UsageError} from '../errors.js'

@@ -13,7 +13,7 @@
 import {dirname} from 'node:path'
 
 import type {IngestOptions, RowSource, StagedTape} from './ingest-types.js'
-import type {Warehouse} from '../warehouse.js'
+import type {Warehouse} from '../engine/duckdb/warehouse.js'
 
 import {BadInputError, UsageError} from '../errors.js'
 import {PRIVATE_FILE_MODE, privateDir, tighten} from '../private-files.js'

@@ -23,7 +23,7 @@ import {existsSync, mkdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 
 import type {RowSource} from './ingest-types.js'
-import type {Warehouse} from '../warehouse.js'
+import type {Warehouse} from '../engine/duckdb/warehouse.js'
 
 import {INGESTED_FILES_TABLE, TRADES_TABLE} from '../schema.js'
 import {NOTHING_INGESTED, newestIngestion} from '../watermark.js'

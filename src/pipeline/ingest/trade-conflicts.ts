@@ -17,7 +17,7 @@
  * into one time slice, where store-trades drops them.
  */
 import type {RowSource} from './ingest-types.js'
-import type {Warehouse} from '../warehouse.js'
+import type {Warehouse} from '../engine/duckdb/warehouse.js'
 
 import {BadInputError} from '../errors.js'
 import {INGESTED_FILES_TABLE, TRADES_TABLE} from '../schema.js'

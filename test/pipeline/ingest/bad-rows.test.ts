@@ -4,7 +4,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import {BadInputError} from '../../../src/pipeline/errors.js'
 import {IngestOptions, ingestFile} from '../../../src/pipeline/ingest/ingest-file.js'
-import {Warehouse} from '../../../src/pipeline/warehouse.js'
+import {Warehouse} from '../../../src/pipeline/engine/duckdb/warehouse.js'
 import {useTempDir} from '../../helpers/temp-home.js'
 
 const NOW = Date.UTC(2025, 0, 2) * 1000

@@ -5,7 +5,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import {BadInputError, UsageError} from '../../../src/pipeline/errors.js'
 import {IngestOptions, ingestFile} from '../../../src/pipeline/ingest/ingest-file.js'
-import {Warehouse} from '../../../src/pipeline/warehouse.js'
+import {Warehouse} from '../../../src/pipeline/engine/duckdb/warehouse.js'
 import {hasRealData, realFile} from '../../helpers/real-data.js'
 import {useTempDir} from '../../helpers/temp-home.js'
 

@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {IngestProgress, ingestFile} from '../../../src/pipeline/ingest/ingest-file.js'
-import {Warehouse} from '../../../src/pipeline/warehouse.js'
+import {Warehouse} from '../../../src/pipeline/engine/duckdb/warehouse.js'
 import {useTempDir} from '../../helpers/temp-home.js'
 
 const NOW = Date.UTC(2025, 0, 2) * 1000

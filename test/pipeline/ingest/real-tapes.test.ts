@@ -4,7 +4,7 @@ import {crc32, deflateRawSync, gzipSync} from 'node:zlib'
 import {describe, expect, it} from 'vitest'
 
 import {ingestFile} from '../../../src/pipeline/ingest/ingest-file.js'
-import {Warehouse} from '../../../src/pipeline/warehouse.js'
+import {Warehouse} from '../../../src/pipeline/engine/duckdb/warehouse.js'
 import {hasRealData, realFile} from '../../helpers/real-data.js'
 import {useIngestWarehouse} from '../../helpers/ingest-warehouse.js'
 

@@ -5,7 +5,7 @@ import {describe, expect, it, vi} from 'vitest'
 import {K2Error} from '../../../src/pipeline/errors.js'
 import {IngestOptions, ingestFile} from '../../../src/pipeline/ingest/ingest-file.js'
 import {GrowingTimeHistogram, timeSlices} from '../../../src/pipeline/ingest/time-slices.js'
-import {Warehouse} from '../../../src/pipeline/warehouse.js'
+import {Warehouse} from '../../../src/pipeline/engine/duckdb/warehouse.js'
 import {useIngestWarehouse} from '../../helpers/ingest-warehouse.js'
 
 // Large tapes are stored slice by slice (store-trades.ts); these tapes are small, and a tiny

@@ -4,7 +4,7 @@ import {describe, expect, it} from 'vitest'
 
 import {BadInputError, UsageError} from '../../../src/pipeline/errors.js'
 import {ingestFile, ingestTimeWindow} from '../../../src/pipeline/ingest/ingest-file.js'
-import {Warehouse} from '../../../src/pipeline/warehouse.js'
+import {Warehouse} from '../../../src/pipeline/engine/duckdb/warehouse.js'
 import {useIngestWarehouse} from '../../helpers/ingest-warehouse.js'
 
 const NOW = Date.UTC(2025, 0, 2) * 1000

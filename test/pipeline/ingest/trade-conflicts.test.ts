@@ -4,7 +4,7 @@ import {describe, expect, it} from 'vitest'
 
 import {BadInputError} from '../../../src/pipeline/errors.js'
 import {ingestFile} from '../../../src/pipeline/ingest/ingest-file.js'
-import {Warehouse} from '../../../src/pipeline/warehouse.js'
+import {Warehouse} from '../../../src/pipeline/engine/duckdb/warehouse.js'
 import {hasRealData, realFile} from '../../helpers/real-data.js'
 import {useIngestWarehouse} from '../../helpers/ingest-warehouse.js'
 

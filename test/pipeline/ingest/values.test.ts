@@ -5,7 +5,7 @@ import {PRICE_INTEGER_DIGITS, QUANTITY_INTEGER_DIGITS, bigintProblem, decimalPro
 import {normaliseSymbol, symbolFromFileName} from '../../../src/pipeline/ingest/market-names.js'
 import {detectLayout, normaliseHeaderName} from '../../../src/pipeline/ingest/tape-format.js'
 import {binanceTimeMicros, contractMicros, contractMicrosProblemSql, unixSecondsTextMicros} from '../../../src/pipeline/ingest/time-text.js'
-import {Warehouse} from '../../../src/pipeline/warehouse.js'
+import {Warehouse} from '../../../src/pipeline/engine/duckdb/warehouse.js'
 import {useTempDir} from '../../helpers/temp-home.js'
 
 const tempDir = useTempDir('k2ops-values-')

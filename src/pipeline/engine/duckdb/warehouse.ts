@@ -5,11 +5,11 @@ import {hostname} from 'node:os'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {loadDuckDB} from './duckdb-module.js'
-import {LockHolder, UsageError, WarehouseBusyError} from './errors.js'
-import {PRIVATE_FILE_MODE, tighten, writePrivateFile} from './private-files.js'
-import {schemaStatements} from './schema.js'
-import {formatMillis} from './time.js'
-import {firstLine} from './words.js'
+import {LockHolder, UsageError, WarehouseBusyError} from '../../errors.js'
+import {PRIVATE_FILE_MODE, tighten, writePrivateFile} from '../../private-files.js'
+import {schemaStatements} from '../../schema.js'
+import {formatMillis} from '../../time.js'
+import {firstLine} from '../../words.js'
 
 export type SqlParams = DuckDBValue[] | Record<string, DuckDBValue>
 

@@ -1,0 +1,140 @@
+// The engine seam: what the pipeline, the checks and the commands ask of the engine that holds the
+// trades and candles. Whole operations, not single SQL calls: a Spark call costs seconds, so an
+// operation is one unit of work (one transaction on DuckDB, one job and one commit per table on
+// Spark). Values cross the seam as plain JavaScript: instants and counts as numbers (µs since the
+// epoch are exact up to 2^53, far beyond 2199), decimals as exact text. No SQL crosses it.
+
+import type {Timeframe} from '../timeframes.js'
+
+export type EngineKind = 'duckdb' | 'spark'
+
+export interface EngineOpenOptions {
+  /** What this process is doing, shown to anyone who finds the target busy. */
+  operation: string
+  lockTimeoutMs: number
+  /** Create the target and the schema when missing (init, ingest); otherwise a missing target is an error. */
+  create?: boolean
+  /** Read only: several readers may share the target, no lock is taken. */
+  readOnly?: boolean
+  memoryLimit?: string
+  threads?: number
+  /** For tests: how often to retry the lock. */
+  retryEveryMs?: number
+}
+
+/** Which windows a replace recomputes. */
+export interface WindowSelection {
+  /** Every window starting in [fromMicros, toMicros) (both aligned to the timeframe). */
+  range?: {fromMicros: number; toMicros: number}
+  /**
+   * Late windows: those starting before `beforeMicros` that hold a trade ingested after
+   * `ingestedAfter` (and at most the newest ingestion seen by this operation). Windows starting
+   * before `notBeforeMicros` (a retention cutoff) are left out and counted.
+   */
+  late?: {ingestedAfter: number; beforeMicros: number; notBeforeMicros?: number}
+}
+
+export interface ReplaceOptions {
+  nowMicros: number
+  /**
+   * Also move the timeframe's flow mark, in the same unit of work: to the newest ingestion this
+   * operation saw, and this closedThrough.
+   */
+  advanceMark?: {closedThrough: number}
+}
+
+export interface ReplaceResult {
+  /** Candles written (one per selected window that has trades). */
+  candles: number
+  /** Stored candles removed because their window has no trades any more. */
+  removed: number
+  /** Trades aggregated into the written candles. */
+  trades: number
+  /** Late windows recomputed (written or removed), and the first and last of their starts. */
+  lateWindows: number
+  lateSpan?: {firstMicros: number; lastMicros: number}
+  /** Late windows before notBeforeMicros, left out. */
+  lateBeyondRetention: number
+  /** The newest ingestion_timestamp this operation saw (NOTHING_INGESTED when no trade). */
+  newestIngestion: number
+}
+
+/**
+ * How far a timeframe's candles are known to be complete: every trade with
+ * ingestion_timestamp ≤ ingestedThrough in a window starting before closedThrough is in them.
+ */
+export interface FlowMark {
+  ingestedThrough: number
+  /** null: never run, nothing is known to be built. */
+  closedThrough: number | null
+}
+
+/** No trade has been reflected yet: every stored trade is new to the flow. */
+export const NOTHING_INGESTED = -1
+
+export interface CandleRow {
+  symbol: string
+  exchange: string
+  window_start: string
+  window_end: string
+  open_price: string
+  high_price: string
+  low_price: string
+  close_price: string
+  volume: string
+  trade_count: string
+  vwap: string
+}
+
+export interface CandleQuery {
+  symbol: string
+  exchange?: string
+  timeframe: Timeframe
+  fromMicros?: number
+  toMicros?: number
+  limit: number
+}
+
+/** What ensuring the schema did (or, with dryRun, would do). */
+export interface SchemaChange {
+  table: string
+  /** created | adopted (already there, nothing to change) | altered */
+  action: 'created' | 'adopted' | 'altered'
+  /** What was (or would be) changed, one line each, e.g. `volume DECIMAL(18,8) → DECIMAL(38,8)`. */
+  changes: string[]
+}
+
+/**
+ * One open engine session. The methods here are the operations every engine provides; an
+ * operation an engine does not provide yet throws a UsageError that says so (exit 2).
+ */
+export interface Engine {
+  readonly kind: EngineKind
+  /** What the engine works on, for messages and the run history: the warehouse file, or catalog.namespace. */
+  readonly target: string
+
+  close(): Promise<void>
+
+  /** Creates the schema where missing, adopts tables that are there; with dryRun changes nothing. */
+  ensureSchema(options?: {dryRun?: boolean}): Promise<SchemaChange[]>
+
+  /**
+   * Recompute-and-replace (DESIGN.md, "Candle semantics" 3 and 4): each selected window is
+   * recomputed from all of its raw trades and replaces the stored candle, keyed on
+   * (symbol, exchange, window_start); windows outside the selection are untouched. created_at is
+   * kept, and updated_at too where the values did not change.
+   */
+  replaceWindows(tf: Timeframe, selection: WindowSelection, options: ReplaceOptions): Promise<ReplaceResult>
+
+  readMark(tf: Timeframe): Promise<FlowMark>
+  writeMark(tf: Timeframe, mark: FlowMark, nowMicros: number): Promise<void>
+  newestIngestion(): Promise<number>
+
+  /** The first and last trade instant in [from, to) (undefined: no trade there). */
+  tradeSpan(fromMicros: number, toMicros: number): Promise<{firstMicros: number; lastMicros: number} | undefined>
+
+  /** The newest `limit` candles of a symbol in a range, oldest first; decimals as exact text. */
+  readCandles(query: CandleQuery): Promise<CandleRow[]>
+  /** Which symbols and exchanges have candles, to suggest when a query finds none. */
+  knownMarkets(tf: Timeframe): Promise<Array<{symbol: string; exchange: string}>>
+}
