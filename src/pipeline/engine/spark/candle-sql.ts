@@ -1,0 +1,46 @@
+import {TIMEFRAME_SPECS, Timeframe} from '../../timeframes.js'
+
+/** DECIMAL → STRING prints every digit of the scale: without the point it is the unscaled integer. */
+function unscaled(decimalExpr: string): string {
+  return `CAST(replace(CAST(${decimalExpr} AS STRING), '.', '') AS DECIMAL(38,0))`
+}
+
+/**
+ * The one candle builder of the Spark engine, for all five timeframes ("Candle semantics" in
+ * DESIGN.md). Each candle is computed from raw trades:
+ * - windows from the BIGINT microsecond column: epoch-aligned, half-open, UTC (the session time
+ *   zone is UTC, so window_date is the UTC date), microseconds kept;
+ * - open/close are the first/last trade by (timestamp, source_sequence, trade_id): min_by/max_by
+ *   over that struct, deterministic on ties (a trade without a sequence sorts after those with one),
+ *   where first()/last() after orderBy is not;
+ * - vwap = Σ(price·quantity)/Σquantity, exact: the session keeps decimal precision
+ *   (spark.sql.decimalOperations.allowPrecisionLoss=false, so the products keep 16 places and an
+ *   overflow is an error in ANSI mode), and the division is done on the unscaled integers,
+ *   rounded half away from zero to 8 places.
+ *
+ * `trades` is the relation of the trades to aggregate, as `t` (a filtered read of the table).
+ */
+export function candleSelectSql(tf: Timeframe, trades: string): string {
+  const size = `${TIMEFRAME_SPECS[tf].micros}L`
+  const order = 'struct(t.`timestamp`, coalesce(t.source_sequence, 9223372036854775807L), t.trade_id)'
+  return `
+WITH sums AS (
+  SELECT t.symbol, t.exchange, t.\`timestamp\` - t.\`timestamp\` % ${size} AS ws,
+         min_by(t.price, ${order}) AS open_price, max(t.price) AS high_price,
+         min(t.price) AS low_price, max_by(t.price, ${order}) AS close_price,
+         CAST(sum(t.quantity) AS DECIMAL(38,8)) AS volume, count(*) AS trade_count,
+         sum(CAST(t.price AS DECIMAL(38,8)) * t.quantity) AS notional
+  FROM ${trades}
+  GROUP BY t.symbol, t.exchange, t.\`timestamp\` - t.\`timestamp\` % ${size}
+), units AS (
+  SELECT *, ${unscaled('notional')} AS notional_units, ${unscaled('volume')} AS volume_units FROM sums
+)
+SELECT symbol, exchange,
+       timestamp_micros(ws) AS window_start, timestamp_micros(ws + ${size}) AS window_end,
+       CAST(timestamp_micros(ws) AS DATE) AS window_date,
+       open_price, high_price, low_price, close_price, volume, trade_count,
+       CAST(CAST((notional_units div volume_units)
+                 + CASE WHEN (notional_units % volume_units) * 2 >= volume_units THEN 1 ELSE 0 END
+            AS DECIMAL(38,0)) * CAST(0.00000001 AS DECIMAL(38,8)) AS DECIMAL(18,8)) AS vwap
+FROM units`
+}

@@ -1,0 +1,188 @@
+import type {CandleQuery, CandleRow, Engine, FlowMark, ReplaceOptions, ReplaceResult, SchemaChange, WindowSelection} from '../engine.js'
+import type {Timeframe} from '../../timeframes.js'
+
+import {NOTHING_INGESTED} from '../engine.js'
+import {formatMicros} from '../../time.js'
+import {ensureSparkSchema} from './adopt.js'
+import {dropViewsSql, mergeSql, prepareReplaceSql} from './replace-sql.js'
+import {sqlBigint, sqlInstant, sqlString} from './sql-text.js'
+import {SparkTables} from './tables.js'
+
+/** One result set of the driver: column names and rows, values JSON-safe (decimals as text). */
+export interface SparkResult {
+  columns: string[]
+  rows: unknown[][]
+}
+
+/** What the engine needs of a Spark session: statements in, the result of each out. */
+export interface SparkSql {
+  sql(statements: string[]): Promise<SparkResult[]>
+}
+
+const num = (value: unknown): number => Number(value)
+const numOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value))
+
+/**
+ * The Spark engine: the contract's tables in an Iceberg catalog, computed with Spark SQL. Every
+ * operation is one or two driver requests, and each table it changes gets one commit.
+ */
+export class SparkEngine implements Engine {
+  readonly kind = 'spark' as const
+  readonly tables: SparkTables
+
+  constructor(
+    readonly session: SparkSql,
+    target: {catalog: string; namespace: string},
+    private readonly release: () => Promise<void> = async () => {},
+  ) {
+    this.tables = new SparkTables(target)
+  }
+
+  get target(): string {
+    return `${this.tables.target.catalog}.${this.tables.target.namespace}`
+  }
+
+  async close(): Promise<void> {
+    await this.release()
+  }
+
+  async ensureSchema(options: {dryRun?: boolean} = {}): Promise<SchemaChange[]> {
+    return ensureSparkSchema(this.session, this.tables, options)
+  }
+
+  async readMark(tf: Timeframe): Promise<FlowMark> {
+    const [result] = await this.session.sql([
+      `SELECT ingested_through, closed_through FROM ${this.tables.marks}
+       WHERE namespace = ${sqlString(this.tables.target.namespace)} AND timeframe = ${sqlString(tf)}`,
+    ])
+    const row = result.rows[0]
+    if (!row) return {ingestedThrough: NOTHING_INGESTED, closedThrough: null}
+    return {ingestedThrough: num(row[0]), closedThrough: numOrNull(row[1])}
+  }
+
+  async writeMark(tf: Timeframe, mark: FlowMark, nowMicros: number): Promise<void> {
+    await this.session.sql([this.markSql(tf, mark, nowMicros)])
+  }
+
+  async newestIngestion(): Promise<number> {
+    return (await this.tradesSnapshot()).newest
+  }
+
+  async tradeSpan(fromMicros: number, toMicros: number): Promise<{firstMicros: number; lastMicros: number} | undefined> {
+    const [result] = await this.session.sql([
+      `SELECT min(\`timestamp\`), max(\`timestamp\`) FROM ${this.tables.trades}
+       WHERE \`timestamp\` >= ${sqlBigint(fromMicros)} AND \`timestamp\` < ${sqlBigint(toMicros)}`,
+    ])
+    const [first, last] = result.rows[0] ?? [null, null]
+    return first === null || last === null ? undefined : {firstMicros: num(first), lastMicros: num(last)}
+  }
+
+  async replaceWindows(tf: Timeframe, selection: WindowSelection, options: ReplaceOptions): Promise<ReplaceResult> {
+    const snapshot = await this.tradesSnapshot()
+    const result: ReplaceResult = {candles: 0, removed: 0, trades: 0, lateWindows: 0, lateBeyondRetention: 0, newestIngestion: snapshot.newest}
+    const hasRange = selection.range && selection.range.fromMicros < selection.range.toMicros
+    const input = {tf, selection: {...selection, range: hasRange ? selection.range : undefined}, newestIngestion: snapshot.newest, snapshotId: snapshot.id}
+    if (input.selection.range || (selection.late && snapshot.id)) {
+      const prepared = prepareReplaceSql(this.tables, input)
+      const results = await this.session.sql(prepared.statements)
+      const beyond = prepared.late ? results.at(-1)! : undefined
+      const counts = results.at(beyond ? -2 : -1)!
+      let span: {firstMicros: number; lastMicros: number} | undefined
+      for (const [part, candles, trades, removed, first, last] of counts.rows) {
+        if (first !== null) span = {firstMicros: Math.min(span?.firstMicros ?? Infinity, num(first)), lastMicros: Math.max(span?.lastMicros ?? -Infinity, num(last))}
+        result.candles += num(candles)
+        result.trades += num(trades)
+        result.removed += num(removed)
+        if (part === 'late' && first !== null) {
+          result.lateWindows = num(candles) + num(removed)
+          result.lateSpan = {firstMicros: num(first), lastMicros: num(last)}
+        }
+      }
+
+      if (beyond) result.lateBeyondRetention = num(beyond.rows[0]?.[0] ?? 0)
+      const changes = span ? [mergeSql(this.tables, tf, options.nowMicros, span)] : []
+      await this.session.sql([...changes, ...dropViewsSql()])
+    }
+
+    if (options.advanceMark) {
+      await this.writeMark(tf, {ingestedThrough: snapshot.newest, closedThrough: options.advanceMark.closedThrough}, options.nowMicros)
+    }
+
+    return result
+  }
+
+  async replaceRanges(ranges: Array<{timeframe: Timeframe; fromMicros: number; toMicros: number}>, options: {nowMicros: number}): Promise<{candles: number; removed: number; trades: number}> {
+    const total = {candles: 0, removed: 0, trades: 0}
+    for (const range of ranges) {
+      const done = await this.replaceWindows(range.timeframe, {range}, options)
+      total.candles += done.candles
+      total.removed += done.removed
+      total.trades = Math.max(total.trades, done.trades)
+    }
+
+    return total
+  }
+
+  async allIngestedWithin(span: {after: number; through: number; fromMicros: number; toMicros: number}): Promise<boolean> {
+    const [result] = await this.session.sql([
+      `SELECT count(*) FROM ${this.tables.trades}
+       WHERE ingestion_timestamp > ${sqlBigint(span.after)} AND ingestion_timestamp <= ${sqlBigint(span.through)}
+         AND NOT (\`timestamp\` >= ${sqlBigint(span.fromMicros)} AND \`timestamp\` < ${sqlBigint(span.toMicros)})`,
+    ])
+    return num(result.rows[0][0]) === 0
+  }
+
+  async readCandles(query: CandleQuery): Promise<CandleRow[]> {
+    const where = [`symbol = ${sqlString(query.symbol)}`]
+    if (query.exchange) where.push(`exchange = ${sqlString(query.exchange)}`)
+    if (query.fromMicros !== undefined) where.push(`window_start >= ${sqlInstant(query.fromMicros)}`)
+    if (query.toMicros !== undefined) where.push(`window_start < ${sqlInstant(query.toMicros)}`)
+    const [result] = await this.session.sql([
+      `SELECT symbol, exchange, unix_micros(window_start), unix_micros(window_end), CAST(open_price AS STRING), CAST(high_price AS STRING),
+              CAST(low_price AS STRING), CAST(close_price AS STRING), CAST(volume AS STRING), CAST(trade_count AS STRING), CAST(vwap AS STRING)
+       FROM ${this.tables.candles(query.timeframe)} WHERE ${where.join(' AND ')}
+       ORDER BY window_start DESC, exchange LIMIT ${Math.floor(query.limit)}`,
+    ])
+    return result.rows.reverse().map(([symbol, exchange, start, end, open, high, low, close, volume, count, vwap]) => ({
+      symbol: String(symbol),
+      exchange: String(exchange),
+      window_start: formatMicros(num(start)),
+      window_end: formatMicros(num(end)),
+      open_price: String(open),
+      high_price: String(high),
+      low_price: String(low),
+      close_price: String(close),
+      volume: String(volume),
+      trade_count: String(count),
+      vwap: String(vwap),
+    }))
+  }
+
+  async knownMarkets(tf: Timeframe): Promise<Array<{symbol: string; exchange: string}>> {
+    const [result] = await this.session.sql([`SELECT DISTINCT symbol, exchange FROM ${this.tables.candles(tf)} ORDER BY 1, 2 LIMIT 20`])
+    return result.rows.map(([symbol, exchange]) => ({symbol: String(symbol), exchange: String(exchange)}))
+  }
+
+  /** The trades table's current snapshot and its newest ingestion: every read of one operation uses it. */
+  async tradesSnapshot(): Promise<{id?: string; newest: number}> {
+    const [history] = await this.session.sql([
+      `SELECT CAST(snapshot_id AS STRING) FROM ${this.tables.trades}.history WHERE is_current_ancestor ORDER BY made_current_at DESC LIMIT 1`,
+    ])
+    const id = history.rows[0]?.[0]
+    if (id === undefined || id === null) return {newest: NOTHING_INGESTED}
+    const [newest] = await this.session.sql([`SELECT max(ingestion_timestamp) FROM ${this.tables.trades} VERSION AS OF ${id}`])
+    return {id: String(id), newest: numOrNull(newest.rows[0]?.[0]) ?? NOTHING_INGESTED}
+  }
+
+  private markSql(tf: Timeframe, mark: FlowMark, nowMicros: number): string {
+    const closed = mark.closedThrough === null ? 'CAST(NULL AS BIGINT)' : sqlBigint(mark.closedThrough)
+    return `MERGE INTO ${this.tables.marks} m
+      USING (SELECT ${sqlString(this.tables.target.namespace)} AS namespace, ${sqlString(tf)} AS timeframe,
+                    ${sqlBigint(mark.ingestedThrough)} AS ingested_through, ${closed} AS closed_through, ${sqlInstant(nowMicros)} AS updated_at) s
+      ON m.namespace = s.namespace AND m.timeframe = s.timeframe
+      WHEN MATCHED THEN UPDATE SET ingested_through = s.ingested_through, closed_through = s.closed_through, updated_at = s.updated_at
+      WHEN NOT MATCHED THEN INSERT (namespace, timeframe, ingested_through, closed_through, updated_at)
+        VALUES (s.namespace, s.timeframe, s.ingested_through, s.closed_through, s.updated_at)`
+  }
+}
+

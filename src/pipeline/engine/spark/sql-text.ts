@@ -1,0 +1,23 @@
+// Literals and names for the Spark SQL that k2ops writes. Values reach Spark only as literals made
+// here (the driver takes statements, not parameters): strings quoted, integers checked.
+
+/** A string literal: quotes and backslashes escaped as Spark's parser reads them. */
+export function sqlString(text: string): string {
+  return `'${text.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`
+}
+
+/** A BIGINT literal from an exact integer (µs instants, counts). */
+export function sqlBigint(value: number): string {
+  if (!Number.isSafeInteger(value)) throw new Error(`internal: ${value} is not an exact integer`)
+  return `${value}L`
+}
+
+/** The TIMESTAMP of a µs instant: exact (the session time zone is UTC). */
+export function sqlInstant(micros: number): string {
+  return `timestamp_micros(${sqlBigint(micros)})`
+}
+
+/** A quoted identifier part (catalog, namespace, table). */
+export function sqlName(part: string): string {
+  return `\`${part.replaceAll('`', '``')}\``
+}
