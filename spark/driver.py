@@ -201,6 +201,7 @@ class Server:
                     cancelled.set()
                     self.spark.sparkContext.cancelJobGroup(group)
                     worker.join()
+                    log.info("request %s cancelled", group)
                     return None
             return outcome["answer"]
         finally:
@@ -211,6 +212,7 @@ class Server:
         with self.run_lock:
             sc = self.spark.sparkContext
             sc.setJobGroup(group, "k2ops request", interruptOnCancel=True)
+            log.info("request %s started: %d statement(s)", group, len(statements))
             results = []
             try:
                 for index, statement in enumerate(statements):
