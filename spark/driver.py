@@ -199,8 +199,11 @@ class Server:
                 if worker.is_alive() and client_gone(conn):
                     log.warning("client left during request %s: cancelling its Spark jobs", group)
                     cancelled.set()
-                    self.spark.sparkContext.cancelJobGroup(group)
-                    worker.join()
+                    # A job submitted after a cancel is not cancelled by it (the statement may still
+                    # have been planning): cancel again until the statement has ended.
+                    while worker.is_alive():
+                        self.spark.sparkContext.cancelJobGroup(group)
+                        worker.join(0.2)
                     log.info("request %s cancelled", group)
                     return None
             return outcome["answer"]
@@ -224,7 +227,7 @@ class Server:
                         results.append(table(frame))
                 outcome["answer"] = {"ok": True, "results": results, "ms": round((time.monotonic() - started) * 1000)}
             except Exception as error:
-                log.error("statement failed:\n%s", traceback.format_exc())
+                log.error("statement failed:\n%s%s", traceback.format_exc(), jvm_stack(error))
                 outcome["answer"] = error_answer(error)
             finally:
                 sc.setLocalProperty("spark.jobGroup.id", None)
@@ -326,6 +329,12 @@ def error_answer(error):
         except Exception:
             pass
     return answer
+
+
+def jvm_stack(error):
+    """The JVM's stack trace, which PySpark's converted exceptions leave out of their Python one."""
+    stack = getattr(error, "stackTrace", None) if not hasattr(error, "java_exception") else None
+    return f"JVM stack trace:\n{stack}" if stack else ""
 
 
 def one_line(text):

@@ -231,9 +231,6 @@ export const MEMORY_LIMIT = memoryLimit
 
 export const CONFIG_SCHEMA = section(
   {
-    /** Which engine holds the trades and candles: DuckDB (the embedded default) or Spark on Iceberg tables. */
-    engine: v.optional(ENGINE),
-    spark: v.optional(SPARK_SCHEMA),
     warehouse: v.optional(v.pipe(v.string('a file path'), v.nonEmpty('a file path'))),
     lockTimeoutSeconds: v.optional(LOCK_TIMEOUT),
     memoryLimit: v.optional(MEMORY_LIMIT),
@@ -256,6 +253,9 @@ export const CONFIG_SCHEMA = section(
         maxFuture: v.optional(duration(0, 30 * MICROS_PER_DAY, 'a duration such as 1h or 1d, from 0s to 30d')),
       }),
     ),
+    /** Which engine holds the trades and candles: DuckDB (the embedded default) or Spark on Iceberg tables. */
+    engine: v.optional(ENGINE),
+    spark: v.optional(SPARK_SCHEMA),
   },
   'a JSON object',
 )

@@ -29,6 +29,8 @@ export function sparkConf(spark: SparkSettings): Record<string, string> {
   const prefix = `spark.sql.catalog.${catalog.name}`
   const conf: Record<string, string> = {
     'spark.ui.enabled': 'false',
+    // Spark's default hides secret, password, token and access.key values; a REST catalog's is a credential.
+    'spark.redaction.regex': '(?i)secret|password|token|access[.]key|credential',
     ...spark.conf,
     'spark.sql.extensions': withExtension(spark.conf['spark.sql.extensions']),
     [prefix]: 'org.apache.iceberg.spark.SparkCatalog',
