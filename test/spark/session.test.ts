@@ -12,6 +12,7 @@ import {SPARK_START_TIMEOUT_MS, describeSpark, distModule} from '../helpers/spar
 
 const CLIENT = join(import.meta.dirname, 'spark-client.mjs')
 const T = 'iceberg.market_data'
+const SECRET = 'client-id:not-for-logs-4711'
 
 /** A k2ops-like process on the same home: connects to its driver, maybe runs SQL. */
 function client(home: string, sql = '', hold = ''): {child: ChildProcess; output: () => string; line: (pattern: RegExp) => Promise<string>} {
@@ -49,6 +50,8 @@ describeSpark('the Spark session (a real driver, an Iceberg hadoop catalog in a 
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'k2ops-spark-'))
+    // The driver reads a REST catalog's secret from its environment, never from its command line.
+    process.env.K2OPS_SPARK_CATALOG_CREDENTIAL = SECRET
     home = resolveHome({home: dir, defaultDir: dir})
     // Two commands that start at once make one driver: another process and this one.
     const other = client(dir, '', 'hold')
@@ -61,7 +64,16 @@ describeSpark('the Spark session (a real driver, an Iceberg hadoop catalog in a 
     other.child.stdin!.end()
   }, SPARK_START_TIMEOUT_MS)
 
+  it('keeps the catalog credential out of the driver\'s command lines and its log', async () => {
+    const {pid} = await session.ping()
+    const jvm = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1])
+    for (const process of [pid, jvm]) expect(readFileSync(`/proc/${process}/cmdline`, 'utf8')).not.toContain(SECRET)
+    expect(readFileSync(`/proc/${jvm}/cmdline`, 'utf8')).toContain('spark.sql.catalog.iceberg.type=hadoop')
+    expect(readFileSync(join(dir, 'logs', 'spark-driver.log'), 'utf8')).not.toContain(SECRET)
+  })
+
   afterAll(async () => {
+    delete process.env.K2OPS_SPARK_CATALOG_CREDENTIAL
     await session?.shutdown()
     rmSync(dir, {recursive: true, force: true})
   }, 60_000)
