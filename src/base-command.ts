@@ -32,6 +32,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       env: 'K2OPS_WAREHOUSE',
       helpGroup: 'GLOBAL',
     }),
+    // K2OPS_ENGINE is read with the config file's rules (resolveHome), so an error names the variable.
+    engine: Flags.option({
+      summary: 'Engine that holds the trades and candles: duckdb (embedded) or spark (Spark SQL on Iceberg tables) (env: K2OPS_ENGINE; default duckdb).',
+      options: ['duckdb', 'spark'] as const,
+      helpGroup: 'GLOBAL',
+    })(),
     // K2OPS_LOCK_TIMEOUT is read with the config file's rules (resolveHome), so an error names the variable.
     'lock-timeout': Flags.integer({
       summary: 'Seconds to wait for a warehouse held by another k2ops process before exiting 4 (env: K2OPS_LOCK_TIMEOUT).',
@@ -66,6 +72,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       home: this.homeOverride() ?? this.flags.home,
       warehouse: this.flags.warehouse,
       lockTimeoutSeconds: this.flags['lock-timeout'],
+      engine: this.flags.engine,
       defaultDir: this.config.dataDir,
     })
     return this.resolvedHome

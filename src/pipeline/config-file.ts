@@ -2,7 +2,7 @@ import type {GenericSchema, InferOutput} from 'valibot'
 
 import {existsSync, readFileSync} from 'node:fs'
 
-import {CONFIG_SCHEMA, ConfigIssue, FileConfig, LOCK_TIMEOUT, MEMORY_LIMIT, THREADS, isUnknownKey, validate} from './config-schema.js'
+import {CONFIG_SCHEMA, ConfigIssue, ENGINE, FileConfig, LOCK_TIMEOUT, MEMORY_LIMIT, THREADS, isUnknownKey, validate} from './config-schema.js'
 import {UsageError} from './errors.js'
 
 /** `<home>/config.json`, checked against the schema: every command sees a valid configuration or exits 2. */
@@ -31,6 +31,7 @@ export interface EnvSettings {
   lockTimeoutSeconds?: number
   threads?: number
   memoryLimit?: string
+  engine?: FileConfig['engine']
 }
 
 /** The variables that feed settings, under the config file's rules; a bad one names the variable. */
@@ -39,6 +40,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): EnvSettings {
     lockTimeoutSeconds: fromEnv(env, 'K2OPS_LOCK_TIMEOUT', LOCK_TIMEOUT, true),
     threads: fromEnv(env, 'K2OPS_THREADS', THREADS, true),
     memoryLimit: fromEnv(env, 'K2OPS_MEMORY_LIMIT', MEMORY_LIMIT, false),
+    engine: fromEnv(env, 'K2OPS_ENGINE', ENGINE, false),
   }
 }
 

@@ -176,6 +176,54 @@ export const RETENTION_SCHEMA = section(
   >,
 )
 
+const IDENTIFIER_ALLOWED = 'a SQL identifier: letters, digits and _, not starting with a digit'
+const identifier = v.pipe(v.string(IDENTIFIER_ALLOWED), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, IDENTIFIER_ALLOWED))
+const nonEmptyText = (allowed: string) => v.pipe(v.string(allowed), v.nonEmpty(allowed))
+
+// Secrets come from the environment (SparkSession's driver reads them there), never from a file
+// that a backup or a support ticket may carry along.
+const SECRET_KEY = /secret|password|token|credential|access[.-]?key/i
+const SECRET_ALLOWED = 'no secrets here: give the REST catalog\'s credential or token in K2OPS_SPARK_CATALOG_CREDENTIAL or K2OPS_SPARK_CATALOG_TOKEN, S3 keys in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY'
+const CONF_VALUE_ALLOWED = 'a string, number or boolean'
+/** Spark or catalog properties: text values (numbers and booleans are written as Spark reads them). */
+function properties(keyRule: v.GenericSchema<string, string>) {
+  return v.pipe(
+    v.custom<Record<string, unknown>>(isPlainObject, 'an object of property names and values'),
+    v.record(keyRule, v.union([v.string(), v.number(), v.boolean()], CONF_VALUE_ALLOWED)),
+  )
+}
+
+const propertyName = v.pipe(v.string(), v.nonEmpty('a property name'), v.check((key) => !SECRET_KEY.test(key), SECRET_ALLOWED))
+/** k2ops sets these itself: candles are UTC and exact (ANSI mode turns overflows into errors). */
+const FIXED_CONF = new Set(['spark.sql.session.timeZone', 'spark.sql.ansi.enabled'])
+const sparkConfName = v.pipe(
+  propertyName,
+  v.check((key) => key.startsWith('spark.'), 'a Spark property name (spark.…)'),
+  v.check((key) => !FIXED_CONF.has(key), 'a property k2ops does not set itself (the session time zone is UTC, ANSI mode is on)'),
+  v.check((key) => !key.startsWith('spark.sql.catalog.'), 'not a catalog property: give those in spark.catalog (name, type, warehouse, uri, properties)'),
+)
+
+export const SPARK_SCHEMA = section({
+  master: v.optional(nonEmptyText('a Spark master such as local[2], spark://host:7077, yarn or k8s://https://host:443')),
+  sparkHome: v.optional(nonEmptyText('a folder path (a Spark installation, with bin/spark-submit)')),
+  jars: v.optional(v.array(nonEmptyText('a jar path or URL'), 'a list of jar paths or URLs')),
+  catalog: v.optional(
+    section({
+      name: v.optional(identifier),
+      type: v.optional(v.picklist(['hadoop', 'rest', 'hive'], 'one of hadoop, rest, hive')),
+      warehouse: v.optional(nonEmptyText('a warehouse location such as file:///data/iceberg or s3a://bucket/warehouse')),
+      uri: v.optional(nonEmptyText('the catalog service URI, such as http://host:8181 (rest) or thrift://host:9083 (hive)')),
+      properties: v.optional(properties(propertyName)),
+    }),
+  ),
+  namespace: v.optional(identifier),
+  conf: v.optional(properties(sparkConfName)),
+  idleTimeout: v.optional(duration(10 * MICROS_PER_SECOND, 7 * MICROS_PER_DAY, 'a duration such as 15m or 1h, from 10s to 7d')),
+  startTimeout: v.optional(duration(MICROS_PER_SECOND, MICROS_PER_DAY, 'a duration such as 3m, from 1s to 1d')),
+})
+
+export const ENGINE = v.picklist(['duckdb', 'spark'], 'duckdb or spark')
+
 /** Settings that a K2OPS_* variable may also give; the variable takes precedence over the file. */
 export const LOCK_TIMEOUT = integer(0, MAX_SECONDS)
 export const THREADS = integer(1, 1024)
@@ -205,6 +253,9 @@ export const CONFIG_SCHEMA = section(
         maxFuture: v.optional(duration(0, 30 * MICROS_PER_DAY, 'a duration such as 1h or 1d, from 0s to 30d')),
       }),
     ),
+    /** Which engine holds the trades and candles: DuckDB (the embedded default) or Spark on Iceberg tables. */
+    engine: v.optional(ENGINE),
+    spark: v.optional(SPARK_SCHEMA),
   },
   'a JSON object',
 )
