@@ -1,5 +1,9 @@
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join, resolve} from 'node:path'
 import {pathToFileURL} from 'node:url'
 
+import type {IngestOptions, IngestResult} from '../../ingest/ingest-types.js'
 import type {SparkSql} from './spark-engine.js'
 
 import {BadInputError} from '../../errors.js'
@@ -74,4 +78,46 @@ function columnValue(name: string, ingestionTimestamp: number): string {
   if (lower === 'ingestion_timestamp') return sqlBigint(ingestionTimestamp)
   if (lower === 'exchange_hour') return 'hour(timestamp_micros(f.`timestamp`))'
   return 'NULL'
+}
+
+/** A tape checked by the strict parsers and written to Parquet (the embedded engine's exportValidated). */
+export interface ValidatedTape extends Pick<IngestResult, 'file' | 'format' | 'exchange' | 'symbol' | 'rowsRead' | 'skippedNonMarket' | 'rejected' | 'rejectsFile'> {
+  parquet: string
+  rows: number
+  duplicates: number
+  minMicros?: number
+  maxMicros?: number
+}
+
+export type TapeValidator = (file: string, options: IngestOptions, parquetOut: string) => Promise<ValidatedTape>
+
+/**
+ * engine.ts ingestFile on Spark: the tape is validated into a private scratch Parquet file, then
+ * appended. Its ingestion_timestamp is after every stored one, so the flows see its trades as new.
+ */
+export async function ingestTape(session: SparkSql, tables: SparkTables, newestIngestion: () => Promise<number>, validate: TapeValidator, file: string, options: IngestOptions): Promise<IngestResult> {
+  const scratch = mkdtempSync(join(tmpdir(), 'k2ops-ingest-'))
+  try {
+    const tape = await validate(file, options, join(scratch, 'validated.parquet'))
+    const nowMicros = Math.floor(options.nowMicros)
+    const ingestionTimestamp = Math.max(nowMicros, (await newestIngestion()) + 1)
+    const inserted = tape.rows > 0 ? await appendValidated(session, tables, {file: resolve(file), parquet: tape.parquet, rows: tape.rows, ingestionTimestamp, nowMicros}) : 0
+    return {
+      file,
+      format: tape.format,
+      exchange: tape.exchange,
+      symbol: tape.symbol,
+      rowsRead: tape.rowsRead,
+      inserted,
+      duplicates: tape.duplicates + tape.rows - inserted,
+      skippedNonMarket: tape.skippedNonMarket,
+      rejected: tape.rejected,
+      rejectsFile: tape.rejectsFile,
+      firstTradeMicros: tape.minMicros,
+      lastTradeMicros: tape.maxMicros,
+      ingestionTimestamp,
+    }
+  } finally {
+    rmSync(scratch, {recursive: true, force: true})
+  }
 }

@@ -1,9 +1,28 @@
-import type {CandleQuery, CandleRow, Engine, FlowMark, ReplaceOptions, ReplaceResult, SchemaChange, WindowSelection} from '../engine.js'
+import type {
+  CandleQuery,
+  CandleRow,
+  Engine,
+  EngineSummary,
+  FlowMark,
+  IntegrityReport,
+  RangesResult,
+  ReplaceOptions,
+  ReplaceResult,
+  RetentionStats,
+  SchemaChange,
+  TimeframeRange,
+  WindowSelection,
+} from '../engine.js'
+import type {IngestOptions, IngestResult} from '../../ingest/ingest-types.js'
 import type {Timeframe} from '../../timeframes.js'
+import type {TapeValidator} from './ingest.js'
 
 import {NOTHING_INGESTED} from '../engine.js'
 import {formatMicros} from '../../time.js'
+import {UsageError} from '../../errors.js'
 import {ensureSparkSchema} from './adopt.js'
+import {ingestTape} from './ingest.js'
+import {candlesUpdatedAt, measureRanges, summarize} from './range-reads.js'
 import {dropViewsSql, mergeSql, prepareReplaceSql} from './replace-sql.js'
 import {sqlBigint, sqlInstant, sqlString} from './sql-text.js'
 import {SparkTables} from './tables.js'
@@ -33,7 +52,7 @@ export class SparkEngine implements Engine {
   constructor(
     readonly session: SparkSql,
     target: {catalog: string; namespace: string},
-    private readonly release: () => Promise<void> = async () => {},
+    private readonly services: {validate?: TapeValidator; release?: () => Promise<void>} = {},
   ) {
     this.tables = new SparkTables(target)
   }
@@ -43,7 +62,18 @@ export class SparkEngine implements Engine {
   }
 
   async close(): Promise<void> {
-    await this.release()
+    await this.services.release?.()
+  }
+
+  /** Does the target hold the trades table (has init or an ingest made the schema)? */
+  async hasTables(): Promise<boolean> {
+    try {
+      const [result] = await this.session.sql([`SHOW TABLES IN ${this.tables.namespace} LIKE 'gold_crypto_trades'`])
+      return result.rows.length > 0
+    } catch (error) {
+      if (/NoSuchNamespace|Namespace does not exist|SCHEMA_NOT_FOUND/i.test((error as Error).message)) return false
+      throw error
+    }
   }
 
   async ensureSchema(options: {dryRun?: boolean} = {}): Promise<SchemaChange[]> {
@@ -62,6 +92,10 @@ export class SparkEngine implements Engine {
 
   async writeMark(tf: Timeframe, mark: FlowMark, nowMicros: number): Promise<void> {
     await this.session.sql([this.markSql(tf, mark, nowMicros)])
+  }
+
+  async writeMarks(marks: Array<{timeframe: Timeframe; mark: FlowMark}>, nowMicros: number): Promise<void> {
+    if (marks.length > 0) await this.session.sql(marks.map(({timeframe, mark}) => this.markSql(timeframe, mark, nowMicros)))
   }
 
   async newestIngestion(): Promise<number> {
@@ -111,7 +145,8 @@ export class SparkEngine implements Engine {
     return result
   }
 
-  async replaceRanges(ranges: Array<{timeframe: Timeframe; fromMicros: number; toMicros: number}>, options: {nowMicros: number}): Promise<{candles: number; removed: number; trades: number}> {
+  /** One MERGE (one commit) per range: Iceberg has no transaction across tables, and each commit is atomic. */
+  async replaceRanges(ranges: TimeframeRange[], options: {nowMicros: number}): Promise<RangesResult> {
     const total = {candles: 0, removed: 0, trades: 0}
     for (const range of ranges) {
       const done = await this.replaceWindows(range.timeframe, {range}, options)
@@ -163,6 +198,47 @@ export class SparkEngine implements Engine {
     return result.rows.map(([symbol, exchange]) => ({symbol: String(symbol), exchange: String(exchange)}))
   }
 
+  measureRanges(ranges: TimeframeRange[]): Promise<Array<{candles: number; trades: number}>> {
+    return measureRanges(this.session, this.tables, ranges)
+  }
+
+  candlesUpdatedAt(ranges: TimeframeRange[], atMicros: number): Promise<Array<{timeframe: Timeframe; fromMicros: number; candles: number}>> {
+    return candlesUpdatedAt(this.session, this.tables, ranges, atMicros)
+  }
+
+  ingestFile(file: string, options: IngestOptions): Promise<IngestResult> {
+    if (!this.services.validate) throw new Error('internal: a Spark engine without a tape validator cannot ingest')
+    return ingestTape(this.session, this.tables, () => this.newestIngestion(), this.services.validate, file, options)
+  }
+
+  summarize(): Promise<EngineSummary> {
+    return summarize(this.session, this.tables)
+  }
+
+  async storageBytes(): Promise<number> {
+    return 0
+  }
+
+  retentionStats(): Promise<RetentionStats[]> {
+    return notOnSpark('retention')
+  }
+
+  deleteExpired(): Promise<number> {
+    return notOnSpark('retention')
+  }
+
+  countExpired(): Promise<number[]> {
+    return notOnSpark('retention')
+  }
+
+  reclaimSpace(): Promise<void> {
+    return notOnSpark('retention')
+  }
+
+  checkIntegrity(): Promise<IntegrityReport> {
+    return notOnSpark('recover --full')
+  }
+
   /** The trades table's current snapshot and its newest ingestion: every read of one operation uses it. */
   async tradesSnapshot(): Promise<{id?: string; newest: number}> {
     const [history] = await this.session.sql([
@@ -186,3 +262,8 @@ export class SparkEngine implements Engine {
   }
 }
 
+
+/** An operation the Spark engine does not run yet: refused before anything is read or changed (exit 2). */
+async function notOnSpark(operation: string): Promise<never> {
+  throw new UsageError(`${operation} does not run on the Spark engine yet`, {code: 'engine_unsupported', hint: 'Use a home on the DuckDB engine for it (engine: duckdb).'})
+}

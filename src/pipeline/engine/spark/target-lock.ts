@@ -35,6 +35,8 @@ export function digest(parts: unknown[]): string {
 
 export interface TargetLockOptions {
   operation: string
+  /** Which of the target's locks: the writers' (default), or ingest's own (an ingest may run beside a flow, not beside another ingest). */
+  name?: 'ingest'
   lockTimeoutMs: number
   /** For tests: how often to retry. */
   retryEveryMs?: number
@@ -46,9 +48,9 @@ export interface TargetLock {
   release(): void
 }
 
-export function targetLockFile(home: Pick<Home, 'spark' | 'stateDir'>): string {
+export function targetLockFile(home: Pick<Home, 'spark' | 'stateDir'>, name?: 'ingest'): string {
   const target = sparkTarget(home)
-  return join(home.stateDir, 'locks', `spark-${target.name}-${target.key}.lock`)
+  return join(home.stateDir, 'locks', `spark-${target.name}-${target.key}${name ? `-${name}` : ''}.lock`)
 }
 
 /**
@@ -56,7 +58,7 @@ export function targetLockFile(home: Pick<Home, 'spark' | 'stateDir'>): string {
  * busy error (exit 4) naming the holder, as DuckDB's warehouse does.
  */
 export async function lockTarget(home: Pick<Home, 'spark' | 'stateDir'>, options: TargetLockOptions): Promise<TargetLock> {
-  const file = targetLockFile(home)
+  const file = targetLockFile(home, options.name)
   privateDir(join(home.stateDir, 'locks'))
   const deadline = Date.now() + options.lockTimeoutMs
   for (;;) {

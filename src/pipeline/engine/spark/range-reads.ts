@@ -1,0 +1,68 @@
+import type {EngineSummary, TimeframeRange} from '../engine.js'
+import type {SparkSql} from './spark-engine.js'
+
+import {formatMicros} from '../../time.js'
+import {TIMEFRAMES, Timeframe} from '../../timeframes.js'
+import {sqlBigint, sqlInstant} from './sql-text.js'
+import {SparkTables} from './tables.js'
+
+// What backfill, recover and the demo ask about ranges of windows and the tables, on Spark: one
+// request for all of a call's ranges.
+
+/** The ranges of one timeframe as an inline table r(i, lo, hi). */
+function rangesRelation(ranges: Array<{range: TimeframeRange; index: number}>): string {
+  return `(SELECT * FROM VALUES ${ranges.map(({range, index}) => `(${index}, ${sqlBigint(range.fromMicros)}, ${sqlBigint(range.toMicros)})`).join(', ')} AS r(i, lo, hi))`
+}
+
+function byTimeframe(ranges: TimeframeRange[]): Array<[Timeframe, Array<{range: TimeframeRange; index: number}>]> {
+  return TIMEFRAMES.map((tf): [Timeframe, Array<{range: TimeframeRange; index: number}>] => [
+    tf,
+    ranges.flatMap((range, index) => (range.timeframe === tf ? [{range, index}] : [])),
+  ]).filter(([, own]) => own.length > 0)
+}
+
+/** engine.ts measureRanges. */
+export async function measureRanges(session: SparkSql, tables: SparkTables, ranges: TimeframeRange[]): Promise<Array<{candles: number; trades: number}>> {
+  const measured = ranges.map(() => ({candles: 0, trades: 0}))
+  const groups = byTimeframe(ranges)
+  if (groups.length === 0) return measured
+  const statements = groups.flatMap(([tf, own]) => [
+    `SELECT r.i, count(c.window_start) FROM ${rangesRelation(own)} JOIN ${tables.candles(tf)} c
+       ON c.window_start >= timestamp_micros(r.lo) AND c.window_start < timestamp_micros(r.hi) GROUP BY r.i`,
+    `SELECT r.i, count(t.trade_id) FROM ${rangesRelation(own)} JOIN ${tables.trades} t
+       ON t.\`timestamp\` >= r.lo AND t.\`timestamp\` < r.hi GROUP BY r.i`,
+  ])
+  const results = await session.sql(statements)
+  results.forEach((result, n) => {
+    for (const [i, count] of result.rows) measured[Number(i)][n % 2 === 0 ? 'candles' : 'trades'] = Number(count)
+  })
+  return measured
+}
+
+/** engine.ts candlesUpdatedAt. */
+export async function candlesUpdatedAt(session: SparkSql, tables: SparkTables, ranges: TimeframeRange[], atMicros: number): Promise<Array<{timeframe: Timeframe; fromMicros: number; candles: number}>> {
+  const groups = byTimeframe(ranges)
+  if (groups.length === 0) return []
+  const results = await session.sql(
+    groups.map(
+      ([tf, own]) => `SELECT r.lo, count(c.window_start) FROM ${rangesRelation(own)} JOIN ${tables.candles(tf)} c
+         ON c.window_start >= timestamp_micros(r.lo) AND c.window_start < timestamp_micros(r.hi) AND c.updated_at = ${sqlInstant(atMicros)} GROUP BY r.lo`,
+    ),
+  )
+  return groups.flatMap(([tf], n) => results[n].rows.map(([lo, count]) => ({timeframe: tf, fromMicros: Number(lo), candles: Number(count)})))
+}
+
+/** engine.ts summarize. */
+export async function summarize(session: SparkSql, tables: SparkTables): Promise<EngineSummary> {
+  const [markets, ...counts] = await session.sql([
+    `SELECT exchange, symbol, count(*), min(\`timestamp\`), max(\`timestamp\`) FROM ${tables.trades} GROUP BY exchange, symbol ORDER BY exchange, symbol`,
+    ...TIMEFRAMES.map((tf) => `SELECT count(*) FROM ${tables.candles(tf)}`),
+  ])
+  const second = (micros: unknown) => formatMicros(Math.floor(Number(micros) / 1e6) * 1e6)
+  const rows = markets.rows.map(([exchange, symbol, trades, from, to]) => ({exchange: String(exchange), symbol: String(symbol), trades: Number(trades), from: second(from), to: second(to)}))
+  return {
+    trades: rows.reduce((sum, m) => sum + m.trades, 0),
+    markets: rows,
+    candles: Object.fromEntries(TIMEFRAMES.map((tf, i) => [tf, Number(counts[i].rows[0][0])])),
+  }
+}
