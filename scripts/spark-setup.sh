@@ -23,8 +23,12 @@ need() {
   command -v "$1" >/dev/null 2>&1 || fail "$1 is not on PATH: $2"
 }
 
+# As spark-submit finds Java: $JAVA_HOME/bin/java when JAVA_HOME is set, else java on PATH.
 java_bin() {
-  if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then echo "$JAVA_HOME/bin/java"; return; fi
+  if [ -n "${JAVA_HOME:-}" ]; then
+    [ -x "$JAVA_HOME/bin/java" ] && echo "$JAVA_HOME/bin/java"
+    return 0
+  fi
   command -v java 2>/dev/null || true
 }
 
@@ -38,7 +42,7 @@ spark_home() {
 }
 
 javacmd="$(java_bin)"
-[ -n "$javacmd" ] || fail "no Java found (neither java on PATH nor JAVA_HOME): install Java 17, e.g. 'apt-get install openjdk-17-jre-headless'"
+[ -n "$javacmd" ] || fail "no Java found (no java on PATH and no JAVA_HOME, or JAVA_HOME has no bin/java): install Java 17, e.g. 'apt-get install openjdk-17-jre-headless'"
 
 mkdir -p "$dir"
 chmod 700 "$dir"
