@@ -8,7 +8,7 @@ import {retentionKeptFrom} from '../pipeline/retention-policy.js'
 import {RunHistory, RunRecord} from '../pipeline/run-history.js'
 import {parseDuration} from '../pipeline/time.js'
 import {TIMEFRAME_SPECS, Timeframe, parseTimeframes} from '../pipeline/timeframes.js'
-import {withWarehouse} from '../pipeline/engine/duckdb/warehouse.js'
+import {withEngine} from '../pipeline/engine/index.js'
 import {renderRebuiltWindows, renderRuns} from '../render/runs.js'
 import {lookbackFlag} from '../time-window-flags.js'
 
@@ -99,12 +99,12 @@ When the scheduler runs on this home, the run is queued in it (behind the flow i
     const history = new RunHistory(this.flags['run-by-scheduler'] ? null : this.home.runHistoryFile)
     const operation = `trigger ${this.args.timeframe}`
     const runs: RunRecord[] = []
-    await withWarehouse(this.home.warehouse, this.warehouseOptions(operation), async (warehouse) => {
+    await withEngine(this.home, this.warehouseOptions(operation), async (engine) => {
       const {runFlow} = await import('../pipeline/flows.js')
       const keptFrom = retentionKeptFrom(this.home, now)
       for (const tf of timeframes) {
         const options = {trigger: 'manual' as const, nowMicros: now, lookbackMicros, includeOpen: this.flags['include-open'], retention: keptFrom[tf]}
-        const run = await runFlow(warehouse, history, tf, options)
+        const run = await runFlow(engine, history, tf, options)
         runs.push(run.record)
       }
     })

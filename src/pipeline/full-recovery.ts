@@ -1,13 +1,13 @@
 import type {RunRecord} from './run-history.js'
 import type {Home} from './home.js'
 import type {SchedulerConnection} from './scheduler/control.js'
-import type {OpenOptions} from './engine/duckdb/warehouse.js'
+import type {EngineOpenOptions} from './engine/engine.js'
 
 import {ExitCode, K2Error} from './errors.js'
 import {checkSchedulerApi, runThroughScheduler} from './scheduler/daemon-api.js'
 import {startScheduler, stopScheduler} from './scheduler/control.js'
 import {TIMEFRAME_SPECS} from './timeframes.js'
-import {verifyWarehouse} from './warehouse-integrity.js'
+import {withEngine} from './engine/index.js'
 import {firstLine, plural} from './words.js'
 
 // Full pipeline recovery (complete outage): the steps the command lists, one function each.
@@ -60,7 +60,7 @@ export interface CliContext {
 export interface FullRecoveryOptions {
   cli: CliContext
   /** How the integrity step opens the warehouse (read-write). */
-  openOptions: OpenOptions
+  openOptions: EngineOpenOptions
   /** How long the 1m run may take, queue included. */
   runTimeoutMs: number
   /** Seconds a running flow may take to finish when the scheduler is stopped. */
@@ -98,13 +98,13 @@ export class FullRecovery {
       },
       {
         name: 'warehouse-integrity',
-        title: 'Check the warehouse: open, CHECKPOINT, read every block',
+        title: 'Check the warehouse: open, checkpoint, read every block',
         next: (error) =>
           error instanceof K2Error && error.exit === ExitCode.busy
             ? `wait for the process named above to finish, ${again}`
             : `restore ${home.warehouse} from a backup, or move it aside and rebuild it (k2ops init, k2ops ingest TAPES..., k2ops backfill --timeframe all --from FIRST_DAY); ${again}`,
         run: async () => {
-          const report = await verifyWarehouse(home.warehouse, openOptions)
+          const report = await withEngine(home, openOptions, (engine) => engine.checkIntegrity())
           const rows = report.tables.reduce((sum, table) => sum + table.rows, 0)
           return `${plural(report.tables.length, 'table')}, ${plural(rows, 'row')} read back in ${report.durationMs} ms`
         },

@@ -4,6 +4,8 @@
 // Spark). Values cross the seam as plain JavaScript: instants and counts as numbers (µs since the
 // epoch are exact up to 2^53, far beyond 2199), decimals as exact text. No SQL crosses it.
 
+import type {IngestOptions, IngestResult} from '../ingest/ingest-types.js'
+import type {RetentionTarget} from '../retention-policy.js'
 import type {Timeframe} from '../timeframes.js'
 
 export type EngineKind = 'duckdb' | 'spark'
@@ -55,7 +57,10 @@ export interface ReplaceResult {
   lateSpan?: {firstMicros: number; lastMicros: number}
   /** Late windows before notBeforeMicros, left out. */
   lateBeyondRetention: number
-  /** The newest ingestion_timestamp this operation saw (NOTHING_INGESTED when no trade). */
+  /**
+   * The newest ingestion_timestamp this operation saw (NOTHING_INGESTED when no trade), when it
+   * selected late windows or moved the mark; otherwise NOTHING_INGESTED (it did not look).
+   */
   newestIngestion: number
 }
 
@@ -93,6 +98,60 @@ export interface CandleQuery {
   fromMicros?: number
   toMicros?: number
   limit: number
+}
+
+/** Window starts of one timeframe in [fromMicros, toMicros), aligned to it. */
+export interface TimeframeRange {
+  timeframe: Timeframe
+  fromMicros: number
+  toMicros: number
+}
+
+/** What replacing a set of ranges did, summed over them. */
+export interface RangesResult {
+  candles: number
+  removed: number
+  /** Trades read: the most any one timeframe aggregated (every timeframe reads the same trades). */
+  trades: number
+}
+
+/** Rows of a table dated on one UTC day (`YYYY-MM-DD`). */
+export interface DayCount {
+  date: string
+  rows: number
+}
+
+/** A retention target's rows as seen against a cutoff date (every row dated before it expires). */
+export interface RetentionStats {
+  target: RetentionTarget
+  /** Expired rows per date, oldest first. */
+  expiredByDay: DayCount[]
+  rowsKept: number
+  /** Oldest and newest instant (µs) of the rows kept (null: none kept). */
+  oldestKeptMicros: number | null
+  newestKeptMicros: number | null
+  /** An estimate of the bytes the expired rows take (null when none of the table is on disk yet). */
+  bytesEstimate: number | null
+}
+
+/**
+ * Checks inside a retention deletion's unit of work; throwing rolls it back whole. `found` sees the
+ * expired rows per day before anything is deleted, `deleted` the number of rows deleted.
+ */
+export interface DeletionGuard {
+  found(byDay: DayCount[]): void
+  deleted(rows: number): void
+}
+
+export interface EngineSummary {
+  trades: number
+  markets: Array<{exchange: string; symbol: string; trades: number; from: string; to: string}>
+  candles: Record<string, number>
+}
+
+export interface IntegrityReport {
+  tables: Array<{table: string; rows: number}>
+  durationMs: number
 }
 
 /** What ensuring the schema did (or, with dryRun, would do). */
@@ -137,4 +196,37 @@ export interface Engine {
   readCandles(query: CandleQuery): Promise<CandleRow[]>
   /** Which symbols and exchanges have candles, to suggest when a query finds none. */
   knownMarkets(tf: Timeframe): Promise<Array<{symbol: string; exchange: string}>>
+
+  /**
+   * Recompute-and-replace of several ranges (of different timeframes) as one unit of work: an
+   * interrupted backfill keeps whole chunks.
+   */
+  replaceRanges(ranges: TimeframeRange[], options: {nowMicros: number}): Promise<RangesResult>
+  /** Moves several flow marks as one unit of work. */
+  writeMarks(marks: Array<{timeframe: Timeframe; mark: FlowMark}>, nowMicros: number): Promise<void>
+  /** Were all trades ingested in (after, through] inside [fromMicros, toMicros)? */
+  allIngestedWithin(span: {after: number; through: number; fromMicros: number; toMicros: number}): Promise<boolean>
+
+  /** Per range (in the order given): the candles stored in it and the trades in it. */
+  measureRanges(ranges: TimeframeRange[]): Promise<Array<{candles: number; trades: number}>>
+  /** Per range with any: how many of its candles have updated_at equal to `atMicros` (ranges without one are left out). */
+  candlesUpdatedAt(ranges: TimeframeRange[], atMicros: number): Promise<Array<{timeframe: Timeframe; fromMicros: number; candles: number}>>
+
+  /** What a retention cutoff (a date, `YYYY-MM-DD`) expires of each target, and what it keeps. */
+  retentionStats(tables: Array<{target: RetentionTarget; cutoff: string}>): Promise<RetentionStats[]>
+  /** Deletes every row of a target dated before the cutoff, as one unit of work checked by `guard`; returns the rows deleted. */
+  deleteExpired(target: RetentionTarget, cutoff: string, guard: DeletionGuard): Promise<number>
+  /** Rows dated before each cutoff, now. */
+  countExpired(tables: Array<{target: RetentionTarget; cutoff: string}>): Promise<number[]>
+  /** Lets the engine reuse (and give back) the space of deleted rows. */
+  reclaimSpace(): Promise<void>
+  /** The bytes the target takes on disk (0 when it cannot tell). */
+  storageBytes(): Promise<number>
+
+  /** Stores one trade tape (all of it, or with skipBadRows the good rows; on a bad row none of it). */
+  ingestFile(file: string, options: IngestOptions): Promise<IngestResult>
+  /** What the engine holds: trades per market, candles per timeframe. */
+  summarize(): Promise<EngineSummary>
+  /** Reads every table back whole; throws (exit 1) when the target is damaged or lacks a table. */
+  checkIntegrity(): Promise<IntegrityReport>
 }
