@@ -39,7 +39,7 @@ function k2ops(argv, home) {
 
 /** Another process that opens the warehouse read-write and keeps it until its stdin ends. */
 async function holdWarehouse(path) {
-  const warehouseModule = pathToFileURL(join(ROOT, 'dist/pipeline/warehouse.js')).href
+  const warehouseModule = pathToFileURL(join(ROOT, 'dist/pipeline/engine/duckdb/warehouse.js')).href
   const script = `
     import {Warehouse} from ${JSON.stringify(warehouseModule)}
     const warehouse = await Warehouse.open(process.argv[1], {operation: 'bench holder', lockTimeoutMs: 5000})

@@ -92,7 +92,7 @@ const benchStarted = performance.now()
 // ------------------------------------------------------------------------------------------------
 // Preconditions: a build, and the ingest command unless --direct-load.
 
-for (const file of ['dist/pipeline/synthetic-trades.js', 'dist/pipeline/candle-sql.js', 'dist/pipeline/timeframes.js', 'dist/commands/backfill.js', 'dist/commands/trigger.js', 'dist/commands/init.js']) {
+for (const file of ['dist/pipeline/engine/duckdb/synthetic-trades.js', 'dist/pipeline/engine/duckdb/candle-sql.js', 'dist/pipeline/timeframes.js', 'dist/commands/backfill.js', 'dist/commands/trigger.js', 'dist/commands/init.js']) {
   if (!existsSync(join(ROOT, file))) fail(`${file} is missing: run \`npm run build\` first (or \`npm run bench\`)`)
 }
 if (!options.directLoad && !existsSync(join(ROOT, 'dist/commands/ingest.js'))) {
@@ -100,7 +100,7 @@ if (!options.directLoad && !existsSync(join(ROOT, 'dist/commands/ingest.js'))) {
 }
 
 const {DuckDBInstance} = await import('@duckdb/node-api')
-const {DEMO_MARKETS, syntheticTradesSql} = await import(join(ROOT, 'dist/pipeline/synthetic-trades.js'))
+const {DEMO_MARKETS, syntheticTradesSql} = await import(join(ROOT, 'dist/pipeline/engine/duckdb/synthetic-trades.js'))
 const {TIMEFRAME_SPECS} = await import(join(ROOT, 'dist/pipeline/timeframes.js'))
 const {floorStatements} = await import('./floor.mjs')
 

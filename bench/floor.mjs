@@ -5,7 +5,7 @@ import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-const {candleSelectSql} = await import(join(ROOT, 'dist/pipeline/candle-sql.js'))
+const {candleSelectSql} = await import(join(ROOT, 'dist/pipeline/engine/duckdb/candle-sql.js'))
 const {TIMEFRAME_SPECS, TIMEFRAMES} = await import(join(ROOT, 'dist/pipeline/timeframes.js'))
 
 /** [{tf, sql}] for 1m, 5m, 30m, 1h, 1d; created_at = updated_at = nowMicros. */

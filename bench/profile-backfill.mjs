@@ -24,10 +24,11 @@ if (positionals.length !== 1 || !flags.from || !flags.to || !flags.now) {
   process.exit(2)
 }
 
-const {Warehouse} = await import(join(ROOT, 'dist/pipeline/warehouse.js'))
+const {Warehouse} = await import(join(ROOT, 'dist/pipeline/engine/duckdb/warehouse.js'))
+const {DuckdbEngine} = await import(join(ROOT, 'dist/pipeline/engine/duckdb/duckdb-engine.js'))
 const {planBackfill, backfillChunk, settleBackfillWatermarks} = await import(join(ROOT, 'dist/pipeline/backfill.js'))
 const {runFlowWindows} = await import(join(ROOT, 'dist/pipeline/flow-run.js'))
-const {candleSelectSql} = await import(join(ROOT, 'dist/pipeline/candle-sql.js'))
+const {candleSelectSql} = await import(join(ROOT, 'dist/pipeline/engine/duckdb/candle-sql.js'))
 const {TIMEFRAMES, TIMEFRAME_SPECS} = await import(join(ROOT, 'dist/pipeline/timeframes.js'))
 const {floorStatements} = await import('./floor.mjs')
 
@@ -118,7 +119,7 @@ try {
       const started = log.length
       const t = await time(async () => {
         // Same as backfillChunk, with the timeframe recorded per statement.
-        const {recomputeWindows} = await import(join(ROOT, 'dist/pipeline/recompute.js'))
+        const {recomputeWindows} = await import(join(ROOT, 'dist/pipeline/engine/duckdb/recompute.js'))
         await warehouse.transaction(async () => {
           for (const range of chunk.ranges) {
             context = range.timeframe
@@ -131,7 +132,7 @@ try {
       perChunk.push({day: new Date(chunk.fromMicros / 1000).toISOString().slice(0, 10), ms: t.ms, statements: log.length - started})
     }
     context = 'settle'
-    await settleBackfillWatermarks(warehouse, plan, now)
+    await settleBackfillWatermarks(DuckdbEngine.over(warehouse), plan, now)
   })
   const closeT = await time(async () => warehouse.close())
   console.log(`\nbackfill in-process: ${(wall.ms / 1000).toFixed(2)} s + close/checkpoint ${(closeT.ms / 1000).toFixed(2)} s; ${plan.chunks.length} day chunks`)
@@ -146,7 +147,7 @@ try {
   const trig = log.length
   context = 'trigger'
   const topen = await time(() => Warehouse.open(warehousePath, {operation: 'profile trigger', lockTimeoutMs: 1000}))
-  const flow = await time(() => runFlowWindows(topen.value, '1m', {nowMicros: now, lookbackMicros: TIMEFRAME_SPECS['1m'].lookbackMicros}))
+  const flow = await time(() => runFlowWindows(DuckdbEngine.over(topen.value), '1m', {nowMicros: now, lookbackMicros: TIMEFRAME_SPECS['1m'].lookbackMicros}))
   const tclose = await time(async () => topen.value.close())
   console.log(`\ntrigger 1m in-process: open ${topen.ms.toFixed(0)} ms, flow ${flow.ms.toFixed(0)} ms, close ${tclose.ms.toFixed(0)} ms`)
   report('trigger 1m statements by kind', log.slice(trig))

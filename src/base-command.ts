@@ -1,5 +1,7 @@
 import {Command, Errors, Flags, Interfaces} from '@oclif/core'
 
+import type {EngineOpenOptions} from './pipeline/engine/engine.js'
+
 import {diskFullError} from './disk-full.js'
 import {ExitCode, K2Error} from './pipeline/errors.js'
 import {Home, resolveHome} from './pipeline/home.js'
@@ -97,7 +99,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return Boolean(process.stdout.isTTY) && !this.jsonEnabled()
   }
 
-  protected warehouseOptions(operation: string, create = false) {
+  protected warehouseOptions(operation: string, create = false): EngineOpenOptions {
     const home = this.home
     return {operation, lockTimeoutMs: home.lockTimeoutMs, memoryLimit: home.memoryLimit, threads: home.threads, create}
   }

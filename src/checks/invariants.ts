@@ -3,7 +3,7 @@ import type {Warehouse} from '../pipeline/engine/duckdb/warehouse.js'
 import {TRADES_TABLE} from '../pipeline/schema.js'
 import {formatMicros} from '../pipeline/time.js'
 import {TIMEFRAME_SPECS, Timeframe, floorToWindow} from '../pipeline/timeframes.js'
-import {readMark} from '../pipeline/watermark.js'
+import {readMark} from '../pipeline/engine/duckdb/watermark.js'
 import {CheckOptions, CheckResult, checkResult, plural, verb} from './check.js'
 import {isoSql} from './sql-time.js'
 

@@ -2,6 +2,7 @@ import type {MeasuredRange, RecoverRange, WindowsToRepair} from '../pipeline/can
 import type {Warehouse} from '../pipeline/engine/duckdb/warehouse.js'
 
 import {measureRanges, rangesFromWindows, rangesSpan, requestedRanges} from '../pipeline/candle-repair.js'
+import {DuckdbEngine} from '../pipeline/engine/duckdb/duckdb-engine.js'
 import {KeptFrom, RetentionClamp, clampToRetention} from '../pipeline/retention-policy.js'
 import {parseIsoInstant} from '../pipeline/time.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe, floorToWindow} from '../pipeline/timeframes.js'
@@ -180,11 +181,11 @@ export async function planRepair(warehouse: Warehouse, request: RepairRequest): 
   if (request.lookback) {
     const {rows, truncated} = brokenRows(await repairChecks(warehouse, {...request.lookback, ...checks}), request.timeframes)
     const {ranges, clamped} = withinRetention(rangesFromWindows(windowsToRepair(rows), request.nowMicros), request.keptFrom)
-    return {ranges: await measureRanges(warehouse, ranges), before: verification(rows, () => true), checked: request.lookback, truncated, clamped}
+    return {ranges: await measureRanges(DuckdbEngine.over(warehouse), ranges), before: verification(rows, () => true), checked: request.lookback, truncated, clamped}
   }
 
   const {ranges, clamped} = withinRetention(requestedRanges(request.timeframes, request.requested.fromMicros, request.requested.toMicros, request.nowMicros), request.keptFrom)
-  return {ranges: await measureRanges(warehouse, ranges), before: await verifyRepair(warehouse, request, ranges), checked: rangesSpan(ranges), truncated: [], clamped}
+  return {ranges: await measureRanges(DuckdbEngine.over(warehouse), ranges), before: await verifyRepair(warehouse, request, ranges), checked: rangesSpan(ranges), truncated: [], clamped}
 }
 
 function withinRetention(ranges: RecoverRange[], keptFrom: KeptFrom | undefined): {ranges: RecoverRange[]; clamped: RetentionClamp[]} {

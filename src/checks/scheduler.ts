@@ -1,4 +1,4 @@
-import {daemonFiles, isDaemonAlive, readDaemonState} from '../pipeline/scheduler/daemon-files.js'
+import {findDaemon} from '../pipeline/scheduler/control.js'
 import {CheckResult, checkResult, plural} from './check.js'
 
 export interface SchedulerCheckOptions {
@@ -13,10 +13,9 @@ export interface SchedulerCheckOptions {
  * answering fails.
  */
 export async function schedulerChecks(options: SchedulerCheckOptions): Promise<CheckResult[]> {
-  const files = daemonFiles(options.stateDir, options.logsDir)
-  const daemon = readDaemonState(files.stateFile)
+  const found = findDaemon(options)
   const thresholds = null
-  if (!daemon) {
+  if (found.status === 'stopped') {
     const summary = 'the scheduler is not running: flows run only when triggered'
     return [
       checkResult({name: 'scheduler_process', status: 'warn', summary, unit: 'pid', thresholds, hint: 'k2ops scheduler start'}),
@@ -24,7 +23,8 @@ export async function schedulerChecks(options: SchedulerCheckOptions): Promise<C
     ]
   }
 
-  if (!isDaemonAlive(daemon)) {
+  const {daemon} = found
+  if (found.status === 'dead') {
     const summary = `the scheduler is dead: pid ${daemon.pid} (started ${daemon.startedAt}) is gone and left its pid file`
     return [
       checkResult({name: 'scheduler_process', status: 'fail', summary, value: daemon.pid, unit: 'pid', thresholds, hint: 'k2ops scheduler start (it recovers the pid file and marks the runs it left Crashed)'}),

@@ -2,7 +2,7 @@ import type {Warehouse} from '../pipeline/engine/duckdb/warehouse.js'
 
 import {TRADES_TABLE} from '../pipeline/schema.js'
 import {TIMEFRAME_SPECS, Timeframe, ceilToWindow, floorToWindow} from '../pipeline/timeframes.js'
-import {readMark} from '../pipeline/watermark.js'
+import {readMark} from '../pipeline/engine/duckdb/watermark.js'
 import {CheckResult, EvidenceRow, checkResult} from './check.js'
 import {backfillHint} from './invariants.js'
 

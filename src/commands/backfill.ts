@@ -7,7 +7,7 @@ import {BaseCommand} from '../base-command.js'
 import {RunHistory} from '../pipeline/run-history.js'
 import {formatMicros} from '../pipeline/time.js'
 import {parseTimeframes} from '../pipeline/timeframes.js'
-import {withWarehouse} from '../pipeline/engine/duckdb/warehouse.js'
+import {withEngine} from '../pipeline/engine/index.js'
 import {progressBar, runTasks} from '../render/tasks.js'
 import {timeWindowFlags} from '../time-window-flags.js'
 import {firstLine, plural} from '../pipeline/words.js'
@@ -59,9 +59,9 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
     let span: BackfillResult['tradeSpan'] = null
     let narrowed = false
     let retentionClamp: BackfillResult['retentionClamp'] = []
-    await withWarehouse(this.home.warehouse, this.warehouseOptions(`backfill ${this.flags.timeframe} ${formatMicros(from)}..${formatMicros(to)}`), async (warehouse) => {
+    await withEngine(this.home, this.warehouseOptions(`backfill ${this.flags.timeframe} ${formatMicros(from)}..${formatMicros(to)}`), async (engine) => {
       const keptFrom = this.flags.force ? undefined : retentionKeptFrom(this.home, now)
-      const scope = await scopeBackfill(warehouse, {timeframes, fromMicros: from, toMicros: to, nowMicros: now, includeOpen: this.flags['include-open'], keptFrom})
+      const scope = await scopeBackfill(engine, {timeframes, fromMicros: from, toMicros: to, nowMicros: now, includeOpen: this.flags['include-open'], keptFrom})
       if (scope === undefined) return
       const clamped = scope.traded
       ;({plan, retentionClamp} = scope)
@@ -70,7 +70,7 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
       if (retentionClamp.length > 0 && !this.jsonEnabled()) this.logToStderr((await import('../render/retention.js')).renderClamp(retentionClamp))
       // No closed window to rebuild (the trades are in windows still open): the lock goes at once.
       if (plan.chunks.length === 0) return
-      const record = history.start({flow: 'backfill', deployment: '-', timeframe: timeframes.join(','), trigger: 'backfill', warehouse: warehouse.path, rangeFrom: formatMicros(clamped.fromMicros), rangeTo: formatMicros(clamped.toMicros)})
+      const record = history.start({flow: 'backfill', deployment: '-', timeframe: timeframes.join(','), trigger: 'backfill', warehouse: engine.target, rangeFrom: formatMicros(clamped.fromMicros), rangeTo: formatMicros(clamped.toMicros)})
       try {
         await runTasks(
           [
@@ -78,14 +78,14 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
               title: `Backfill ${timeframes.join(', ')} ${formatMicros(clamped.fromMicros)} → ${formatMicros(clamped.toMicros)} (${plural(plan.chunks.length, 'day')})`,
               task: async (_, task) => {
                 for (const [index, chunk] of plan.chunks.entries()) {
-                  const result = await backfillChunk(warehouse, chunk, now)
+                  const result = await backfillChunk(engine, chunk, now)
                   totals.candles += result.candles
                   totals.removed += result.removed
                   totals.trades += result.trades
                   task.output = `${progressBar(index + 1, plan.chunks.length)} days, ${formatMicros(chunk.fromMicros).slice(0, 10)} done, ${plural(totals.candles, 'candle')}`
                 }
 
-                await settleBackfillWatermarks(warehouse, plan, now)
+                await settleBackfillWatermarks(engine, plan, now)
               },
             },
           ],

@@ -1,9 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 
+import type {CandleRow} from '../pipeline/engine/engine.js'
+
 import {BaseCommand} from '../base-command.js'
-import {CandleRow} from '../pipeline/candle-query.js'
 import {TIMEFRAMES, Timeframe} from '../pipeline/timeframes.js'
-import {withWarehouse} from '../pipeline/engine/duckdb/warehouse.js'
+import {withEngine} from '../pipeline/engine/index.js'
 import {renderCandleChart} from '../render/candle-chart.js'
 import {renderTable} from '../render/table.js'
 import {timeWindowFlags} from '../time-window-flags.js'
@@ -39,10 +40,9 @@ export default class Candles extends BaseCommand<typeof Candles> {
     const exchange = this.flags.exchange?.toUpperCase()
     const now = this.now()
     const {fromMicros, toMicros} = this.timeWindow({toNow: false}, now)
-    const {knownMarkets, readCandles} = await import('../pipeline/candle-query.js')
-    const {candles, markets} = await withWarehouse(this.home.warehouse, {...this.warehouseOptions('candles'), readOnly: true}, async (warehouse) => {
-      const rows = await readCandles(warehouse, {symbol, exchange, timeframe: this.flags.timeframe, fromMicros, toMicros, limit: this.flags.limit})
-      return {candles: rows, markets: rows.length === 0 ? await knownMarkets(warehouse, this.flags.timeframe) : []}
+    const {candles, markets} = await withEngine(this.home, {...this.warehouseOptions('candles'), readOnly: true}, async (engine) => {
+      const rows = await engine.readCandles({symbol, exchange, timeframe: this.flags.timeframe, fromMicros, toMicros, limit: this.flags.limit})
+      return {candles: rows, markets: rows.length === 0 ? await engine.knownMarkets(this.flags.timeframe) : []}
     })
     if (!this.jsonEnabled()) await this.display(symbol, candles, markets)
     return {symbol, exchange: exchange ?? null, timeframe: this.flags.timeframe, candles}

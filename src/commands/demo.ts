@@ -2,6 +2,8 @@ import {Flags} from '@oclif/core'
 import {existsSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 
+import type {EngineSummary} from '../pipeline/engine/engine.js'
+
 import {BaseCommand} from '../base-command.js'
 import {CheckStatus, plural, worstStatus} from '../checks/check.js'
 import {ExitCode, UsageError} from '../pipeline/errors.js'
@@ -9,7 +11,7 @@ import {retentionKeptFrom} from '../pipeline/retention-policy.js'
 import {RunHistory, RunRecord} from '../pipeline/run-history.js'
 import {formatMicros} from '../pipeline/time.js'
 import {TIMEFRAMES} from '../pipeline/timeframes.js'
-import {withWarehouse} from '../pipeline/engine/duckdb/warehouse.js'
+import {withEngine} from '../pipeline/engine/index.js'
 import {renderRuns} from '../render/runs.js'
 import {renderTable} from '../render/table.js'
 import {runTasks} from '../render/tasks.js'
@@ -57,16 +59,16 @@ export default class Demo extends BaseCommand<typeof Demo> {
     const now = this.now()
     const history = new RunHistory(this.home.runHistoryFile)
     const runs: RunRecord[] = []
-    const {summarizeWarehouse, writeDemoTapes} = await import('../pipeline/demo.js')
-    const {ingestFile} = await import('../pipeline/ingest/ingest-file.js')
+    // The tapes are Parquet files, written with DuckDB whichever engine then ingests them.
+    const {writeDemoTapes} = await import('../pipeline/engine/duckdb/demo.js')
     const {runFlow} = await import('../pipeline/flows.js')
     const context = {lateTrades: 0}
     const keptFrom = retentionKeptFrom(this.home, now)
-    await withWarehouse(warehousePath, this.warehouseOptions('demo', true), async (warehouse) => {
+    await withEngine(this.home, this.warehouseOptions('demo', true), async (engine) => {
       const ingestOptions = {format: 'k2' as const, rejectsDir: join(home, 'rejects'), nowMicros: now}
       const runAll = async (label: string) => {
         for (const tf of TIMEFRAMES) {
-          const run = await runFlow(warehouse, history, tf, {trigger: 'demo', nowMicros: now, retention: keptFrom[tf]})
+          const run = await runFlow(engine, history, tf, {trigger: 'demo', nowMicros: now, retention: keptFrom[tf]})
           runs.push(run.record)
           if (!run.result) throw new Error(`${run.record.flow} failed (${label}): ${run.record.error}`)
         }
@@ -81,12 +83,12 @@ export default class Demo extends BaseCommand<typeof Demo> {
               tapes = await writeDemoTapes(join(home, 'tapes'), {trades: this.flags.trades, nowMicros: now, seed: this.flags.seed})
             },
           },
-          {title: 'Ingest the trade tape', task: async () => void (await ingestFile(warehouse, tapes.main, ingestOptions))},
+          {title: 'Ingest the trade tape', task: async () => void (await engine.ingestFile(tapes.main, ingestOptions))},
           {title: 'Run the five candle flows', task: () => runAll('first pass')},
           {
             title: 'Ingest late trades (four days old) and run the flows again',
             task: async (_, task) => {
-              const late = await ingestFile(warehouse, tapes.late, {...ingestOptions, nowMicros: now + 1})
+              const late = await engine.ingestFile(tapes.late, {...ingestOptions, nowMicros: now + 1})
               context.lateTrades = late.inserted
               await runAll('late pass')
               task.title = `Ingested ${late.inserted} late trades (${formatMicros(tapes.lateFromMicros)} → ${formatMicros(tapes.lateToMicros)}) and rebuilt their windows`
@@ -95,10 +97,10 @@ export default class Demo extends BaseCommand<typeof Demo> {
         ],
         {json: this.jsonEnabled(), context: {}},
       )
-      Object.assign(context, await summarizeWarehouse(warehouse))
+      Object.assign(context, await engine.summarize())
     })
     const health = await this.healthCheck(now)
-    const summary = context as typeof context & Awaited<ReturnType<typeof summarizeWarehouse>>
+    const summary = context as typeof context & EngineSummary
     const homeFlag = `--home ${home}`
     const next = [
       `k2ops candles BTCUSDT --exchange BINANCE --timeframe 5m ${homeFlag}`,

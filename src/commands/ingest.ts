@@ -2,12 +2,12 @@ import {Args, Flags} from '@oclif/core'
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 
-import type {IngestResult} from '../pipeline/ingest/ingest-file.js'
+import type {IngestResult} from '../pipeline/ingest/ingest-types.js'
 
 import {BaseCommand} from '../base-command.js'
 import {UsageError} from '../pipeline/errors.js'
 import {formatMicros} from '../pipeline/time.js'
-import {withWarehouse} from '../pipeline/engine/duckdb/warehouse.js'
+import {withEngine} from '../pipeline/engine/index.js'
 import {plural} from '../pipeline/words.js'
 import {renderTable} from '../render/table.js'
 import {runTasks} from '../render/tasks.js'
@@ -56,16 +56,16 @@ Formats: binance (spot trades as on data.binance.vision, and header-named spot/U
   async run(): Promise<IngestCommandResult> {
     const files = this.positionals
     for (const file of files) if (!existsSync(file)) throw new UsageError(`${file}: no such file`, {code: 'no_such_file'})
-    const {ingestFile, ingestTimeWindow} = await import('../pipeline/ingest/ingest-file.js')
+    const {ingestTimeWindow} = await import('../pipeline/ingest/time-window.js')
     const now = this.now()
     const timeWindow = ingestTimeWindow(this.home.config.ingest, now, this.home.configFile)
     const results: IngestResult[] = []
-    await withWarehouse(this.home.warehouse, this.warehouseOptions(`ingest ${files.length === 1 ? files[0] : `${files.length} files`}`, true), async (warehouse) => {
+    await withEngine(this.home, this.warehouseOptions(`ingest ${files.length === 1 ? files[0] : `${files.length} files`}`, true), async (engine) => {
       await runTasks(
         files.map((file) => ({
           title: `Ingest ${file}`,
           task: async (_, task) => {
-            const result = await ingestFile(warehouse, file, {
+            const result = await engine.ingestFile(file, {
               format: this.flags.format,
               exchange: this.flags.exchange,
               symbol: this.flags.symbol,

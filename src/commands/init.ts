@@ -2,7 +2,7 @@ import {existsSync} from 'node:fs'
 
 import {BaseCommand} from '../base-command.js'
 import {SCHEMA_TABLES} from '../pipeline/schema.js'
-import {withWarehouse} from '../pipeline/engine/duckdb/warehouse.js'
+import {withEngine} from '../pipeline/engine/index.js'
 
 export interface InitResult {
   home: string
@@ -19,7 +19,7 @@ export default class Init extends BaseCommand<typeof Init> {
   async run(): Promise<InitResult> {
     const {dir, warehouse} = this.home
     const created = !existsSync(warehouse)
-    await withWarehouse(warehouse, this.warehouseOptions('init', true), async () => {})
+    await withEngine(this.home, this.warehouseOptions('init', true), async () => {})
     const result = {home: dir, warehouse, created, tables: SCHEMA_TABLES}
     if (!this.jsonEnabled()) {
       this.log(`${created ? 'Created' : 'Checked'} warehouse ${warehouse}`)

@@ -13,7 +13,7 @@ import {MICROS_PER_DAY, formatMicros, parseIsoInstant} from '../pipeline/time.js
 import {parseTimeframes} from '../pipeline/timeframes.js'
 import {retentionKeptFrom} from '../pipeline/retention-policy.js'
 import {pauseForTest} from '../pipeline/test-hooks.js'
-import {withWarehouse} from '../pipeline/engine/duckdb/warehouse.js'
+import {withEngine} from '../pipeline/engine/index.js'
 import {firstLine, plural} from '../pipeline/words.js'
 import {confirm, requireConfirmation} from '../render/confirm.js'
 import {RecoverResult, plannedResult, renderInterrupted, renderOutcome, renderPlan, renderRepairNext, repairOutcome} from '../render/recover.js'
@@ -35,7 +35,7 @@ const STOP_TIMEOUT_SECONDS = 60
 export default class Recover extends BaseCommand<typeof Recover> {
   static override summary = 'Repair corrupted candles from the trades (--auto, --date, --from/--to), or bring the pipeline back after an outage (--full).'
   static override description = `Repair: plans the windows to rebuild (--auto: the ones validate, gaps and reconcile fail on over --lookback; a rollup failure rebuilds that parent window in every timeframe), prints the plan (ranges per timeframe, candles to delete, trades to reprocess), asks for confirmation on a terminal unless --yes, then deletes and rebuilds each range from the trades in its own transaction and checks the repaired ranges again. Candles whose values come out the same stay byte-identical. An interrupted recover leaves every range as it was or repaired: run the same command again. Windows not closed yet are left to the flows. Exit 0 when the repaired ranges pass, 1 when they still fail, 2 when not on a terminal without --yes.
-Full (--full): stops the scheduler (a stale pid file included), checks that the warehouse opens and reads back whole (DuckDB checksums every block it reads; CHECKPOINT), starts the scheduler, checks its API and the five deployments, runs the 1m flow through it and waits for it, then runs health daily. It stops at the first failing step with what to do next (exit 1). Both record an audit entry in <home>/state/audit.jsonl.`
+Full (--full): stops the scheduler (a stale pid file included), checks that the warehouse opens and reads back whole (DuckDB checksums every block it reads; a checkpoint), starts the scheduler, checks its API and the five deployments, runs the 1m flow through it and waits for it, then runs health daily. It stops at the first failing step with what to do next (exit 1). Both record an audit entry in <home>/state/audit.jsonl.`
 
   static override examples = [
     '<%= config.bin %> recover --auto --dry-run',
@@ -86,18 +86,19 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
     const {planRepair, verifyRepair} = await import('../checks/recover-plan.js')
     const {repairEach, repairPieces} = await import('../pipeline/candle-repair.js')
     const {findInterrupted, settleInterrupted} = await import('../pipeline/interrupted-recover.js')
+    const {warehouseOf} = await import('../pipeline/engine/duckdb/duckdb-engine.js')
     const audit = new AuditLog(this.home.auditFile)
     let interrupted: InterruptedRecover[] = []
 
     let plan!: RepairPlan
-    await withWarehouse(this.home.warehouse, {...this.warehouseOptions('recover (plan)'), readOnly: true}, (warehouse) =>
+    await withEngine(this.home, {...this.warehouseOptions('recover (plan)'), readOnly: true}, (engine) =>
       runTasks(
         [
           {
             title: `Plan the repair: ${mode === 'auto' ? `validate, gaps and reconcile over the last ${lookback}` : 'the requested windows'}`,
             task: async (_ctx, task) => {
-              interrupted = await findInterrupted(warehouse, audit, this.home.warehouse)
-              plan = await planRepair(warehouse, request)
+              interrupted = await findInterrupted(engine, audit, this.home.warehouse)
+              plan = await planRepair(warehouseOf(engine), request)
               task.title = `Plan the repair: ${plural(plan.ranges.length, 'range')}, ${plural(plan.before.rows, 'offending row')}`
             },
           },
@@ -123,7 +124,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
     const details = () => ({mode, timeframes, checked: result.checked, plan: result.plan, before: result.before, after: result.after, applied: result.applied, warehouse: this.home.warehouse})
     const applied = {pieces: 0, candles: 0, removed: 0, trades: 0, durationMs: 0}
     const started = Date.now()
-    await withWarehouse(this.home.warehouse, this.warehouseOptions(`recover --${mode === 'range' ? 'from/--to' : mode}`), async (warehouse) => {
+    await withEngine(this.home, this.warehouseOptions(`recover --${mode === 'range' ? 'from/--to' : mode}`), async (engine) => {
       settleInterrupted(audit, this.home.warehouse, interrupted)
       // The intent goes on disk before the first rebuild; the outcome is written while the warehouse
       // is still held, so an intent without an outcome can only be a run that was killed.
@@ -136,7 +137,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
               title: `Rebuild ${plural(plan.ranges.length, 'range')} from the trades`,
               skip: () => pieces.length === 0,
               task: async (_ctx, task) => {
-                await repairEach(warehouse, pieces, now, applied, (piece, done) => {
+                await repairEach(engine, pieces, now, applied, (piece, done) => {
                   // One line per committed transaction: an interrupted run shows how far it got.
                   task.output = `${piece.timeframe} ${formatMicros(piece.fromMicros)} → ${formatMicros(piece.toMicros)}: ${plural(done.candles, 'candle')} rebuilt (${applied.pieces}/${pieces.length})`
                 })
@@ -147,7 +148,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
             {
               title: 'Check the repaired ranges: validate, gaps, reconcile',
               task: async (_ctx, task) => {
-                result.after = pieces.length === 0 ? plan.before : await verifyRepair(warehouse, request, plan.ranges)
+                result.after = pieces.length === 0 ? plan.before : await verifyRepair(warehouseOf(engine), request, plan.ranges)
                 task.title = `Check the repaired ranges: ${result.after.status === 'pass' ? 'pass' : `${plural(result.after.rows, 'offending row')} left`}`
               },
             },

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import type {CheckResult} from '../checks/check.js'
-import type {Warehouse} from '../pipeline/engine/duckdb/warehouse.js'
+import type {Engine} from '../pipeline/engine/engine.js'
 
 import {BaseCommand} from '../base-command.js'
 import {AuditLog, AuditRecord} from '../pipeline/audit.js'
@@ -12,7 +12,7 @@ import {PlannedDeletion, RetentionPlan, RetentionResult, applyRetention, planRet
 import {pauseForTest} from '../pipeline/test-hooks.js'
 import {formatMicros} from '../pipeline/time.js'
 import {TIMEFRAMES, Timeframe} from '../pipeline/timeframes.js'
-import {withWarehouse} from '../pipeline/engine/duckdb/warehouse.js'
+import {withEngine} from '../pipeline/engine/index.js'
 import {confirm, requireConfirmation} from '../render/confirm.js'
 import {RetentionDocument, renderHistory, renderInterrupted, renderOutcome, renderPlan} from '../render/retention.js'
 import {progressBar, runTasks} from '../render/tasks.js'
@@ -79,10 +79,10 @@ Exit codes: 0 done; 1 a table failed (the tables before it stay deleted, it and 
     const operation = `retention --timeframe ${timeframe}${dryRun ? ' --dry-run' : ''}`
     const options = this.warehouseOptions(operation)
     /** Plans, prints the plan, and refuses what it must refuse. */
-    const prepare = async (warehouse: Warehouse, closeInterrupted: boolean): Promise<Prepared> => {
-      const interrupted = await settleInterruptedRetentions(warehouse, log, this.home.warehouse, closeInterrupted)
-      const plan = await planRetention(warehouse, selectPolicies(policies, targets), today)
-      const safety = await this.tradesSafety(warehouse, plan, policies)
+    const prepare = async (engine: Engine, closeInterrupted: boolean): Promise<Prepared> => {
+      const interrupted = await settleInterruptedRetentions(engine, log, this.home.warehouse, closeInterrupted)
+      const plan = await planRetention(engine, selectPolicies(policies, targets), today)
+      const safety = await this.tradesSafety(engine, plan, policies)
       if (!json && interrupted.length > 0) this.logToStderr(renderInterrupted(interrupted))
       if (!json) this.log(renderPlan(plan, safety, now))
       this.refuseEmptying(plan, dryRun)
@@ -94,20 +94,20 @@ Exit codes: 0 done; 1 a table failed (the tables before it stay deleted, it and 
     // the rows before each cutoff are still exactly the planned ones.
     let prepared: Prepared | undefined
     if (dryRun || !this.flags.yes) {
-      prepared = await withWarehouse(this.home.warehouse, {...options, readOnly: true}, (warehouse) => prepare(warehouse, false))
+      prepared = await withEngine(this.home, {...options, readOnly: true}, (engine) => prepare(engine, false))
       if (!dryRun && !this.refuses(prepared.safety)) await this.confirmDeletion(prepared.plan)
     }
 
     const run =
       dryRun || (prepared && this.refuses(prepared.safety))
         ? {...prepared!, result: null, record: null}
-        : await withWarehouse(this.home.warehouse, options, async (warehouse) => {
-            const fresh = prepared ? undefined : await prepare(warehouse, true)
+        : await withEngine(this.home, options, async (engine) => {
+            const fresh = prepared ? undefined : await prepare(engine, true)
             const {plan, safety} = prepared ?? fresh!
             // Under the lock, what killed runs did is recorded (looked up again: the warehouse was free meanwhile).
-            const interrupted = fresh ? fresh.interrupted : await settleInterruptedRetentions(warehouse, log, this.home.warehouse, true)
+            const interrupted = fresh ? fresh.interrupted : await settleInterruptedRetentions(engine, log, this.home.warehouse, true)
             if (this.refuses(safety)) return {interrupted, plan, safety, result: null, record: null}
-            return {interrupted, plan, safety, ...(await this.deleteAndRecord(warehouse, log, {now, targets, policies, plan, safety}))}
+            return {interrupted, plan, safety, ...(await this.deleteAndRecord(engine, log, {now, targets, policies, plan, safety}))}
           })
 
     const {interrupted, plan, safety, result} = run
@@ -133,14 +133,14 @@ Exit codes: 0 done; 1 a table failed (the tables before it stay deleted, it and 
    * be a run that was killed.
    */
   private async deleteAndRecord(
-    warehouse: Warehouse,
+    engine: Engine,
     log: AuditLog,
     run: {now: number; targets: RetentionTarget[]; policies: RetentionPolicies; plan: RetentionPlan; safety: CheckResult | null},
   ): Promise<{result: RetentionResult; record: AuditRecord}> {
     const record = log.begin({command: 'retention', at: formatMicros(run.now), details: this.intentDetails(run.targets, run.policies, run.plan, run.safety)})
     let result: RetentionResult
     try {
-      result = await this.apply(warehouse, run.plan)
+      result = await this.apply(engine, run.plan)
     } catch (error) {
       log.finish(record, {outcome: 'failed', error: firstLine((error as Error).message)})
       throw error
@@ -179,17 +179,17 @@ Exit codes: 0 done; 1 a table failed (the tables before it stay deleted, it and 
   }
 
   /** Runs only when trades would be deleted: their candles must be the whole truth about them first. */
-  private async tradesSafety(warehouse: Warehouse, plan: RetentionPlan, policies: RetentionPolicies): Promise<CheckResult | null> {
+  private async tradesSafety(engine: Engine, plan: RetentionPlan, policies: RetentionPolicies): Promise<CheckResult | null> {
     const trades = plan.tables.find((table) => table.target === 'trades')
     if (!trades || trades.rows === 0) return null
-    const {tradesRetentionCheck} = await import('../checks/retention-safety.js')
+    const [{tradesRetentionCheck}, {warehouseOf}] = await Promise.all([import('../checks/retention-safety.js'), import('../pipeline/engine/duckdb/duckdb-engine.js')])
     const candleCutoffs = Object.fromEntries(TIMEFRAMES.map((tf) => [tf, retentionCutoff(plan.today, policies[tf])])) as Record<Timeframe, string>
-    return tradesRetentionCheck(warehouse, {cutoff: trades.cutoff, candleCutoffs, limit: this.flags.limit ?? SAFETY_EVIDENCE_ROWS})
+    return tradesRetentionCheck(warehouseOf(engine), {cutoff: trades.cutoff, candleCutoffs, limit: this.flags.limit ?? SAFETY_EVIDENCE_ROWS})
   }
 
-  private async apply(warehouse: Warehouse, plan: RetentionPlan): Promise<RetentionResult> {
+  private async apply(engine: Engine, plan: RetentionPlan): Promise<RetentionResult> {
     const rows = plan.tables.reduce((sum, table) => sum + table.rows, 0)
-    if (rows === 0) return applyRetention(warehouse, plan)
+    if (rows === 0) return applyRetention(engine, plan)
     let result: RetentionResult | undefined
     try {
       await runTasks(
@@ -197,7 +197,7 @@ Exit codes: 0 done; 1 a table failed (the tables before it stay deleted, it and 
           {
             title: `Delete ${plural(rows, 'row')} from ${plural(plan.tables.length, 'table')}, one transaction each, then checkpoint`,
             task: async (_, task) => {
-              result = await applyRetention(warehouse, plan, {
+              result = await applyRetention(engine, plan, {
                 onTable: (table, index) => {
                   task.output = `${progressBar(index, plan.tables.length)} ${table.table}: ${plural(table.rows, 'row')} before ${table.cutoff}`
                 },

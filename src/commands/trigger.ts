@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
-import {setTimeout as sleep} from 'node:timers/promises'
+
+import type {SchedulerConnection} from '../pipeline/scheduler/control.js'
 
 import {BaseCommand} from '../base-command.js'
 import {ExitCode, UsageError} from '../pipeline/errors.js'
@@ -7,7 +8,7 @@ import {retentionKeptFrom} from '../pipeline/retention-policy.js'
 import {RunHistory, RunRecord} from '../pipeline/run-history.js'
 import {parseDuration} from '../pipeline/time.js'
 import {TIMEFRAME_SPECS, Timeframe, parseTimeframes} from '../pipeline/timeframes.js'
-import {withWarehouse} from '../pipeline/engine/duckdb/warehouse.js'
+import {withEngine} from '../pipeline/engine/index.js'
 import {renderRebuiltWindows, renderRuns} from '../render/runs.js'
 import {lookbackFlag} from '../time-window-flags.js'
 
@@ -68,40 +69,28 @@ When the scheduler runs on this home, the run is queued in it (behind the flow i
    * The running scheduler's API, when the run should go through it: by default whenever one runs
    * (so the run queues behind the current one instead of fighting for the warehouse lock).
    */
-  private async schedulerToUse(): Promise<{port: number; token: string} | undefined> {
+  private async schedulerToUse(): Promise<SchedulerConnection | undefined> {
     if (this.flags.direct || this.flags['run-by-scheduler'] || this.flags['include-open'] || this.flags.lookback !== undefined) {
       if (this.flags['via-scheduler']) throw new UsageError('--via-scheduler runs the deployment as configured: drop --lookback/--include-open', {code: 'usage'})
       return undefined
     }
 
-    const {daemonFiles, readToken, runningDaemon} = await import('../pipeline/scheduler/daemon-files.js')
-    const files = daemonFiles(this.home.stateDir, this.home.logsDir)
-    const daemon = runningDaemon(files.stateFile)
-    const token = readToken(files.tokenFile)
-    if (daemon?.port && token) return {port: daemon.port, token}
+    const {connectToScheduler} = await import('../pipeline/scheduler/control.js')
+    const connection = await connectToScheduler(this.home)
+    if (connection?.token) return connection
     if (this.flags['via-scheduler']) throw new UsageError('no scheduler runs on this home', {code: 'scheduler_not_running', hint: 'k2ops scheduler start, or trigger without --via-scheduler'})
     return undefined
   }
 
-  private async runViaScheduler(daemon: {port: number; token: string}, timeframes: Timeframe[]): Promise<RunRecord[]> {
-    const {SchedulerClient} = await import('../pipeline/scheduler/api-client.js')
-    const client = new SchedulerClient(daemon.port, daemon.token)
+  /** Queues every run first, then waits for each: queued runs wait for the ones before them. */
+  private async runViaScheduler(connection: SchedulerConnection, timeframes: Timeframe[]): Promise<RunRecord[]> {
+    const {waitForRun} = await import('../pipeline/scheduler/daemon-api.js')
     const queued: RunRecord[] = []
-    for (const tf of timeframes) queued.push((await client.run(TIMEFRAME_SPECS[tf].deployment)).flow_run)
+    for (const tf of timeframes) queued.push((await connection.api.run(TIMEFRAME_SPECS[tf].deployment)).flow_run)
     if (!this.jsonEnabled()) this.logToStderr(`Queued in the running scheduler (behind any flow it runs now): ${queued.map((run) => `${run.flow} ${run.id}`).join(', ')}`)
     const runs: RunRecord[] = []
-    for (const run of queued) runs.push(await this.waitFor(client, run.id))
+    for (const run of queued) runs.push(await waitForRun(connection.api, run))
     return runs
-  }
-
-  /** Polls the run until it ends: queued runs wait for the ones before them. */
-  private async waitFor(client: {flowRun(id: string): Promise<{flow_run: RunRecord}>}, id: string): Promise<RunRecord> {
-    const {FINAL_STATES} = await import('../pipeline/run-history.js')
-    for (;;) {
-      const {flow_run: run} = await client.flowRun(id)
-      if (FINAL_STATES.has(run.state)) return run
-      await sleep(250)
-    }
   }
 
   private async runHere(timeframes: Timeframe[], lookbackMicros: number | undefined): Promise<RunRecord[]> {
@@ -110,12 +99,12 @@ When the scheduler runs on this home, the run is queued in it (behind the flow i
     const history = new RunHistory(this.flags['run-by-scheduler'] ? null : this.home.runHistoryFile)
     const operation = `trigger ${this.args.timeframe}`
     const runs: RunRecord[] = []
-    await withWarehouse(this.home.warehouse, this.warehouseOptions(operation), async (warehouse) => {
+    await withEngine(this.home, this.warehouseOptions(operation), async (engine) => {
       const {runFlow} = await import('../pipeline/flows.js')
       const keptFrom = retentionKeptFrom(this.home, now)
       for (const tf of timeframes) {
         const options = {trigger: 'manual' as const, nowMicros: now, lookbackMicros, includeOpen: this.flags['include-open'], retention: keptFrom[tf]}
-        const run = await runFlow(warehouse, history, tf, options)
+        const run = await runFlow(engine, history, tf, options)
         runs.push(run.record)
       }
     })

@@ -1,13 +1,10 @@
 import type {KeptFrom, RetentionClamp} from './retention-policy.js'
-import type {Warehouse} from './engine/duckdb/warehouse.js'
+import type {Engine, FlowMark} from './engine/engine.js'
 
 import {END_OF_TIME} from './flow-run.js'
-import {recomputeWindows} from './recompute.js'
 import {clampBackfillPlan} from './retention-policy.js'
-import {TRADES_TABLE} from './schema.js'
 import {MICROS_PER_DAY} from './time.js'
 import {Timeframe, ceilToWindow, floorToWindow} from './timeframes.js'
-import {allIngestedWithin, newestIngestion, readMark, writeMark} from './watermark.js'
 
 export interface BackfillRange {
   timeframe: Timeframe
@@ -64,15 +61,6 @@ export interface TradeSpan {
   lastMicros: number
 }
 
-/** When the trades in [from, to) begin and end; undefined when there are none. */
-export async function tradeSpan(warehouse: Warehouse, fromMicros: number, toMicros: number): Promise<TradeSpan | undefined> {
-  const row = await warehouse.one<{first: bigint | null; last: bigint | null}>(
-    `SELECT min("timestamp") AS first, max("timestamp") AS last FROM ${TRADES_TABLE} WHERE "timestamp" >= $from::BIGINT AND "timestamp" < $to::BIGINT`,
-    {from: BigInt(fromMicros), to: BigInt(toMicros)},
-  )
-  return row.first === null || row.last === null ? undefined : {firstMicros: Number(row.first), lastMicros: Number(row.last)}
-}
-
 /**
  * [from, to) cut to the trades in it: days without trades have nothing to rebuild, so a range
  * typed too wide (--from 1900-01-01) plans only the days that hold data and holds the warehouse
@@ -89,36 +77,27 @@ export interface ChunkResult {
   trades: number
 }
 
-/** One chunk, all its timeframes, in one transaction: an interrupted backfill keeps whole days. */
-export async function backfillChunk(warehouse: Warehouse, chunk: BackfillChunk, nowMicros: number): Promise<ChunkResult> {
-  return warehouse.transaction(async () => {
-    const total = {candles: 0, removed: 0, trades: 0}
-    for (const range of chunk.ranges) {
-      const result = await recomputeWindows(warehouse, range.timeframe, {kind: 'range', fromMicros: range.fromMicros, toMicros: range.toMicros}, nowMicros)
-      total.candles += result.candles
-      total.removed += result.removed
-      total.trades = Math.max(total.trades, result.trades)
-    }
-
-    return total
-  })
+/** One chunk, all its timeframes, in one unit of work: an interrupted backfill keeps whole days. */
+export async function backfillChunk(engine: Engine, chunk: BackfillChunk, nowMicros: number): Promise<ChunkResult> {
+  return engine.replaceRanges(chunk.ranges, {nowMicros})
 }
 
 /**
  * After every chunk is done: where the backfill covered every trade ingested since a flow's last
  * run, that flow need not recompute them again (a first backfill of all history makes the next
- * flow run as cheap as a routine one).
+ * flow run as cheap as a routine one). The marks move together, in one unit of work.
  */
-export async function settleBackfillWatermarks(warehouse: Warehouse, plan: BackfillPlan, nowMicros: number): Promise<void> {
-  await warehouse.transaction(async () => {
-    const newest = await newestIngestion(warehouse)
-    for (const range of plan.ranges) {
-      const mark = await readMark(warehouse, range.timeframe)
-      if (newest <= mark.ingestedThrough) continue
-      if (!(await allIngestedWithin(warehouse, {after: mark.ingestedThrough, through: newest, fromMicros: range.fromMicros, toMicros: range.toMicros}))) continue
-      await writeMark(warehouse, range.timeframe, {ingestedThrough: newest, closedThrough: mark.closedThrough ?? range.toMicros}, nowMicros)
-    }
-  })
+export async function settleBackfillWatermarks(engine: Engine, plan: BackfillPlan, nowMicros: number): Promise<void> {
+  const newest = await engine.newestIngestion()
+  const marks: Array<{timeframe: Timeframe; mark: FlowMark}> = []
+  for (const range of plan.ranges) {
+    const mark = await engine.readMark(range.timeframe)
+    if (newest <= mark.ingestedThrough) continue
+    if (!(await engine.allIngestedWithin({after: mark.ingestedThrough, through: newest, fromMicros: range.fromMicros, toMicros: range.toMicros}))) continue
+    marks.push({timeframe: range.timeframe, mark: {ingestedThrough: newest, closedThrough: mark.closedThrough ?? range.toMicros}})
+  }
+
+  if (marks.length > 0) await engine.writeMarks(marks, nowMicros)
 }
 
 export interface BackfillScope {
@@ -136,10 +115,10 @@ export interface BackfillScope {
  * retention cutoff (`keptFrom`; undefined with --force). undefined: no trade in the range.
  */
 export async function scopeBackfill(
-  warehouse: Warehouse,
+  engine: Engine,
   request: {timeframes: Timeframe[]; fromMicros: number; toMicros: number; nowMicros: number; includeOpen: boolean; keptFrom?: KeptFrom},
 ): Promise<BackfillScope | undefined> {
-  const span = await tradeSpan(warehouse, request.fromMicros, request.toMicros)
+  const span = await engine.tradeSpan(request.fromMicros, request.toMicros)
   const traded = clampToTrades(request.fromMicros, request.toMicros, span)
   if (span === undefined || traded === undefined) return undefined
   const planned = planBackfill(request.timeframes, traded.fromMicros, traded.toMicros, request.nowMicros, request.includeOpen)

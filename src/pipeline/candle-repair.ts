@@ -1,9 +1,6 @@
-import type {Warehouse} from './engine/duckdb/warehouse.js'
+import type {Engine} from './engine/engine.js'
 
 import {planBackfill} from './backfill.js'
-import {loadDuckDB} from './engine/duckdb/duckdb-module.js'
-import {recomputeWindows} from './recompute.js'
-import {TRADES_TABLE} from './schema.js'
 import {MICROS_PER_DAY} from './time.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe, floorToWindow} from './timeframes.js'
 
@@ -68,37 +65,12 @@ export function rangesSpan(ranges: RecoverRange[]): {fromMicros: number; toMicro
   return {fromMicros: Math.min(...ranges.map((r) => r.fromMicros)), toMicros: Math.max(...ranges.map((r) => r.toMicros))}
 }
 
-/** Counts, per range, the stored candles a rebuild deletes and the trades it reads (one query per timeframe). */
-export async function measureRanges(warehouse: Warehouse, ranges: RecoverRange[]): Promise<MeasuredRange[]> {
-  const {listValue} = loadDuckDB()
-  const measured: MeasuredRange[] = []
-  for (const tf of TIMEFRAMES) {
-    const own = ranges.filter((range) => range.timeframe === tf)
-    if (own.length === 0) continue
-    await warehouse.run('CREATE OR REPLACE TEMP TABLE k2_recover_ranges AS SELECT unnest($lo::BIGINT[]) AS lo, unnest($hi::BIGINT[]) AS hi', {
-      lo: listValue(own.map((range) => BigInt(range.fromMicros))),
-      hi: listValue(own.map((range) => BigInt(range.toMicros))),
-    })
-    const rows = await warehouse.all<{lo: bigint; candles: bigint; trades: bigint}>(
-      `SELECT r.lo,
-              (SELECT count(*) FROM ${TIMEFRAME_SPECS[tf].table} c WHERE c.window_start >= make_timestamp(r.lo) AND c.window_start < make_timestamp(r.hi)) AS candles,
-              (SELECT count(*) FROM ${TRADES_TABLE} t WHERE t."timestamp" >= r.lo AND t."timestamp" < r.hi) AS trades
-       FROM k2_recover_ranges r`,
-    )
-    await warehouse.run('DROP TABLE k2_recover_ranges')
-    const byStart = new Map(rows.map((row) => [Number(row.lo), row]))
-    for (const range of own) {
-      const row = byStart.get(range.fromMicros)
-      measured.push({
-        ...range,
-        windows: (range.toMicros - range.fromMicros) / TIMEFRAME_SPECS[tf].micros,
-        candles: Number(row?.candles ?? 0),
-        trades: Number(row?.trades ?? 0),
-      })
-    }
-  }
-
-  return measured
+/** Counts, per range, the stored candles a rebuild deletes and the trades it reads; in timeframe order. */
+export async function measureRanges(engine: Pick<Engine, 'measureRanges'>, ranges: RecoverRange[]): Promise<MeasuredRange[]> {
+  const ordered = TIMEFRAMES.flatMap((tf) => ranges.filter((range) => range.timeframe === tf))
+  if (ordered.length === 0) return []
+  const counts = await engine.measureRanges(ordered)
+  return ordered.map((range, index) => ({...range, windows: (range.toMicros - range.fromMicros) / TIMEFRAME_SPECS[range.timeframe].micros, ...counts[index]}))
 }
 
 /**
@@ -127,12 +99,13 @@ export interface PieceResult {
 }
 
 /**
- * Deletes the candles of one piece and rebuilds them from the trades, in one transaction: an
+ * Deletes the candles of one piece and rebuilds them from the trades, in one unit of work: an
  * interruption leaves the piece as it was or repaired, never half of it. Candles whose values come
- * out the same keep created_at and updated_at (recomputeWindows), so they stay byte-identical.
+ * out the same keep created_at and updated_at (engine.ts replaceWindows), so they stay byte-identical.
  */
-export async function repairPiece(warehouse: Warehouse, piece: RecoverRange, nowMicros: number): Promise<PieceResult> {
-  return warehouse.transaction(() => recomputeWindows(warehouse, piece.timeframe, {kind: 'range', fromMicros: piece.fromMicros, toMicros: piece.toMicros}, nowMicros))
+export async function repairPiece(engine: Engine, piece: RecoverRange, nowMicros: number): Promise<PieceResult> {
+  const {candles, removed, trades} = await engine.replaceWindows(piece.timeframe, {range: {fromMicros: piece.fromMicros, toMicros: piece.toMicros}}, {nowMicros})
+  return {candles, removed, trades}
 }
 
 /** What a repair did so far: the pieces committed, what they wrote and read, and how long it took. */
@@ -148,9 +121,9 @@ export interface AppliedRepair {
  * Repairs the pieces in order, each in its own transaction, adding each committed one to `applied`
  * (so an interrupted repair still says how far it got) before `onRepaired` hears of it.
  */
-export async function repairEach(warehouse: Warehouse, pieces: RecoverRange[], nowMicros: number, applied: AppliedRepair, onRepaired: (piece: RecoverRange, done: PieceResult) => void): Promise<void> {
+export async function repairEach(engine: Engine, pieces: RecoverRange[], nowMicros: number, applied: AppliedRepair, onRepaired: (piece: RecoverRange, done: PieceResult) => void): Promise<void> {
   for (const piece of pieces) {
-    const done = await repairPiece(warehouse, piece, nowMicros)
+    const done = await repairPiece(engine, piece, nowMicros)
     applied.pieces++
     applied.candles += done.candles
     applied.removed += done.removed

@@ -1,9 +1,6 @@
-import type {Warehouse} from './engine/duckdb/warehouse.js'
+import type {Engine} from './engine/engine.js'
 
-import {AFFECTED_TABLE, recomputeWindows} from './recompute.js'
-import {TRADES_TABLE} from './schema.js'
 import {TIMEFRAME_SPECS, Timeframe, floorToWindow} from './timeframes.js'
-import {newestIngestion, readMark, writeMark} from './watermark.js'
 
 /** Far beyond any trade: the end of "every window" when open windows are included. */
 export const END_OF_TIME = 2 ** 62
@@ -36,53 +33,37 @@ export interface FlowWindowResult {
 }
 
 /**
- * One run of a timeframe's flow, in one transaction: recompute every window from the lookback (or
- * from where the last run stopped, if that is older: catch-up and windows that were open then) up
- * to the last closed window, plus every older window that received trades since the last run
- * (exact, through ingestion_timestamp). Windows not closed yet wait unless `includeOpen`. Late
- * windows before the retention cutoff are not rebuilt (the next retention run would delete them
- * again, and gaps ignores them), yet the mark moves past their trades so they are not reconsidered.
+ * One run of a timeframe's flow, in one unit of work of the engine: recompute every window from the
+ * lookback (or from where the last run stopped, if that is older: catch-up and windows that were
+ * open then) up to the last closed window, plus every older window that received trades since the
+ * last run (exact, through ingestion_timestamp). Windows not closed yet wait unless `includeOpen`.
+ * Late windows before the retention cutoff are not rebuilt (the next retention run would delete
+ * them again, and gaps ignores them), yet the mark moves past their trades so they are not reconsidered.
  */
-export async function runFlowWindows(warehouse: Warehouse, tf: Timeframe, options: FlowWindowOptions): Promise<FlowWindowResult> {
+export async function runFlowWindows(engine: Engine, tf: Timeframe, options: FlowWindowOptions): Promise<FlowWindowResult> {
   const {micros} = TIMEFRAME_SPECS[tf]
   const cutoff = options.includeOpen ? END_OF_TIME : floorToWindow(options.nowMicros, tf)
   const lookbackFrom = Math.min(floorToWindow(options.nowMicros - options.lookbackMicros, tf), cutoff)
-  return warehouse.transaction(async () => {
-    const mark = await readMark(warehouse, tf)
-    const previous = mark.ingestedThrough
-    const from = mark.closedThrough === null ? lookbackFrom : Math.min(lookbackFrom, mark.closedThrough)
-    const newest = await newestIngestion(warehouse)
-    const range = await recomputeWindows(warehouse, tf, {kind: 'range', fromMicros: from, toMicros: cutoff}, options.nowMicros)
-    await warehouse.run(
-      `CREATE OR REPLACE TEMP TABLE ${AFFECTED_TABLE} AS
-       SELECT DISTINCT symbol, exchange, "timestamp" - "timestamp" % ${micros} AS ws FROM ${TRADES_TABLE}
-       WHERE ingestion_timestamp > $previous::BIGINT AND ingestion_timestamp <= $newest::BIGINT AND "timestamp" < $from::BIGINT`,
-      {previous: BigInt(previous), newest: BigInt(newest), from: BigInt(from)},
-    )
-    const beyond = options.retention && (await dropBeyondRetention(warehouse, options.retention.fromMicros))
-    const late = await recomputeWindows(warehouse, tf, {kind: 'keys'}, options.nowMicros)
-    const lateBounds = await warehouse.one<{lo: bigint | null; hi: bigint | null}>(`SELECT min(ws) AS lo, max(ws) AS hi FROM ${AFFECTED_TABLE}`)
-    await warehouse.run(`DROP TABLE ${AFFECTED_TABLE}`)
-    await writeMark(warehouse, tf, {ingestedThrough: newest, closedThrough: cutoff}, options.nowMicros)
-    return {
-      timeframe: tf,
-      fromMicros: from,
-      toMicros: cutoff === END_OF_TIME ? Math.max(from, floorToWindow(options.nowMicros, tf) + micros) : cutoff,
-      candles: range.candles + late.candles,
-      removed: range.removed + late.removed,
-      trades: range.trades + late.trades,
-      lateWindows: late.candles + late.removed,
-      lateSpan: lateBounds.lo === null || lateBounds.hi === null ? undefined : {firstMicros: Number(lateBounds.lo), lastMicros: Number(lateBounds.hi)},
-      ...(beyond ? {lateBeyondRetention: beyond} : {}),
-      ingestedThrough: newest,
-    }
-  })
-}
-
-/** Takes the late windows before the cutoff out of the affected keys; returns how many there were. */
-async function dropBeyondRetention(warehouse: Warehouse, cutoffMicros: number): Promise<number> {
-  const cutoff = {cutoff: BigInt(cutoffMicros)}
-  const row = await warehouse.one<{n: bigint}>(`SELECT count(*) AS n FROM ${AFFECTED_TABLE} WHERE ws < $cutoff::BIGINT`, cutoff)
-  if (Number(row.n) > 0) await warehouse.run(`DELETE FROM ${AFFECTED_TABLE} WHERE ws < $cutoff::BIGINT`, cutoff)
-  return Number(row.n)
+  const mark = await engine.readMark(tf)
+  const from = mark.closedThrough === null ? lookbackFrom : Math.min(lookbackFrom, mark.closedThrough)
+  const result = await engine.replaceWindows(
+    tf,
+    {
+      range: {fromMicros: from, toMicros: cutoff},
+      late: {ingestedAfter: mark.ingestedThrough, beforeMicros: from, ...(options.retention && {notBeforeMicros: options.retention.fromMicros})},
+    },
+    {nowMicros: options.nowMicros, advanceMark: {closedThrough: cutoff}},
+  )
+  return {
+    timeframe: tf,
+    fromMicros: from,
+    toMicros: cutoff === END_OF_TIME ? Math.max(from, floorToWindow(options.nowMicros, tf) + micros) : cutoff,
+    candles: result.candles,
+    removed: result.removed,
+    trades: result.trades,
+    lateWindows: result.lateWindows,
+    lateSpan: result.lateSpan,
+    ...(result.lateBeyondRetention ? {lateBeyondRetention: result.lateBeyondRetention} : {}),
+    ingestedThrough: result.newestIngestion,
+  }
 }

@@ -1,4 +1,4 @@
-import type {Warehouse} from './engine/duckdb/warehouse.js'
+import type {Engine} from './engine/engine.js'
 
 import {FlowWindowResult, runFlowWindows} from './flow-run.js'
 import {RunHistory, RunRecord, RunTrigger} from './run-history.js'
@@ -22,11 +22,11 @@ export interface FlowRun {
 }
 
 /** Runs one flow and records it in the run history: Running, then Completed or Failed. */
-export async function runFlow(warehouse: Warehouse, history: RunHistory, tf: Timeframe, options: FlowRunOptions): Promise<FlowRun> {
+export async function runFlow(engine: Engine, history: RunHistory, tf: Timeframe, options: FlowRunOptions): Promise<FlowRun> {
   const spec = TIMEFRAME_SPECS[tf]
-  const started = history.start({flow: spec.flow, deployment: spec.deployment, timeframe: tf, trigger: options.trigger, warehouse: warehouse.path})
+  const started = history.start({flow: spec.flow, deployment: spec.deployment, timeframe: tf, trigger: options.trigger, warehouse: engine.target})
   try {
-    const result = await runFlowWindows(warehouse, tf, {
+    const result = await runFlowWindows(engine, tf, {
       nowMicros: options.nowMicros,
       lookbackMicros: options.lookbackMicros ?? spec.lookbackMicros,
       includeOpen: options.includeOpen,

@@ -1,11 +1,13 @@
 import type {RunRecord} from './run-history.js'
-import type {CliContext, SchedulerConnection, StartOutcome} from './scheduler-control.js'
-import type {OpenOptions} from './engine/duckdb/warehouse.js'
+import type {Home} from './home.js'
+import type {SchedulerConnection} from './scheduler/control.js'
+import type {EngineOpenOptions} from './engine/engine.js'
 
 import {ExitCode, K2Error} from './errors.js'
-import {checkSchedulerApi, runThroughScheduler, startScheduler, stopScheduler} from './scheduler-control.js'
+import {checkSchedulerApi, runThroughScheduler} from './scheduler/daemon-api.js'
+import {startScheduler, stopScheduler} from './scheduler/control.js'
 import {TIMEFRAME_SPECS} from './timeframes.js'
-import {verifyWarehouse} from './warehouse-integrity.js'
+import {withEngine} from './engine/index.js'
 import {firstLine, plural} from './words.js'
 
 // Full pipeline recovery (complete outage): the steps the command lists, one function each.
@@ -49,10 +51,16 @@ export async function runStep(step: RecoveryStep, record: FullStep, report: (lin
   }
 }
 
+/** Where the procedure works: the home, and the CLI's entry point (bin/run.js), which the daemon runs. */
+export interface CliContext {
+  bin: string
+  home: Home
+}
+
 export interface FullRecoveryOptions {
   cli: CliContext
   /** How the integrity step opens the warehouse (read-write). */
-  openOptions: OpenOptions
+  openOptions: EngineOpenOptions
   /** How long the 1m run may take, queue included. */
   runTimeoutMs: number
   /** Seconds a running flow may take to finish when the scheduler is stopped. */
@@ -66,7 +74,8 @@ export interface FullRecoveryOptions {
  * a check, added by the command.)
  */
 export class FullRecovery {
-  scheduler?: StartOutcome
+  /** The scheduler this procedure started. */
+  scheduler?: {pid: number; port: number}
   run?: RunRecord
   private connection?: SchedulerConnection
 
@@ -82,20 +91,20 @@ export class FullRecovery {
         title: 'Stop the scheduler',
         next: () => `k2ops scheduler status shows the process; stop it by hand (its pid is in ${home.stateDir}/scheduler.json), ${again}`,
         run: async () => {
-          const stop = await stopScheduler(cli, this.options.stopTimeoutSeconds)
+          const stop = await asCommand('scheduler stop', stopScheduler(home, {timeoutSeconds: this.options.stopTimeoutSeconds}))
           if (stop.stalePidFile) return `not running; removed the pid file left by pid ${stop.pid}`
           return stop.wasRunning ? `stopped pid ${stop.pid} (${stop.stopped})` : 'not running'
         },
       },
       {
         name: 'warehouse-integrity',
-        title: 'Check the warehouse: open, CHECKPOINT, read every block',
+        title: 'Check the warehouse: open, checkpoint, read every block',
         next: (error) =>
           error instanceof K2Error && error.exit === ExitCode.busy
             ? `wait for the process named above to finish, ${again}`
             : `restore ${home.warehouse} from a backup, or move it aside and rebuild it (k2ops init, k2ops ingest TAPES..., k2ops backfill --timeframe all --from FIRST_DAY); ${again}`,
         run: async () => {
-          const report = await verifyWarehouse(home.warehouse, openOptions)
+          const report = await withEngine(home, openOptions, (engine) => engine.checkIntegrity())
           const rows = report.tables.reduce((sum, table) => sum + table.rows, 0)
           return `${plural(report.tables.length, 'table')}, ${plural(rows, 'row')} read back in ${report.durationMs} ms`
         },
@@ -105,7 +114,8 @@ export class FullRecovery {
         title: 'Start the scheduler',
         next: () => `see ${home.logsDir}/scheduler.out and k2ops scheduler logs, fix the cause, ${again}`,
         run: async () => {
-          this.scheduler = await startScheduler(cli)
+          const {pid, port} = await asCommand('scheduler start', startScheduler(home, {bin: cli.bin, catchUp: true}))
+          this.scheduler = {pid, port}
           return `pid ${this.scheduler.pid}, API http://127.0.0.1:${this.scheduler.port}`
         },
       },
@@ -131,5 +141,15 @@ export class FullRecovery {
         },
       },
     ]
+  }
+}
+
+/** A failure of a scheduler step reads as the matching command's would: `k2ops scheduler start: …`. */
+async function asCommand<T>(command: string, step: Promise<T>): Promise<T> {
+  try {
+    return await step
+  } catch (error) {
+    const failure = error instanceof K2Error ? error : undefined
+    throw new K2Error(`k2ops ${command}: ${(error as Error).message}`, {code: failure?.code ?? 'step_failed', exit: ExitCode.failed, hint: failure?.hint, cause: error})
   }
 }

@@ -1,9 +1,8 @@
 import type {AuditLog} from './audit.js'
-import type {Warehouse} from './engine/duckdb/warehouse.js'
+import type {Engine} from './engine/engine.js'
 
-import {loadDuckDB} from './engine/duckdb/duckdb-module.js'
 import {parseIsoInstant} from './time.js'
-import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe} from './timeframes.js'
+import {Timeframe} from './timeframes.js'
 
 /** A planned range as the intent of a recover run recorded it. */
 export interface RecordedRange {
@@ -34,40 +33,19 @@ export interface RecoverFound {
  * the run's instant as updated_at (an unchanged one keeps its old one and needs no repair), so the
  * candles of its planned ranges updated at that instant are the ones it repaired.
  */
-export async function findRebuilt(warehouse: Warehouse, ranges: RecordedRange[], at: string): Promise<RecoverFound> {
-  const {listValue} = loadDuckDB()
+export async function findRebuilt(engine: Engine, ranges: RecordedRange[], at: string): Promise<RecoverFound> {
   const atMicros = parseIsoInstant(at, 'audit record')
-  let candlesRebuilt = 0
-  let rangesTouched = 0
-  for (const tf of TIMEFRAMES) {
-    const own = ranges.filter((range) => range.timeframe === tf)
-    if (own.length === 0) continue
-    const rows = await warehouse.all<{lo: bigint; candles: bigint}>(
-      `SELECT r.lo, count(c.window_start) AS candles
-       FROM (SELECT unnest($lo::BIGINT[]) AS lo, unnest($hi::BIGINT[]) AS hi) r
-       JOIN ${TIMEFRAME_SPECS[tf].table} c ON epoch_us(c.window_start) >= r.lo AND epoch_us(c.window_start) < r.hi AND c.updated_at = make_timestamp($at::BIGINT)
-       GROUP BY r.lo`,
-      {
-        lo: listValue(own.map((range) => BigInt(parseIsoInstant(range.from, 'audit record')))),
-        hi: listValue(own.map((range) => BigInt(parseIsoInstant(range.to, 'audit record')))),
-        at: BigInt(atMicros),
-      },
-    )
-    for (const row of rows) {
-      candlesRebuilt += Number(row.candles)
-      rangesTouched++
-    }
-  }
-
-  return {candlesRebuilt, rangesTouched, ranges: ranges.length}
+  const planned = ranges.map((range) => ({timeframe: range.timeframe, fromMicros: parseIsoInstant(range.from, 'audit record'), toMicros: parseIsoInstant(range.to, 'audit record')}))
+  const touched = planned.length === 0 ? [] : await engine.candlesUpdatedAt(planned, atMicros)
+  return {candlesRebuilt: touched.reduce((sum, range) => sum + range.candles, 0), rangesTouched: touched.length, ranges: ranges.length}
 }
 
 /** Earlier recover runs on this warehouse killed before their outcome: what the warehouse shows they rebuilt. */
-export async function findInterrupted(warehouse: Warehouse, audit: AuditLog, warehousePath: string): Promise<InterruptedRecover[]> {
+export async function findInterrupted(engine: Engine, audit: AuditLog, warehousePath: string): Promise<InterruptedRecover[]> {
   const runs: InterruptedRecover[] = []
   for (const record of audit.interrupted('recover', warehousePath)) {
     const ranges = ((record.details.plan as {ranges?: RecordedRange[]} | undefined)?.ranges ?? []) as RecordedRange[]
-    runs.push({id: record.id, at: record.at, by: `${record.user}@${record.host}`, found: await findRebuilt(warehouse, ranges, record.at)})
+    runs.push({id: record.id, at: record.at, by: `${record.user}@${record.host}`, found: await findRebuilt(engine, ranges, record.at)})
   }
 
   return runs

@@ -1,6 +1,6 @@
 import type {AuditLog} from './audit.js'
 import type {FoundDeletion, PlannedDeletion, RetentionPlan, TablePlan} from './retention.js'
-import type {Warehouse} from './engine/duckdb/warehouse.js'
+import type {Engine} from './engine/engine.js'
 
 import {findDeleted} from './retention.js'
 
@@ -17,10 +17,10 @@ export interface InterruptedRetention {
  * what the warehouse shows they deleted. With `close` (the real run, holding the warehouse
  * read-write) that is recorded as their outcome (`interrupted`).
  */
-export async function settleInterruptedRetentions(warehouse: Warehouse, log: AuditLog, warehousePath: string, close: boolean): Promise<InterruptedRetention[]> {
+export async function settleInterruptedRetentions(engine: Engine, log: AuditLog, warehousePath: string, close: boolean): Promise<InterruptedRetention[]> {
   const found: InterruptedRetention[] = []
   for (const record of log.interrupted('retention', warehousePath)) {
-    const tables = await findDeleted(warehouse, (record.details.tables ?? []) as PlannedDeletion[])
+    const tables = await findDeleted(engine, (record.details.tables ?? []) as PlannedDeletion[])
     found.push({id: record.id, at: record.at, by: `${record.user}@${record.host}`, tables})
     if (!close) continue
     log.finish(record, {

@@ -1,77 +1,10 @@
+// The tables of the data contract and of k2ops' own bookkeeping, by name. How each engine lays
+// them out (DDL, partitioning) lives with the engine.
 import {TIMEFRAMES, TIMEFRAME_SPECS} from './timeframes.js'
 
 export const TRADES_TABLE = 'market_data.gold_crypto_trades'
 export const WATERMARKS_TABLE = 'k2ops_meta.flow_watermarks'
 export const INGESTED_FILES_TABLE = 'k2ops_meta.ingested_files'
-
-/** The source table of the data contract (compatible with the original platform). */
-const TRADES_DDL = `CREATE TABLE IF NOT EXISTS ${TRADES_TABLE} (
-  trade_id VARCHAR NOT NULL,
-  symbol VARCHAR NOT NULL,
-  exchange VARCHAR NOT NULL,
-  "timestamp" BIGINT NOT NULL,
-  price DECIMAL(18,8) NOT NULL,
-  quantity DECIMAL(38,8) NOT NULL,
-  side VARCHAR,
-  source_sequence BIGINT,
-  ingestion_timestamp BIGINT NOT NULL,
-  exchange_date DATE NOT NULL
-)`
-
-function candleDdl(table: string): string {
-  return `CREATE TABLE IF NOT EXISTS ${table} (
-  symbol VARCHAR NOT NULL,
-  exchange VARCHAR NOT NULL,
-  window_start TIMESTAMP NOT NULL,
-  window_end TIMESTAMP NOT NULL,
-  window_date DATE NOT NULL,
-  open_price DECIMAL(18,8) NOT NULL,
-  high_price DECIMAL(18,8) NOT NULL,
-  low_price DECIMAL(18,8) NOT NULL,
-  close_price DECIMAL(18,8) NOT NULL,
-  volume DECIMAL(38,8) NOT NULL,
-  trade_count BIGINT NOT NULL,
-  vwap DECIMAL(18,8) NOT NULL,
-  created_at TIMESTAMP NOT NULL,
-  updated_at TIMESTAMP NOT NULL
-)`
-}
-
-/**
- * k2ops' own bookkeeping, per timeframe: every trade with ingestion_timestamp ≤ ingested_through
- * whose window starts before closed_through is reflected in that timeframe's candles. This is what
- * makes late trades exact.
- */
-const WATERMARKS_DDL = `CREATE TABLE IF NOT EXISTS ${WATERMARKS_TABLE} (
-  timeframe VARCHAR NOT NULL,
-  ingested_through BIGINT NOT NULL,
-  closed_through BIGINT,
-  updated_at TIMESTAMP NOT NULL
-)`
-
-/**
- * k2ops' own bookkeeping: which file each ingest stored, by the ingestion_timestamp its rows got
- * (unique per file), so that a conflicting trade can name the file that stored it first. Created
- * on open by ingest and init in warehouses made before it; rows stored before it have no entry.
- */
-const INGESTED_FILES_DDL = `CREATE TABLE IF NOT EXISTS ${INGESTED_FILES_TABLE} (
-  ingestion_timestamp BIGINT NOT NULL,
-  file VARCHAR NOT NULL,
-  trades BIGINT NOT NULL,
-  ingested_at TIMESTAMP NOT NULL
-)`
-
-/** Every statement that creates the schema; each is idempotent. */
-export function schemaStatements(): string[] {
-  return [
-    'CREATE SCHEMA IF NOT EXISTS market_data',
-    'CREATE SCHEMA IF NOT EXISTS k2ops_meta',
-    TRADES_DDL,
-    ...TIMEFRAMES.map((tf) => candleDdl(TIMEFRAME_SPECS[tf].table)),
-    WATERMARKS_DDL,
-    INGESTED_FILES_DDL,
-  ]
-}
 
 /** The tables every warehouse has (INGESTED_FILES_TABLE is added by the next ingest or init, so it is not required). */
 export const SCHEMA_TABLES = [TRADES_TABLE, ...TIMEFRAMES.map((tf) => TIMEFRAME_SPECS[tf].table), WATERMARKS_TABLE]

@@ -1,7 +1,7 @@
 import {readFileSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
 
-import type {CandleRow} from '../../src/pipeline/candle-query.js'
+import type {CandleRow} from '../../src/pipeline/engine/engine.js'
 
 import {k2ops} from '../helpers/cli.js'
 import {hasRealData, realFile} from '../helpers/real-data.js'

@@ -1,7 +1,7 @@
 import {join} from 'node:path'
 import {afterEach} from 'vitest'
 
-import type {IngestOptions} from '../../src/pipeline/ingest/ingest-file.js'
+import type {IngestOptions} from '../../src/pipeline/ingest/ingest-types.js'
 
 import {Warehouse} from '../../src/pipeline/engine/duckdb/warehouse.js'
 import {useTempDir} from './temp-home.js'

@@ -1,7 +1,7 @@
 import {copyFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import type {CandleRow} from '../../src/pipeline/candle-query.js'
+import type {CandleRow} from '../../src/pipeline/engine/engine.js'
 
 import {isProcessRunning} from '../../src/pipeline/process-owner.js'
 import {TRADES_TABLE} from '../../src/pipeline/schema.js'
@@ -68,7 +68,7 @@ export async function candleValues(warehouse: Warehouse, tf: Timeframe): Promise
 
 /** Fills a warehouse with synthetic trades straight from the generator (no ingest). */
 export async function seedSyntheticTrades(warehouse: Warehouse, options: {trades: number; from: string; to: string; seed?: number; ingestedAt?: number}): Promise<void> {
-  const {DEMO_MARKETS, syntheticTradesSql} = await import('../../src/pipeline/synthetic-trades.js')
+  const {DEMO_MARKETS, syntheticTradesSql} = await import('../../src/pipeline/engine/duckdb/synthetic-trades.js')
   const sql = syntheticTradesSql({markets: DEMO_MARKETS, trades: options.trades, fromMicros: micros(options.from), toMicros: micros(options.to), seed: options.seed})
   await warehouse.run(
     `INSERT INTO ${TRADES_TABLE}

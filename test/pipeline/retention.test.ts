@@ -2,6 +2,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import type {Warehouse} from '../../src/pipeline/engine/duckdb/warehouse.js'
 
+import {DuckdbEngine} from '../../src/pipeline/engine/duckdb/duckdb-engine.js'
 import {planBackfill} from '../../src/pipeline/backfill.js'
 import {clampBackfillPlan, clampToRetention, parseRetentionTargets, resolveRetentionPolicies, retentionCutoff, retentionKeptFrom, selectPolicies} from '../../src/pipeline/retention-policy.js'
 import {applyRetention, findDeleted, planRetention} from '../../src/pipeline/retention.js'
@@ -54,22 +55,22 @@ describe('planRetention and applyRetention', () => {
 
   it('deletes what the plan counted, per table, and reports it', async () => {
     const warehouse = await warehouseWithCandles()
-    const plan = await planRetention(warehouse, {'1m': 90, '5m': 180}, '2026-03-01')
+    const plan = await planRetention(DuckdbEngine.over(warehouse), {'1m': 90, '5m': 180}, '2026-03-01')
     expect(plan.tables.map((t) => [t.table, t.cutoff, t.byDay])).toEqual([
       [TIMEFRAME_SPECS['1m'].table, '2025-12-01', [{date: '2025-11-29', rows: 1}, {date: '2025-11-30', rows: 1}]],
       [TIMEFRAME_SPECS['5m'].table, '2025-09-02', [{date: '2025-09-01', rows: 1}]],
     ])
-    const result = await applyRetention(warehouse, plan)
+    const result = await applyRetention(DuckdbEngine.over(warehouse), plan)
     expect(result).toMatchObject({deletedRows: 3, failedTable: null, checkpoint: {done: true}})
     expect(await rowsPerDay(warehouse)).toEqual({'1m 2025-12-01': 1, '5m 2025-09-02': 1})
   })
 
   it('a row that arrived after the plan rolls its table back whole and stops the run there', async () => {
     const warehouse = await warehouseWithCandles()
-    const plan = await planRetention(warehouse, {'1m': 90, '5m': 180}, '2026-03-01')
+    const plan = await planRetention(DuckdbEngine.over(warehouse), {'1m': 90, '5m': 180}, '2026-03-01')
     await insertCandle(warehouse, '1m', {symbol: 'ETHUSDT', start: '2025-11-30T12:00:00Z'})
     const before = await rowsPerDay(warehouse)
-    const result = await applyRetention(warehouse, plan)
+    const result = await applyRetention(DuckdbEngine.over(warehouse), plan)
     expect(result.failedTable).toBe(TIMEFRAME_SPECS['1m'].table)
     expect(result.tables.map((t) => [t.status, t.deletedRows])).toEqual([
       ['failed', 0],
@@ -124,7 +125,7 @@ describe('findDeleted: what a killed retention run did', () => {
     try {
       await insertCandle(warehouse, '5m', {symbol: 'BTCUSDT', start: '2025-09-01T00:00:00Z'})
       await insertCandle(warehouse, '1h', {symbol: 'BTCUSDT', start: '2023-03-01T00:00:00Z'})
-      const found = await findDeleted(warehouse, [
+      const found = await findDeleted(DuckdbEngine.over(warehouse), [
         {target: '1m', table: TIMEFRAME_SPECS['1m'].table, cutoff: '2025-12-01', rows: 4},
         {target: '5m', table: TIMEFRAME_SPECS['5m'].table, cutoff: '2025-09-02', rows: 1},
         {target: '1h', table: TIMEFRAME_SPECS['1h'].table, cutoff: '2023-03-02', rows: 3},

@@ -1,10 +1,6 @@
 import {Flags} from '@oclif/core'
-import {closeSync, readFileSync} from 'node:fs'
-import {join} from 'node:path'
-import {setTimeout as sleep} from 'node:timers/promises'
 
 import {BaseCommand} from '../../base-command.js'
-import {ExitCode, K2Error} from '../../pipeline/errors.js'
 
 export interface SchedulerStartResult {
   pid: number
@@ -12,8 +8,6 @@ export interface SchedulerStartResult {
   logFile: string
   foreground: boolean
 }
-
-const START_WAIT_MS = 15_000
 
 export default class SchedulerStart extends BaseCommand<typeof SchedulerStart> {
   static override summary = 'Start the scheduler: the five deployments on their crons, one flow at a time, with a local API.'
@@ -34,66 +28,19 @@ unless --no-catch-up. Logs: k2ops scheduler logs.`
   }
 
   async run(): Promise<SchedulerStartResult> {
-    const home = this.home
-    const {daemonFiles, runningDaemon} = await import('../../pipeline/scheduler/daemon-files.js')
-    const files = daemonFiles(home.stateDir, home.logsDir)
-    const running = runningDaemon(files.stateFile)
-    if (running) {
-      throw new K2Error(`a scheduler already runs on this home: pid ${running.pid}, since ${running.startedAt}`, {
-        code: 'already_running',
-        exit: ExitCode.failed,
-        hint: 'k2ops scheduler status shows it; k2ops scheduler stop stops it',
-      })
-    }
-
+    const {runSchedulerInForeground, startScheduler} = await import('../../pipeline/scheduler/control.js')
+    const options = {bin: process.argv[1], catchUp: this.flags['catch-up']}
     if (this.flags.foreground) {
-      const {runDaemon} = await import('../../pipeline/scheduler/daemon.js')
-      await runDaemon({home, bin: process.argv[1], version: this.config.version, catchUp: this.flags['catch-up'], echo: process.stderr})
-      return {pid: process.pid, port: null, logFile: files.logFile, foreground: true}
+      const {pid, logFile} = await runSchedulerInForeground(this.home, {...options, version: this.config.version, echo: process.stderr})
+      return {pid, port: null, logFile, foreground: true}
     }
 
-    const {pid, port} = await this.startDetached(files)
+    const {pid, port, logFile} = await startScheduler(this.home, options)
     if (!this.jsonEnabled()) {
       this.log(`Scheduler started: pid ${pid}, API http://127.0.0.1:${port}`)
-      this.log(`Logs: k2ops scheduler logs -f (${files.logFile})`)
+      this.log(`Logs: k2ops scheduler logs -f (${logFile})`)
     }
 
-    return {pid, port, logFile: files.logFile, foreground: false}
-  }
-
-  /** Spawns `scheduler start --foreground` detached, and waits until its API answers. */
-  private async startDetached(files: {stateFile: string; logFile: string}): Promise<{pid: number; port: number}> {
-    const {spawn} = await import('node:child_process')
-    const {readDaemonState} = await import('../../pipeline/scheduler/daemon-files.js')
-    const home = this.home
-    const {openPrivateFile, privateDir} = await import('../../pipeline/private-files.js')
-    privateDir(home.logsDir)
-    // What the daemon prints before its log is open (a bad config, a port in use) lands here.
-    const outFile = join(home.logsDir, 'scheduler.out')
-    const out = openPrivateFile(outFile, 'w')
-    const args = [process.argv[1], 'scheduler', 'start', '--foreground', '--home', home.dir, '--warehouse', home.warehouse]
-    if (!this.flags['catch-up']) args.push('--no-catch-up')
-    const child = spawn(process.execPath, args, {detached: true, stdio: ['ignore', out, out], env: {...process.env, NO_COLOR: '1'}})
-    closeSync(out)
-    let exited: number | null = null
-    child.once('exit', (code) => {
-      exited = code ?? 1
-    })
-    child.unref()
-    const deadline = Date.now() + START_WAIT_MS
-    while (Date.now() < deadline) {
-      if (exited !== null) break
-      const state = readDaemonState(files.stateFile)
-      if (state && state.pid === child.pid && state.port) return {pid: state.pid, port: state.port}
-      await sleep(100)
-    }
-
-    const why = readFileSync(outFile, 'utf8').trim().split('\n').filter((line) => line.startsWith('k2ops:')).pop()
-    if (exited === null) child.kill('SIGTERM')
-    throw new K2Error(why ? why.replace(/^k2ops: /, 'the scheduler did not start: ') : `the scheduler did not start within ${START_WAIT_MS / 1000} s`, {
-      code: 'start_failed',
-      exit: ExitCode.failed,
-      hint: `see ${outFile} and k2ops scheduler logs`,
-    })
+    return {pid, port, logFile, foreground: false}
   }
 }

@@ -37,15 +37,14 @@ Reads only the home's state files and the daemon's API: it answers at once, even
   static override examples = ['<%= config.bin %> scheduler status', '<%= config.bin %> scheduler status --json']
 
   async run(): Promise<SchedulerStatusResult> {
-    const {daemonFiles, isDaemonAlive, readDaemonState} = await import('../../pipeline/scheduler/daemon-files.js')
-    const files = daemonFiles(this.home.stateDir, this.home.logsDir)
-    const daemon = readDaemonState(files.stateFile)
-    const alive = daemon !== undefined && isDaemonAlive(daemon)
+    const {findDaemon} = await import('../../pipeline/scheduler/control.js')
+    const found = findDaemon(this.home)
     let result: SchedulerStatusResult
-    if (daemon && alive && daemon.port) {
-      result = await this.fromApi(daemon.pid, daemon.port)
+    if (found.status === 'running' && found.daemon.port) {
+      result = await this.fromApi(found.daemon.pid, found.daemon.port)
     } else {
-      const state: SchedulerState = daemon ? (alive ? 'unhealthy' : 'dead') : 'stopped'
+      const daemon = found.status === 'stopped' ? undefined : found.daemon
+      const state: SchedulerState = found.status === 'running' ? 'unhealthy' : found.status
       const message =
         state === 'dead'
           ? `The scheduler is dead: pid ${daemon!.pid} (started ${daemon!.startedAt}) is gone but left its pid file. k2ops scheduler start recovers.`

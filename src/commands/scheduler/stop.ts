@@ -1,5 +1,4 @@
 import {Flags} from '@oclif/core'
-import {setTimeout as sleep} from 'node:timers/promises'
 
 import {BaseCommand} from '../../base-command.js'
 
@@ -23,47 +22,18 @@ Stopping a scheduler that is not running says so and exits 0.`
   }
 
   async run(): Promise<SchedulerStopResult> {
-    const {daemonFiles, readDaemonState, readToken, releaseDaemonState, runningDaemon} = await import('../../pipeline/scheduler/daemon-files.js')
-    const {isProcessRunning: isAlive} = await import('../../pipeline/process-owner.js')
-    const files = daemonFiles(this.home.stateDir, this.home.logsDir)
-    const daemon = runningDaemon(files.stateFile)
-    if (!daemon) {
-      const stale = readDaemonState(files.stateFile)
-      if (stale) releaseDaemonState(files.stateFile, stale.pid)
-      if (!this.jsonEnabled()) this.log(stale ? `The scheduler is not running (removed the pid file left by pid ${stale.pid}).` : 'The scheduler is not running.')
-      return {wasRunning: false, pid: stale?.pid ?? null, stopped: null}
+    const {stopScheduler} = await import('../../pipeline/scheduler/control.js')
+    const {timeout} = this.flags
+    const onStopping = (pid: number) => {
+      if (!this.jsonEnabled()) this.logToStderr(`Stopping the scheduler (pid ${pid}); a running flow has ${timeout} s to finish…`)
     }
 
-    const token = readToken(files.tokenFile)
-    let asked = false
-    if (daemon.port && token) {
-      const {SchedulerClient} = await import('../../pipeline/scheduler/api-client.js')
-      asked = await new SchedulerClient(daemon.port, token)
-        .shutdown(this.flags.timeout)
-        .then(() => true)
-        .catch(() => false)
+    const {wasRunning, pid, stopped, stalePidFile} = await stopScheduler(this.home, {timeoutSeconds: timeout, onStopping})
+    if (!this.jsonEnabled()) {
+      if (!wasRunning) this.log(stalePidFile ? `The scheduler is not running (removed the pid file left by pid ${pid}).` : 'The scheduler is not running.')
+      else this.log(stopped === 'gracefully' ? `Scheduler stopped (pid ${pid}).` : `Scheduler killed (pid ${pid}) after it did not stop in time.`)
     }
 
-    if (!asked) process.kill(daemon.pid, 'SIGTERM')
-    if (!this.jsonEnabled()) this.logToStderr(`Stopping the scheduler (pid ${daemon.pid}); a running flow has ${this.flags.timeout} s to finish…`)
-    const deadline = Date.now() + (this.flags.timeout + 10) * 1000
-    while (isAlive(daemon.pid) && Date.now() < deadline) await sleep(100)
-    let stopped: SchedulerStopResult['stopped'] = 'gracefully'
-    if (isAlive(daemon.pid)) {
-      // The daemon leads its process group (it was started detached): its flow process goes too.
-      for (const target of [-daemon.pid, daemon.pid]) {
-        try {
-          process.kill(target, 'SIGKILL')
-        } catch {
-          // Already gone, or not a group.
-        }
-      }
-
-      stopped = 'killed'
-      releaseDaemonState(files.stateFile, daemon.pid)
-    }
-
-    if (!this.jsonEnabled()) this.log(stopped === 'gracefully' ? `Scheduler stopped (pid ${daemon.pid}).` : `Scheduler killed (pid ${daemon.pid}) after it did not stop in time.`)
-    return {wasRunning: true, pid: daemon.pid, stopped}
+    return {wasRunning, pid, stopped}
   }
 }

@@ -59,7 +59,10 @@ export interface ReplaceResult {
   lateSpan?: {firstMicros: number; lastMicros: number}
   /** Late windows before notBeforeMicros, left out. */
   lateBeyondRetention: number
-  /** The newest ingestion_timestamp this operation saw (NOTHING_INGESTED when no trade). */
+  /**
+   * The newest ingestion_timestamp this operation saw (NOTHING_INGESTED when no trade), when it
+   * selected late windows or moved the mark; otherwise NOTHING_INGESTED (it did not look).
+   */
   newestIngestion: number
 }
 

@@ -7,7 +7,6 @@
 import type {FileConfig} from '../home.js'
 
 import {UsageError} from '../errors.js'
-import {isoSql} from '../sql-time.js'
 import {MICROS_PER_DAY, formatMicros, parseDuration, parseIsoInstant} from '../time.js'
 import {plural} from '../words.js'
 
@@ -45,12 +44,6 @@ export function ingestTimeWindow(config: FileConfig['ingest'], nowMicros: number
 /** The reason a time outside the window gets: `2100-01-01T00:00:00Z is outside 2009-01-01 … now + 1 day`. */
 export function outsideWindowReason(micros: number, window: TimeWindow): string {
   return `${formatMicros(micros)} is outside ${window.label}`
-}
-
-/** The SQL twin of outsideWindowReason over a µs BIGINT expression: NULL inside the window. */
-export function outsideWindowSql(micros: string, window: TimeWindow): string {
-  return `CASE WHEN (${micros}) < ${window.earliestMicros} OR (${micros}) > ${window.latestMicros}
-    THEN ${isoSql(`make_timestamp(${micros})`)} || ' is outside ' || '${window.label.replaceAll("'", "''")}' END`
 }
 
 function instantLabel(micros: number): string {

@@ -2,6 +2,7 @@ import {randomBytes} from 'node:crypto'
 import {existsSync, readFileSync, renameSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 
+import {ExitCode, K2Error} from '../errors.js'
 import {openPrivateFile, privateDir, writeAndClose, writePrivateFile} from '../private-files.js'
 import {isOwnerAlive} from '../process-owner.js'
 
@@ -49,15 +50,18 @@ export function readDaemonState(file: string): DaemonState | undefined {
   }
 }
 
-/** The state of the daemon that runs now, or undefined (no file, or a stale one left by a crash). */
-export function runningDaemon(file: string): DaemonState | undefined {
-  const state = readDaemonState(file)
-  return state && isDaemonAlive(state) ? state : undefined
-}
-
 /** Does the daemon that wrote this state still run (the same process, not a program that got its pid)? */
 export function isDaemonAlive(state: DaemonState): boolean {
   return isOwnerAlive(state) && hasSchedulerCommandLine(state.pid)
+}
+
+/** The refusal of a second daemon on a home, naming the one that runs. */
+export function alreadyRunningError(holder: DaemonState): K2Error {
+  return new K2Error(`a scheduler already runs on this home: pid ${holder.pid}, since ${holder.startedAt}`, {
+    code: 'already_running',
+    exit: ExitCode.failed,
+    hint: 'k2ops scheduler status shows it; k2ops scheduler stop stops it',
+  })
 }
 
 export type ClaimResult = {claimed: true} | {claimed: false; holder: DaemonState}

@@ -12,7 +12,7 @@ import {RunHistory} from '../run-history.js'
 import {formatMillis} from '../time.js'
 import {startApiServer, serverPort} from './api-server.js'
 import {childProcessExecutor} from './child-executor.js'
-import {DaemonState, claimDaemonState, daemonFiles, releaseDaemonState, updateDaemonState, writeToken} from './daemon-files.js'
+import {DaemonState, alreadyRunningError, claimDaemonState, daemonFiles, releaseDaemonState, updateDaemonState, writeToken} from './daemon-files.js'
 import {ScheduleRunner} from './schedule-runner.js'
 import {systemClock} from './system-clock.js'
 import {DEFAULT_LOG_FILES, DEFAULT_LOG_MAX_BYTES, openSchedulerLog} from './scheduler-log.js'
@@ -40,13 +40,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const startedAtMs = Date.now()
   const state: DaemonState = {...currentProcess(), startedAt: formatMillis(startedAtMs), version: options.version, warehouse: home.warehouse}
   const claim = claimDaemonState(files.stateFile, state)
-  if (!claim.claimed) {
-    throw new K2Error(`a scheduler already runs on this home: pid ${claim.holder.pid}, since ${claim.holder.startedAt}`, {
-      code: 'already_running',
-      exit: ExitCode.failed,
-      hint: 'k2ops scheduler status shows it; k2ops scheduler stop stops it',
-    })
-  }
+  if (!claim.claimed) throw alreadyRunningError(claim.holder)
 
   const settings = home.config.scheduler ?? {}
   const {log, close: closeLog} = await openSchedulerLog({

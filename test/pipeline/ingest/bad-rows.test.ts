@@ -3,7 +3,8 @@ import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {BadInputError} from '../../../src/pipeline/errors.js'
-import {IngestOptions, ingestFile} from '../../../src/pipeline/ingest/ingest-file.js'
+import {ingestFile} from '../../../src/pipeline/engine/duckdb/ingest/ingest-file.js'
+import type {IngestOptions} from '../../../src/pipeline/ingest/ingest-types.js'
 import {Warehouse} from '../../../src/pipeline/engine/duckdb/warehouse.js'
 import {useTempDir} from '../../helpers/temp-home.js'
 

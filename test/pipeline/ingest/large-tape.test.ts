@@ -3,7 +3,8 @@ import {once} from 'node:events'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {IngestProgress, ingestFile} from '../../../src/pipeline/ingest/ingest-file.js'
+import {ingestFile} from '../../../src/pipeline/engine/duckdb/ingest/ingest-file.js'
+import type {IngestProgress} from '../../../src/pipeline/ingest/ingest-types.js'
 import {Warehouse} from '../../../src/pipeline/engine/duckdb/warehouse.js'
 import {useTempDir} from '../../helpers/temp-home.js'
 

@@ -2,7 +2,7 @@ import {mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {ingestFile} from '../../../src/pipeline/ingest/ingest-file.js'
+import {ingestFile} from '../../../src/pipeline/engine/duckdb/ingest/ingest-file.js'
 import {useIngestWarehouse} from '../../helpers/ingest-warehouse.js'
 
 const NOW = Date.UTC(2025, 0, 2) * 1000

@@ -3,7 +3,7 @@ import {basename, join} from 'node:path'
 import {crc32, deflateRawSync, gzipSync} from 'node:zlib'
 import {describe, expect, it} from 'vitest'
 
-import {ingestFile} from '../../../src/pipeline/ingest/ingest-file.js'
+import {ingestFile} from '../../../src/pipeline/engine/duckdb/ingest/ingest-file.js'
 import {Warehouse} from '../../../src/pipeline/engine/duckdb/warehouse.js'
 import {hasRealData, realFile} from '../../helpers/real-data.js'
 import {useIngestWarehouse} from '../../helpers/ingest-warehouse.js'

@@ -3,7 +3,8 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {BadInputError, UsageError} from '../../../src/pipeline/errors.js'
-import {ingestFile, ingestTimeWindow} from '../../../src/pipeline/ingest/ingest-file.js'
+import {ingestFile} from '../../../src/pipeline/engine/duckdb/ingest/ingest-file.js'
+import {ingestTimeWindow} from '../../../src/pipeline/ingest/time-window.js'
 import {Warehouse} from '../../../src/pipeline/engine/duckdb/warehouse.js'
 import {useIngestWarehouse} from '../../helpers/ingest-warehouse.js'
 

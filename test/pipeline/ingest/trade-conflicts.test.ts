@@ -3,7 +3,7 @@ import {join, resolve} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {BadInputError} from '../../../src/pipeline/errors.js'
-import {ingestFile} from '../../../src/pipeline/ingest/ingest-file.js'
+import {ingestFile} from '../../../src/pipeline/engine/duckdb/ingest/ingest-file.js'
 import {Warehouse} from '../../../src/pipeline/engine/duckdb/warehouse.js'
 import {hasRealData, realFile} from '../../helpers/real-data.js'
 import {useIngestWarehouse} from '../../helpers/ingest-warehouse.js'

@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {processStartTime} from '../../../src/pipeline/process-owner.js'
-import {runningDaemon} from '../../../src/pipeline/scheduler/daemon-files.js'
+import {findDaemon} from '../../../src/pipeline/scheduler/control.js'
 import {useTempDir} from '../../helpers/temp-home.js'
 
 const children: ChildProcess[] = []
@@ -21,12 +21,13 @@ describe('the pid file of the scheduler', () => {
     children.push(other)
     await new Promise((resolve) => other.once('spawn', resolve))
     const pid = other.pid!
-    const file = join(tempDir(), 'scheduler.json')
+    const stateDir = tempDir()
+    const file = join(stateDir, 'scheduler.json')
     const state = {pid, startedAt: '2024-08-10T00:00:00.000Z', version: '0', warehouse: 'w.duckdb'}
     writeFileSync(file, JSON.stringify({...state, pidStartTicks: processStartTime(pid)}))
-    expect(runningDaemon(file)?.pid).toBe(pid)
+    expect(findDaemon({stateDir, logsDir: stateDir})).toMatchObject({status: 'running', daemon: {pid}})
     // The daemon that wrote the file died and its pid went to this process.
     writeFileSync(file, JSON.stringify({...state, pidStartTicks: processStartTime(pid)! - 1}))
-    expect(runningDaemon(file)).toBeUndefined()
+    expect(findDaemon({stateDir, logsDir: stateDir}).status).toBe('dead')
   })
 })

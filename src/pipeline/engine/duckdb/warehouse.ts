@@ -1,5 +1,7 @@
 import type {DuckDBConnection, DuckDBInstance, DuckDBValue} from '@duckdb/node-api'
 
+import type {EngineOpenOptions} from '../engine.js'
+
 import {existsSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {setTimeout as sleep} from 'node:timers/promises'
@@ -7,25 +9,14 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {loadDuckDB} from './duckdb-module.js'
 import {LockHolder, UsageError, WarehouseBusyError} from '../../errors.js'
 import {PRIVATE_FILE_MODE, tighten, writePrivateFile} from '../../private-files.js'
-import {schemaStatements} from '../../schema.js'
+import {schemaStatements} from './schema.js'
 import {formatMillis} from '../../time.js'
 import {firstLine} from '../../words.js'
 
 export type SqlParams = DuckDBValue[] | Record<string, DuckDBValue>
 
-export interface OpenOptions {
-  /** What this process is doing, shown to anyone who finds the warehouse busy. */
-  operation: string
-  lockTimeoutMs: number
-  memoryLimit?: string
-  threads?: number
-  /** Create the file and the schema when missing (init, ingest); otherwise a missing file is an error. */
-  create?: boolean
-  /** Read only: several readers may share the file, and no holder note is written. */
-  readOnly?: boolean
-  /** For tests: how often to retry the lock. */
-  retryEveryMs?: number
-}
+/** How a warehouse is opened: the engine seam's options (engine.ts). */
+export type OpenOptions = EngineOpenOptions
 
 /**
  * One open warehouse: a DuckDB file held read-write by this process. DuckDB allows one such process

@@ -1,11 +1,12 @@
-import type {Warehouse} from './engine/duckdb/warehouse.js'
+import type {EngineSummary} from '../engine.js'
+import type {Warehouse} from './warehouse.js'
 
 import {mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {loadDuckDB} from './engine/duckdb/duckdb-module.js'
-import {TIMEFRAMES, TIMEFRAME_SPECS} from './timeframes.js'
-import {MICROS_PER_DAY} from './time.js'
+import {TIMEFRAMES, TIMEFRAME_SPECS} from '../../timeframes.js'
+import {MICROS_PER_DAY} from '../../time.js'
+import {loadDuckDB} from './duckdb-module.js'
 import {DEMO_MARKETS, syntheticTradesSql} from './synthetic-trades.js'
 
 export interface DemoTapes {
@@ -44,13 +45,8 @@ export async function writeDemoTapes(dir: string, options: {trades: number; nowM
   return tapes
 }
 
-export interface WarehouseSummary {
-  trades: number
-  markets: Array<{exchange: string; symbol: string; trades: number; from: string; to: string}>
-  candles: Record<string, number>
-}
-
-export async function summarizeWarehouse(warehouse: Warehouse): Promise<WarehouseSummary> {
+/** engine.ts summarize. */
+export async function summarizeWarehouse(warehouse: Warehouse): Promise<EngineSummary> {
   const markets = await warehouse.json<{exchange: string; symbol: string; trades: string; from: string; to: string}>(
     `SELECT exchange, symbol, count(*) AS trades,
             strftime(make_timestamp(min("timestamp")), '%Y-%m-%dT%H:%M:%SZ') AS "from",

@@ -1,21 +1,11 @@
-import type {Warehouse} from './engine/duckdb/warehouse.js'
+import type {FlowMark} from '../engine.js'
+import type {Warehouse} from './warehouse.js'
 
-import {TRADES_TABLE, WATERMARKS_TABLE} from './schema.js'
-import {Timeframe} from './timeframes.js'
+import {TRADES_TABLE, WATERMARKS_TABLE} from '../../schema.js'
+import {Timeframe} from '../../timeframes.js'
+import {NOTHING_INGESTED} from '../engine.js'
 
-/** No trade has been reflected yet: every stored trade is new to the flow. */
-export const NOTHING_INGESTED = -1
-
-/**
- * How far a timeframe's candles are known to be complete: every trade with
- * ingestion_timestamp ≤ ingestedThrough in a window starting before closedThrough is in them.
- * Trades ingested later, or in windows from closedThrough on, still have to be built.
- */
-export interface FlowMark {
-  ingestedThrough: number
-  /** null: never run, nothing is known to be built. */
-  closedThrough: number | null
-}
+// The flow marks' SQL (engine.ts FlowMark: what a mark says).
 
 export async function readMark(warehouse: Warehouse, tf: Timeframe): Promise<FlowMark> {
   const rows = await warehouse.all<{ingested: bigint; closed: bigint | null}>(

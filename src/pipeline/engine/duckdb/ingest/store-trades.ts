@@ -22,13 +22,14 @@
 import {existsSync, mkdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 
-import type {RowSource} from './ingest-types.js'
-import type {Warehouse} from '../engine/duckdb/warehouse.js'
+import type {RowSource} from '../../../ingest/ingest-types.js'
+import type {Warehouse} from '../warehouse.js'
 
-import {INGESTED_FILES_TABLE, TRADES_TABLE} from '../schema.js'
-import {NOTHING_INGESTED, newestIngestion} from '../watermark.js'
+import {INGESTED_FILES_TABLE, TRADES_TABLE} from '../../../schema.js'
+import {NOTHING_INGESTED} from '../../engine.js'
+import {newestIngestion} from '../watermark.js'
 import {sqlLiteral} from './staged-sql.js'
-import {TimeSlice, timeSlices} from './time-slices.js'
+import {TimeSlice, timeSlices} from '../../../ingest/time-slices.js'
 
 export interface StoreRequest {
   /** Logged as the source of the stored rows. */

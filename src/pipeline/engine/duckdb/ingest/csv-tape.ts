@@ -3,18 +3,18 @@
  * line, validate every row in JS, stage the good ones, and either stop at the first bad row
  * (BadInputError `FILE:LINE: FIELD: what is wrong`) or, with skipBadRows, write it to the rejects file.
  */
-import type {IngestOptions, RowSource, StagedTape} from './ingest-types.js'
+import type {IngestOptions, RowSource, StagedTape} from '../../../ingest/ingest-types.js'
 import type {Staging} from './staging.js'
 
-import {BadInputError, UsageError} from '../errors.js'
-import {LineTooLongError, MAX_LINE_CHARS, isBlankLine, isProblem, readLines, splitLine, splitPlainLine} from './csv-lines.js'
-import {normaliseSymbol, resolveTapeNames} from './market-names.js'
-import {RejectsFile, rejectsPath} from './rejects-file.js'
-import {RowCheck, RowCheckContext, SKIP, STAGED_SEPARATOR, newRowCheckContext, rowCheckFor} from './row-parsers.js'
+import {BadInputError, UsageError} from '../../../errors.js'
+import {LineTooLongError, MAX_LINE_CHARS, isBlankLine, isProblem, readLines, splitLine, splitPlainLine} from '../../../ingest/csv-lines.js'
+import {normaliseSymbol, resolveTapeNames} from '../../../ingest/market-names.js'
+import {RejectsFile, rejectsPath} from '../../../ingest/rejects-file.js'
+import {RowCheck, RowCheckContext, SKIP, STAGED_SEPARATOR, newRowCheckContext, rowCheckFor} from '../../../ingest/row-parsers.js'
 import {parsedRowsSql} from './staged-sql.js'
-import {TAPE_FORMATS, TapeLayout, detectLayout, preview} from './tape-format.js'
-import {openTapeBytes} from './tape-reader.js'
-import {GrowingTimeHistogram} from './time-slices.js'
+import {TAPE_FORMATS, TapeLayout, detectLayout, preview} from '../../../ingest/tape-format.js'
+import {openTapeBytes} from '../../../ingest/tape-reader.js'
+import {GrowingTimeHistogram} from '../../../ingest/time-slices.js'
 
 const PROGRESS_EVERY = 100_000
 /**

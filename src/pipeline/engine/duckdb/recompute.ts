@@ -1,14 +1,18 @@
-import type {Warehouse} from './engine/duckdb/warehouse.js'
+import type {RangesResult, ReplaceOptions, ReplaceResult, TimeframeRange, WindowSelection} from '../engine.js'
+import type {Warehouse} from './warehouse.js'
 
+import {TRADES_TABLE} from '../../schema.js'
+import {TIMEFRAME_SPECS, Timeframe} from '../../timeframes.js'
+import {NOTHING_INGESTED} from '../engine.js'
 import {candleSelectSql} from './candle-sql.js'
-import {TIMEFRAME_SPECS, Timeframe} from './timeframes.js'
+import {newestIngestion, writeMark} from './watermark.js'
 
 /**
  * Which windows a recompute covers:
  * - `range`: every window starting in [fromMicros, toMicros) (both aligned to the timeframe);
  * - `keys`: the (symbol, exchange, ws) rows of the temp table `k2_affected_windows`.
  */
-export type WindowSelection = {kind: 'range'; fromMicros: number; toMicros: number} | {kind: 'keys'}
+type RecomputeSelection = {kind: 'range'; fromMicros: number; toMicros: number} | {kind: 'keys'}
 
 export interface RecomputeResult {
   /** Candles written (one per window that has trades). */
@@ -19,7 +23,7 @@ export interface RecomputeResult {
   trades: number
 }
 
-export const AFFECTED_TABLE = 'k2_affected_windows'
+const AFFECTED_TABLE = 'k2_affected_windows'
 
 /** A candle's values: what a recompute compares to tell a changed candle from an unchanged one. */
 const VALUE_COLUMNS = ['window_end', 'window_date', 'open_price', 'high_price', 'low_price', 'close_price', 'volume', 'trade_count', 'vwap']
@@ -29,7 +33,7 @@ const VALUE_COLUMNS = ['window_end', 'window_date', 'open_price', 'high_price', 
  * the stored candle (created_at is kept, and updated_at too when the values did not change). Nothing is ever added to stored values, and candles
  * outside the selection are not touched. Call inside a transaction.
  */
-export async function recomputeWindows(warehouse: Warehouse, tf: Timeframe, selection: WindowSelection, nowMicros: number): Promise<RecomputeResult> {
+export async function recomputeWindows(warehouse: Warehouse, tf: Timeframe, selection: RecomputeSelection, nowMicros: number): Promise<RecomputeResult> {
   const {table, micros} = TIMEFRAME_SPECS[tf]
   const params: Record<string, bigint> = {}
   let candleParams: Record<string, bigint> = {}
@@ -79,4 +83,67 @@ export async function recomputeWindows(warehouse: Warehouse, tf: Timeframe, sele
   await warehouse.run('DROP TABLE k2_new')
   await warehouse.run('DROP TABLE k2_previous')
   return {candles: Number(counts.candles), removed: Number(counts.removed), trades: Number(counts.trades ?? 0)}
+}
+
+/**
+ * engine.ts replaceWindows, in one transaction: the range first, then the late windows (their keys
+ * gathered into the temp table k2_affected_windows), then the flow mark.
+ */
+export async function replaceWindows(warehouse: Warehouse, tf: Timeframe, selection: WindowSelection, options: ReplaceOptions): Promise<ReplaceResult> {
+  const {micros} = TIMEFRAME_SPECS[tf]
+  return warehouse.transaction(async () => {
+    const newest = selection.late || options.advanceMark ? await newestIngestion(warehouse) : NOTHING_INGESTED
+    const none = {candles: 0, removed: 0, trades: 0}
+    const range = selection.range ? await recomputeWindows(warehouse, tf, {kind: 'range', ...selection.range}, options.nowMicros) : none
+    let late = none
+    let lateSpan: ReplaceResult['lateSpan']
+    let beyond = 0
+    if (selection.late) {
+      await warehouse.run(
+        `CREATE OR REPLACE TEMP TABLE ${AFFECTED_TABLE} AS
+         SELECT DISTINCT symbol, exchange, "timestamp" - "timestamp" % ${micros} AS ws FROM ${TRADES_TABLE}
+         WHERE ingestion_timestamp > $previous::BIGINT AND ingestion_timestamp <= $newest::BIGINT AND "timestamp" < $from::BIGINT`,
+        {previous: BigInt(selection.late.ingestedAfter), newest: BigInt(newest), from: BigInt(selection.late.beforeMicros)},
+      )
+      if (selection.late.notBeforeMicros !== undefined) beyond = await dropBeyondRetention(warehouse, selection.late.notBeforeMicros)
+      late = await recomputeWindows(warehouse, tf, {kind: 'keys'}, options.nowMicros)
+      const lateBounds = await warehouse.one<{lo: bigint | null; hi: bigint | null}>(`SELECT min(ws) AS lo, max(ws) AS hi FROM ${AFFECTED_TABLE}`)
+      await warehouse.run(`DROP TABLE ${AFFECTED_TABLE}`)
+      lateSpan = lateBounds.lo === null || lateBounds.hi === null ? undefined : {firstMicros: Number(lateBounds.lo), lastMicros: Number(lateBounds.hi)}
+    }
+
+    if (options.advanceMark) await writeMark(warehouse, tf, {ingestedThrough: newest, closedThrough: options.advanceMark.closedThrough}, options.nowMicros)
+    return {
+      candles: range.candles + late.candles,
+      removed: range.removed + late.removed,
+      trades: range.trades + late.trades,
+      lateWindows: late.candles + late.removed,
+      lateSpan,
+      lateBeyondRetention: beyond,
+      newestIngestion: newest,
+    }
+  })
+}
+
+/** Takes the late windows before the cutoff out of the affected keys; returns how many there were. */
+async function dropBeyondRetention(warehouse: Warehouse, cutoffMicros: number): Promise<number> {
+  const cutoff = {cutoff: BigInt(cutoffMicros)}
+  const row = await warehouse.one<{n: bigint}>(`SELECT count(*) AS n FROM ${AFFECTED_TABLE} WHERE ws < $cutoff::BIGINT`, cutoff)
+  if (Number(row.n) > 0) await warehouse.run(`DELETE FROM ${AFFECTED_TABLE} WHERE ws < $cutoff::BIGINT`, cutoff)
+  return Number(row.n)
+}
+
+/** engine.ts replaceRanges: every range, in one transaction. */
+export async function replaceRanges(warehouse: Warehouse, ranges: TimeframeRange[], nowMicros: number): Promise<RangesResult> {
+  return warehouse.transaction(async () => {
+    const total = {candles: 0, removed: 0, trades: 0}
+    for (const range of ranges) {
+      const result = await recomputeWindows(warehouse, range.timeframe, {kind: 'range', fromMicros: range.fromMicros, toMicros: range.toMicros}, nowMicros)
+      total.candles += result.candles
+      total.removed += result.removed
+      total.trades = Math.max(total.trades, result.trades)
+    }
+
+    return total
+  })
 }

@@ -1,30 +1,8 @@
-import type {Warehouse} from './engine/duckdb/warehouse.js'
+import type {CandleQuery, CandleRow} from '../engine.js'
+import type {Warehouse} from './warehouse.js'
 
-import {isoSql} from './sql-time.js'
-import {TIMEFRAME_SPECS, Timeframe} from './timeframes.js'
-
-export interface CandleRow {
-  symbol: string
-  exchange: string
-  window_start: string
-  window_end: string
-  open_price: string
-  high_price: string
-  low_price: string
-  close_price: string
-  volume: string
-  trade_count: string
-  vwap: string
-}
-
-export interface CandleQuery {
-  symbol: string
-  exchange?: string
-  timeframe: Timeframe
-  fromMicros?: number
-  toMicros?: number
-  limit: number
-}
+import {isoSql} from '../../sql-time.js'
+import {TIMEFRAME_SPECS, Timeframe} from '../../timeframes.js'
 
 /** The newest `limit` candles of a symbol in a range, oldest first; decimals kept as exact text. */
 export async function readCandles(warehouse: Warehouse, query: CandleQuery): Promise<CandleRow[]> {

@@ -12,19 +12,19 @@
  */
 import {dirname} from 'node:path'
 
-import type {IngestOptions, RowSource, StagedTape} from './ingest-types.js'
-import type {Warehouse} from '../engine/duckdb/warehouse.js'
+import type {IngestOptions, RowSource, StagedTape} from '../../../ingest/ingest-types.js'
+import type {Warehouse} from '../warehouse.js'
 
-import {BadInputError, UsageError} from '../errors.js'
-import {PRIVATE_FILE_MODE, privateDir, tighten} from '../private-files.js'
-import {normaliseExchange, normaliseSymbol} from './market-names.js'
-import {rejectsPath} from './rejects-file.js'
+import {BadInputError, UsageError} from '../../../errors.js'
+import {PRIVATE_FILE_MODE, privateDir, tighten} from '../../../private-files.js'
+import {normaliseExchange, normaliseSymbol} from '../../../ingest/market-names.js'
+import {rejectsPath} from '../../../ingest/rejects-file.js'
 import {sqlLiteral} from './staged-sql.js'
-import {HISTOGRAM_BUCKETS, TimeHistogram} from './time-slices.js'
+import {HISTOGRAM_BUCKETS, TimeHistogram} from '../../../ingest/time-slices.js'
 import {ParquetSql, REQUIRED} from './k2-parquet-sql.js'
-import {firstLine} from '../words.js'
+import {firstLine} from '../../../words.js'
 
-/** `file` names the tape in messages; `readPath` is where DuckDB reads it (tape-reader.ts openLiteralPath). */
+/** `file` names the tape in messages; `readPath` is where DuckDB reads it (literal-path.ts). */
 export async function stageParquet(warehouse: Warehouse, file: string, readPath: string, fileSize: number, options: IngestOptions): Promise<StagedTape> {
   const firstLineOf = (text: string): string => firstLine(text).replaceAll(readPath, file)
   const types = await columnTypes(warehouse, file, readPath, firstLineOf)

@@ -11,7 +11,7 @@
  */
 import type {DuckDBAppender} from '@duckdb/node-api'
 
-import type {Warehouse} from '../engine/duckdb/warehouse.js'
+import type {Warehouse} from '../warehouse.js'
 
 let counter = 0
 

@@ -1,5 +1,5 @@
-import {TRADES_TABLE} from './schema.js'
-import {TIMEFRAME_SPECS, Timeframe} from './timeframes.js'
+import {TRADES_TABLE} from '../../schema.js'
+import {TIMEFRAME_SPECS, Timeframe} from '../../timeframes.js'
 
 /** DECIMAL → VARCHAR prints every digit of the scale: without the point it is the unscaled integer. */
 function unscaled(decimalExpr: string): string {

@@ -3,9 +3,9 @@
  * (staging.ts); the per-format SELECT below splits each line into fields and casts the already
  * validated text: DECIMAL casts of decimal text are exact.
  */
-import {STAGED_SEPARATOR} from './row-parsers.js'
-import {TapeLayout} from './tape-format.js'
-import {binanceTimeMicrosSql, unixSecondsTextMicrosSql} from './time-text.js'
+import {STAGED_SEPARATOR} from '../../../ingest/row-parsers.js'
+import {TapeLayout} from '../../../ingest/tape-format.js'
+import {binanceTimeMicrosSql, unixSecondsTextMicrosSql} from '../../../ingest/time-text.js'
 
 export interface StagedNames {
   /** Constant exchange/symbol for the whole file; undefined → read from the k2 columns. */

@@ -16,12 +16,12 @@
  * Once no conflict is left, every repeat of a key has the key's timestamp, so the duplicates fall
  * into one time slice, where store-trades drops them.
  */
-import type {RowSource} from './ingest-types.js'
-import type {Warehouse} from '../engine/duckdb/warehouse.js'
+import type {RowSource} from '../../../ingest/ingest-types.js'
+import type {Warehouse} from '../warehouse.js'
 
-import {BadInputError} from '../errors.js'
-import {INGESTED_FILES_TABLE, TRADES_TABLE} from '../schema.js'
-import {formatMicros} from '../time.js'
+import {BadInputError} from '../../../errors.js'
+import {INGESTED_FILES_TABLE, TRADES_TABLE} from '../../../schema.js'
+import {formatMicros} from '../../../time.js'
 import {sqlLiteral} from './staged-sql.js'
 
 export interface ConflictCheck {
@@ -33,6 +33,8 @@ export interface ConflictCheck {
   /** The one exchange / symbol of the file, when it has one: narrows the stored rows read. */
   exchange?: string
   symbol?: string
+  /** Also against the stored trades (default); false: within the file only. */
+  againstStored?: boolean
 }
 
 interface ConflictRow {
@@ -73,7 +75,7 @@ export async function checkTradeConflicts(warehouse: Warehouse, check: ConflictC
       }
     }
 
-    if (check.source.valuesInIds) return
+    if (check.source.valuesInIds || check.againstStored === false) return
     const stored = storedSql(check)
     if (!(await warehouse.one<{any: boolean}>(`SELECT EXISTS (${stored}) AS "any"`)).any) return
     const hashes = (from: string) => `SELECT ${KEY_HASH('r')} AS h, hash(r."timestamp", r.price, r.quantity) AS v FROM (${from}) AS r`
