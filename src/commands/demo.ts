@@ -65,6 +65,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
     const context = {lateTrades: 0}
     const keptFrom = retentionKeptFrom(this.home, now)
     await withEngine(this.home, this.warehouseOptions('demo', true), async (engine) => {
+      await engine.ensureSchema()
       const ingestOptions = {format: 'k2' as const, rejectsDir: join(home, 'rejects'), nowMicros: now}
       const runAll = async (label: string) => {
         for (const tf of TIMEFRAMES) {

@@ -60,7 +60,8 @@ Formats: binance (spot trades as on data.binance.vision, and header-named spot/U
     const now = this.now()
     const timeWindow = ingestTimeWindow(this.home.config.ingest, now, this.home.configFile)
     const results: IngestResult[] = []
-    await withEngine(this.home, this.warehouseOptions(`ingest ${files.length === 1 ? files[0] : `${files.length} files`}`, true), async (engine) => {
+    await withEngine(this.home, {...this.warehouseOptions(`ingest ${files.length === 1 ? files[0] : `${files.length} files`}`, true), role: 'ingest'}, async (engine) => {
+      await engine.ensureSchema()
       await runTasks(
         files.map((file) => ({
           title: `Ingest ${file}`,

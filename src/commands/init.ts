@@ -1,31 +1,57 @@
+import {Flags} from '@oclif/core'
 import {existsSync} from 'node:fs'
 
+import type {SchemaChange} from '../pipeline/engine/engine.js'
+
 import {BaseCommand} from '../base-command.js'
-import {SCHEMA_TABLES} from '../pipeline/schema.js'
 import {withEngine} from '../pipeline/engine/index.js'
+import {SCHEMA_TABLES} from '../pipeline/schema.js'
+import {renderSchemaChanges} from '../render/schema.js'
 
 export interface InitResult {
   home: string
+  engine: 'duckdb' | 'spark'
+  /** The warehouse file, or the Spark target (catalog.namespace). */
   warehouse: string
   created: boolean
+  /** The tables k2ops keeps there. */
   tables: string[]
+  dryRun: boolean
+  /** What init did (or, with --dry-run, would do) to each table. */
+  schema: SchemaChange[]
 }
 
 export default class Init extends BaseCommand<typeof Init> {
-  static override summary = 'Create the private home and an empty warehouse with the candle schema.'
-  static override description = 'Safe to rerun: existing tables and data are left as they are.'
-  static override examples = ['<%= config.bin %> init', '<%= config.bin %> init --home /srv/k2ops', '<%= config.bin %> init --warehouse /data/candles.duckdb --json']
+  static override summary = 'Create the private home and the warehouse tables (DuckDB file, or Iceberg tables on Spark).'
+  static override description = `Safe to rerun: existing tables and data are left as they are. On the Spark engine, tables that are already there (the original platform's, for one) are adopted: every column k2ops needs is checked, volume and quantity are widened to DECIMAL(38,8) by Iceberg schema evolution, and a format-version 1 table is upgraded to 2. --dry-run shows what would be created or changed, and changes nothing.`
+  static override examples = [
+    '<%= config.bin %> init',
+    '<%= config.bin %> init --home /srv/k2ops',
+    '<%= config.bin %> init --engine spark --dry-run',
+    '<%= config.bin %> init --warehouse /data/candles.duckdb --json',
+  ]
+
+  static override flags = {
+    'dry-run': Flags.boolean({summary: 'Show what init would create or change; change nothing.', default: false}),
+  }
 
   async run(): Promise<InitResult> {
+    const dryRun = this.flags['dry-run']
     const {dir, warehouse} = this.home
-    const created = !existsSync(warehouse)
-    await withEngine(this.home, this.warehouseOptions('init', true), async () => {})
-    const result = {home: dir, warehouse, created, tables: SCHEMA_TABLES}
+    const spark = this.home.engine === 'spark'
+    const missingFile = !spark && !existsSync(warehouse)
+    const schema =
+      missingFile && dryRun
+        ? SCHEMA_TABLES.map((table): SchemaChange => ({table, action: 'created', changes: []}))
+        : await withEngine(this.home, this.warehouseOptions(dryRun ? 'init --dry-run' : 'init', spark || (!dryRun && missingFile)), async (engine) =>
+            missingFile ? SCHEMA_TABLES.map((table): SchemaChange => ({table, action: 'created', changes: []})) : engine.ensureSchema({dryRun}),
+          )
+    const target = spark ? `${this.home.spark.catalog.name}.${this.home.spark.namespace}` : warehouse
+    const result: InitResult = {home: dir, warehouse: target, created: schema.some((t) => t.action === 'created'), tables: schema.map((t) => t.table), engine: this.home.engine, dryRun, schema}
     if (!this.jsonEnabled()) {
-      this.log(`${created ? 'Created' : 'Checked'} warehouse ${warehouse}`)
+      this.log(renderSchemaChanges(result))
       this.log(`Home ${dir} (private, 0700)`)
-      this.log(`Tables: ${SCHEMA_TABLES.join(', ')}`)
-      this.log('Next: k2ops ingest FILE...  then  k2ops trigger all')
+      if (!dryRun) this.log('Next: k2ops ingest FILE...  then  k2ops trigger all')
     }
 
     return result

@@ -49,7 +49,15 @@ describe('k2ops CLI', () => {
     const home = tempDir()
     const first = await k2ops(['init', '--home', home, '--json'])
     expect(first.exitCode).toBe(0)
-    expect(first.json).toEqual({home, warehouse: join(home, 'warehouse.duckdb'), created: true, tables: expect.arrayContaining(['market_data.gold_crypto_trades', 'market_data.gold_ohlcv_1d'])})
+    expect(first.json).toEqual({
+      home,
+      warehouse: join(home, 'warehouse.duckdb'),
+      created: true,
+      tables: expect.arrayContaining(['market_data.gold_crypto_trades', 'market_data.gold_ohlcv_1d']),
+      engine: 'duckdb',
+      dryRun: false,
+      schema: expect.arrayContaining([{table: 'market_data.gold_ohlcv_1d', action: 'created', changes: []}]),
+    })
     const again = await k2ops(['init', '--home', home, '--json'])
     expect(again.json.created).toBe(false)
   })

@@ -1,14 +1,14 @@
 import type {Home} from '../home.js'
 import type {Engine, EngineKind, EngineOpenOptions} from './engine.js'
+import type {TapeValidator} from './spark/ingest.js'
 
-import {UsageError} from '../errors.js'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 
-/**
- * Which engine a home's data lives on. DuckDB, the embedded default, until the config names
- * another.
- */
-export function engineKind(_home: Home): EngineKind {
-  return 'duckdb'
+/** Which engine a home's data lives on: DuckDB, the embedded default, unless the config (or --engine, K2OPS_ENGINE) names Spark. */
+export function engineKind(home: Home): EngineKind {
+  return home.engine
 }
 
 /**
@@ -16,13 +16,13 @@ export function engineKind(_home: Home): EngineKind {
  * that never touch the data (`--help`, `scheduler status`) never load DuckDB or a Spark client.
  */
 export async function openEngine(home: Home, options: EngineOpenOptions): Promise<Engine> {
-  const kind = engineKind(home)
-  if (kind === 'duckdb') {
-    const {DuckdbEngine} = await import('./duckdb/duckdb-engine.js')
-    return DuckdbEngine.open(home.warehouse, options)
+  if (engineKind(home) === 'spark') {
+    const {openSparkEngine} = await import('./spark/index.js')
+    return openSparkEngine(home, options, embeddedValidator(options))
   }
 
-  throw new UsageError('the Spark engine is not installed in this build', {code: 'engine_unavailable'})
+  const {DuckdbEngine} = await import('./duckdb/duckdb-engine.js')
+  return DuckdbEngine.open(home.warehouse, options)
 }
 
 /** Opens the engine, runs `work`, and always closes, so the target is free for the next command. */
@@ -32,5 +32,27 @@ export async function withEngine<T>(home: Home, options: EngineOpenOptions, work
     return await work(engine)
   } finally {
     await engine.close()
+  }
+}
+
+/**
+ * How a Spark ingest validates a tape: with the embedded engine's strict readers, in a private
+ * scratch warehouse of its own, so that Spark refuses and accepts exactly what DuckDB does, with the
+ * same messages.
+ */
+function embeddedValidator(options: EngineOpenOptions): TapeValidator {
+  return async (file, ingest, parquetOut) => {
+    const {DuckdbEngine} = await import('./duckdb/duckdb-engine.js')
+    const scratch = mkdtempSync(join(tmpdir(), 'k2ops-validate-'))
+    try {
+      const engine = await DuckdbEngine.open(join(scratch, 'validate.duckdb'), {...options, operation: `validate ${file}`, create: true, readOnly: false})
+      try {
+        return await engine.exportValidated(file, ingest, parquetOut)
+      } finally {
+        await engine.close()
+      }
+    } finally {
+      rmSync(scratch, {recursive: true, force: true})
+    }
   }
 }

@@ -29,6 +29,9 @@ export function sparkConf(spark: SparkSettings): Record<string, string> {
   const prefix = `spark.sql.catalog.${catalog.name}`
   const conf: Record<string, string> = {
     'spark.ui.enabled': 'false',
+    'spark.ui.showConsoleProgress': 'false',
+    // k2ops' jobs read days, not terabytes: a few shuffle partitions per core, not Spark's 200 (a cluster's conf may raise it).
+    'spark.sql.shuffle.partitions': '8',
     // Spark's default hides secret, password, token and access.key values; a REST catalog's is a credential.
     'spark.redaction.regex': '(?i)secret|password|token|access[.]key|credential',
     ...spark.conf,
@@ -40,6 +43,9 @@ export function sparkConf(spark: SparkSettings): Record<string, string> {
     ...Object.fromEntries(Object.entries(catalog.properties).map(([key, value]) => [`${prefix}.${key}`, value])),
     'spark.sql.session.timeZone': 'UTC',
     'spark.sql.ansi.enabled': 'true',
+    // Exact decimals (DESIGN.md, candle semantics 2): price × quantity keeps its 16 places, and a
+    // value that would not fit is an error (ANSI), never rounded to 6 places.
+    'spark.sql.decimalOperations.allowPrecisionLoss': 'false',
     'spark.driver.extraJavaOptions': [spark.conf['spark.driver.extraJavaOptions'], '-Duser.timezone=UTC'].filter(Boolean).join(' '),
   }
   return conf

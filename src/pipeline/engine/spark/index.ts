@@ -11,7 +11,7 @@ import {lockTarget} from './target-lock.js'
  * Opens the Spark engine of a home: the target's lock (flows, backfill, recover and retention never
  * overlap on it; ingest takes a lock of its own, as it may run beside them under snapshot
  * isolation), then a session on the target's warm driver. A target without the trades table is
- * refused unless the command creates it (init, ingest).
+ * refused unless the command may create it (options.create: init, ingest, demo).
  */
 export async function openSparkEngine(home: Home, options: EngineOpenOptions, validate: TapeValidator): Promise<SparkEngine> {
   const lock = options.readOnly
@@ -28,8 +28,8 @@ export async function openSparkEngine(home: Home, options: EngineOpenOptions, va
         lock?.release()
       },
     })
-    if (options.create) await engine.ensureSchema()
-    else if (!(await engine.hasTables())) {
+    // A command that may create the target (init, ingest, demo) ensures the schema itself.
+    if (!options.create && !(await engine.hasTables())) {
       throw new UsageError(`no k2ops tables in ${engine.target}`, {code: 'no_warehouse', hint: 'Run `k2ops init` (or `k2ops ingest FILE`) first, or check spark.catalog and spark.namespace in the config.'})
     }
 
