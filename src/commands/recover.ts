@@ -84,7 +84,8 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
       keptFrom: this.flags.force ? undefined : retentionKeptFrom(this.home, now),
     }
     const {planRepair, verifyRepair} = await import('../checks/recover-plan.js')
-    const {repairEach, repairPieces} = await import('../pipeline/candle-repair.js')
+    const {measureRanges, repairEach, repairPieces} = await import('../pipeline/candle-repair.js')
+    const {DuckdbCheckQueries} = await import('../pipeline/engine/duckdb/check-queries/duckdb-check-queries.js')
     const {findInterrupted, settleInterrupted} = await import('../pipeline/interrupted-recover.js')
     const audit = new AuditLog(this.home.auditFile)
     let interrupted: InterruptedRecover[] = []
@@ -97,7 +98,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
             title: `Plan the repair: ${mode === 'auto' ? `validate, gaps and reconcile over the last ${lookback}` : 'the requested windows'}`,
             task: async (_ctx, task) => {
               interrupted = await findInterrupted(warehouse, audit, this.home.warehouse)
-              plan = await planRepair(warehouse, request)
+              plan = await planRepair(new DuckdbCheckQueries(warehouse), (ranges) => measureRanges(warehouse, ranges), request)
               task.title = `Plan the repair: ${plural(plan.ranges.length, 'range')}, ${plural(plan.before.rows, 'offending row')}`
             },
           },
@@ -147,7 +148,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
             {
               title: 'Check the repaired ranges: validate, gaps, reconcile',
               task: async (_ctx, task) => {
-                result.after = pieces.length === 0 ? plan.before : await verifyRepair(warehouse, request, plan.ranges)
+                result.after = pieces.length === 0 ? plan.before : await verifyRepair(new DuckdbCheckQueries(warehouse), request, plan.ranges)
                 task.title = `Check the repaired ranges: ${result.after.status === 'pass' ? 'pass' : `${plural(result.after.rows, 'offending row')} left`}`
               },
             },

@@ -15,7 +15,7 @@ export interface WarehouseHolder {
  * writes the holder note) and keeps it until released: what a long backfill looks like to others.
  */
 export async function holdWarehouse(path: string, operation = 'test holder'): Promise<WarehouseHolder> {
-  const warehouseModule = pathToFileURL(resolve(dirname(BIN), '../dist/pipeline/warehouse.js')).href
+  const warehouseModule = pathToFileURL(resolve(dirname(BIN), '../dist/pipeline/engine/duckdb/warehouse.js')).href
   const script = `
     import {Warehouse} from ${JSON.stringify(warehouseModule)}
     const warehouse = await Warehouse.open(process.argv[1], {operation: ${JSON.stringify(operation)}, lockTimeoutMs: 5000})
