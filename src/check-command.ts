@@ -1,12 +1,11 @@
 import {Command, Flags} from '@oclif/core'
 
-import type {Warehouse} from './pipeline/engine/duckdb/warehouse.js'
+import type {CheckQueries} from './pipeline/engine/check-queries.js'
 
 import {BaseCommand} from './base-command.js'
 import {CheckReport, CheckResult, CheckStatus, buildReport} from './checks/check.js'
 import {Thresholds, resolveThresholds} from './checks/thresholds.js'
 import {ExitCode, ExitCodeValue} from './pipeline/errors.js'
-import {withWarehouse} from './pipeline/engine/duckdb/warehouse.js'
 import {renderCheckReport} from './render/checks.js'
 
 /** The timeframes a check covers: one, a comma list, or all (the default). */
@@ -33,9 +32,17 @@ export abstract class CheckCommand<T extends typeof Command> extends BaseCommand
     return {limit: flags.limit, strict: flags.strict}
   }
 
-  /** Opens the warehouse read-only (other readers may share it; a writer makes it wait, then exit 4). */
-  protected async readWarehouse<R>(operation: string, work: (warehouse: Warehouse) => Promise<R>): Promise<R> {
-    return withWarehouse(this.home.warehouse, {...this.warehouseOptions(operation), readOnly: true}, work)
+  /**
+   * Opens the warehouse read-only (other readers may share it; a writer makes it wait, then exit 4),
+   * runs the checks' queries in `work`, and always closes it.
+   */
+  protected async readWarehouse<R>(operation: string, work: (queries: CheckQueries) => Promise<R>): Promise<R> {
+    const session = await (await import('./pipeline/engine/index.js')).openEngine(this.home, {...this.warehouseOptions(operation), readOnly: true})
+    try {
+      return await work(session.checks)
+    } finally {
+      await session.close()
+    }
   }
 
   /**

@@ -101,4 +101,11 @@ export function buildReport(checks: CheckResult[], nowMicros: number): CheckRepo
   return {status: worstStatus(checks.map((check) => check.status)), checkedAt: formatMicros(nowMicros), checks}
 }
 
+/** The figures of one timeframe among those an engine returned for several. */
+export function forTimeframe<T extends {timeframe: Timeframe}>(figures: T[], tf: Timeframe): T {
+  const found = figures.find((entry) => entry.timeframe === tf)
+  if (!found) throw new Error(`the engine returned no figures for ${tf}`)
+  return found
+}
+
 export {plural, verb} from '../pipeline/words.js'

@@ -1,10 +1,9 @@
 import type {KeptFrom} from '../pipeline/retention-policy.js'
-import type {Warehouse} from '../pipeline/engine/duckdb/warehouse.js'
+import type {CheckQueries, FreshnessFigures} from '../pipeline/engine/check-queries.js'
 
-import {TRADES_TABLE} from '../pipeline/schema.js'
-import {MICROS_PER_DAY, MICROS_PER_SECOND, formatMicros} from '../pipeline/time.js'
+import {MICROS_PER_SECOND, formatMicros} from '../pipeline/time.js'
 import {TIMEFRAME_SPECS, Timeframe} from '../pipeline/timeframes.js'
-import {CheckOptions, CheckResult, checkResult, statusAbove} from './check.js'
+import {CheckOptions, CheckResult, checkResult, forTimeframe, statusAbove} from './check.js'
 import {Thresholds} from './thresholds.js'
 import {formatAge} from './units.js'
 
@@ -20,35 +19,16 @@ export interface FreshnessOptions extends CheckOptions {
  * source lag, now − newest trade) and the pipeline stopped (trades wait for candles: candle lag,
  * newest trade − newest candle end). Each gets its own check so on-call knows which one broke.
  */
-export async function freshnessChecks(warehouse: Warehouse, options: FreshnessOptions): Promise<CheckResult[]> {
-  const exchanges = await newestTradePerExchange(warehouse)
-  const newestTrade = exchanges.length === 0 ? null : Math.max(...exchanges.map((row) => Number(row.newest)))
+export async function freshnessChecks(queries: CheckQueries, options: FreshnessOptions): Promise<CheckResult[]> {
+  const figures = await queries.freshness(options.timeframes)
+  const exchanges = [...figures.exchanges].sort((a, b) => a.exchange.localeCompare(b.exchange))
+  const newestTrade = exchanges.length === 0 ? null : Math.max(...exchanges.map((row) => row.newestMicros))
   const results = [sourceLagCheck(exchanges, options)]
-  for (const tf of options.timeframes) results.push(await candleLagCheck(warehouse, tf, newestTrade, options))
+  for (const tf of options.timeframes) results.push(candleLagCheck(forTimeframe(figures.candles, tf), newestTrade, options))
   return results
 }
 
-/**
- * Each exchange's newest trade. Looking only at the last day before the newest trade lets DuckDB
- * skip every older row group (trades arrive roughly in time order); an exchange silent for longer
- * than that is looked up on its own.
- */
-async function newestTradePerExchange(warehouse: Warehouse): Promise<Array<{exchange: string; newest: bigint}>> {
-  const recent = await warehouse.all<{exchange: string; newest: bigint}>(
-    `SELECT exchange, max("timestamp") AS newest FROM ${TRADES_TABLE}
-     WHERE "timestamp" >= (SELECT max("timestamp") FROM ${TRADES_TABLE}) - ${MICROS_PER_DAY}
-     GROUP BY exchange`,
-  )
-  const all = await warehouse.all<{exchange: string}>(`SELECT DISTINCT exchange FROM ${TRADES_TABLE}`)
-  const found = new Set(recent.map((row) => row.exchange))
-  for (const {exchange} of all.filter((row) => !found.has(row.exchange))) {
-    recent.push(await warehouse.one<{exchange: string; newest: bigint}>(`SELECT $exchange AS exchange, max("timestamp") AS newest FROM ${TRADES_TABLE} WHERE exchange = $exchange`, {exchange}))
-  }
-
-  return recent.sort((a, b) => a.exchange.localeCompare(b.exchange))
-}
-
-function sourceLagCheck(exchanges: Array<{exchange: string; newest: bigint}>, options: FreshnessOptions): CheckResult {
+function sourceLagCheck(exchanges: FreshnessFigures['exchanges'], options: FreshnessOptions): CheckResult {
   const limits = options.thresholds.sourceLagMinutes
   const thresholds = {warn: limits.warn * 60, fail: limits.fail * 60}
   if (exchanges.length === 0) {
@@ -56,8 +36,8 @@ function sourceLagCheck(exchanges: Array<{exchange: string; newest: bigint}>, op
   }
 
   const rows = exchanges.map((row) => {
-    const lag = Math.max(0, Math.round((options.nowMicros - Number(row.newest)) / MICROS_PER_SECOND))
-    return {exchange: row.exchange, newest_trade: formatMicros(Number(row.newest)), lag_seconds: lag, status: statusAbove(lag, thresholds)}
+    const lag = Math.max(0, Math.round((options.nowMicros - row.newestMicros) / MICROS_PER_SECOND))
+    return {exchange: row.exchange, newest_trade: formatMicros(row.newestMicros), lag_seconds: lag, status: statusAbove(lag, thresholds)}
   })
   // The stalest exchange decides: one feed down is an outage even when the others flow.
   const stalest = rows.reduce((worst, row) => (row.lag_seconds > worst.lag_seconds ? row : worst))
@@ -83,13 +63,11 @@ function sourceLagCheck(exchanges: Array<{exchange: string; newest: bigint}>, op
   })
 }
 
-async function candleLagCheck(warehouse: Warehouse, tf: Timeframe, newestTrade: number | null, options: FreshnessOptions): Promise<CheckResult> {
+function candleLagCheck(figures: FreshnessFigures['candles'][number], newestTrade: number | null, options: FreshnessOptions): CheckResult {
+  const {timeframe: tf, newestEndMicros: newestEnd, candles: checked} = figures
   const spec = TIMEFRAME_SPECS[tf]
   const limits = options.thresholds.candleLagMinutes[tf]
   const thresholds = {warn: limits.warn * 60, fail: limits.fail * 60}
-  const row = await warehouse.one<{newest: bigint | null; candles: bigint}>(`SELECT max(epoch_us(window_end)) AS newest, count(*) AS candles FROM ${spec.table}`)
-  const newestEnd = row.newest === null ? null : Number(row.newest)
-  const checked = Number(row.candles)
   if (newestTrade === null) {
     return checkResult({name: 'candle_lag', timeframe: tf, status: 'pass', summary: 'no trades yet, so no candles are due', unit: 'seconds', checked, thresholds})
   }

@@ -1,6 +1,6 @@
 import type {RecoveryStep} from '../pipeline/full-recovery.js'
 import type {Home} from '../pipeline/home.js'
-import type {OpenOptions} from '../pipeline/engine/duckdb/warehouse.js'
+import type {EngineOpenOptions} from '../pipeline/engine/engine.js'
 import type {CheckReport} from './check.js'
 
 import {retentionKeptFrom} from '../pipeline/retention-policy.js'
@@ -8,12 +8,12 @@ import {plural} from '../pipeline/words.js'
 import {resolveThresholds} from './thresholds.js'
 
 /** The daily health check, as `k2ops health daily` runs it (no task list of its own: it is one step of recover --full). */
-export async function healthDailyReport(home: Home, openOptions: OpenOptions, nowMicros: number): Promise<CheckReport> {
+export async function healthDailyReport(home: Home, openOptions: EngineOpenOptions, nowMicros: number): Promise<CheckReport> {
   const [{HealthDaily}, {RunHistory}, {buildReport}] = await Promise.all([import('./health-daily.js'), import('../pipeline/run-history.js'), import('./check.js')])
   const procedure = new HealthDaily({
     stateDir: home.stateDir,
     logsDir: home.logsDir,
-    warehousePath: home.warehouse,
+    home,
     openOptions,
     runs: new RunHistory(home.runHistoryFile).list(),
     thresholds: resolveThresholds(home.config.thresholds, `${home.configFile}: thresholds`),

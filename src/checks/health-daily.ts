@@ -1,6 +1,8 @@
+import type {Home} from '../pipeline/home.js'
 import type {KeptFrom} from '../pipeline/retention-policy.js'
 import type {RunRecord} from '../pipeline/run-history.js'
-import type {OpenOptions, Warehouse} from '../pipeline/engine/duckdb/warehouse.js'
+import type {CheckQueries} from '../pipeline/engine/check-queries.js'
+import type {EngineOpenOptions} from '../pipeline/engine/engine.js'
 
 import {K2Error, WarehouseBusyError} from '../pipeline/errors.js'
 import {MICROS_PER_DAY} from '../pipeline/time.js'
@@ -12,8 +14,9 @@ export interface HealthDailyOptions {
   /** The home's state and logs directories: the scheduler's pid file and log. */
   stateDir: string
   logsDir: string
-  warehousePath: string
-  openOptions: OpenOptions
+  /** The home whose engine the warehouse checks query. */
+  home: Home
+  openOptions: EngineOpenOptions
   runs: RunRecord[]
   thresholds: Thresholds
   /** Each timeframe's retention cutoff (freshness and gaps leave alone what retention deletes). */
@@ -36,7 +39,8 @@ export interface HealthStep {
 export class HealthDaily {
   /** Another process held the warehouse: its steps were skipped. */
   busy = false
-  private warehouse?: Warehouse
+  /** The open warehouse session the warehouse steps query. */
+  private session?: {readonly checks: CheckQueries; close(): Promise<void>}
   /** Each warehouse step's results, for the coverage check after them. */
   private readonly families = new Map<string, CheckResult[]>()
 
@@ -49,19 +53,19 @@ export class HealthDaily {
       {title: 'Scheduler process and API', run: async () => (await import('./scheduler.js')).schedulerChecks({stateDir: this.options.stateDir, logsDir: this.options.logsDir})},
       {title: 'Flow runs, last 24 h', run: async () => (await import('./runs.js')).runChecks({runs: this.options.runs, thresholds, nowMicros, limit})},
       {title: 'Open the warehouse (read-only)', run: async () => [await this.open()]},
-      this.warehouseStep('Freshness', 'freshness', async (warehouse) => (await import('./freshness.js')).freshnessChecks(warehouse, {timeframes: [...TIMEFRAMES], thresholds, keptFrom, nowMicros, limit})),
-      this.warehouseStep('Candle invariants and rollups, last day', 'validate', async (warehouse) =>
-        (await import('./invariants.js')).validateChecks(warehouse, {timeframes: [...TIMEFRAMES], fromMicros: dayAgo, nowMicros, limit}),
+      this.warehouseStep('Freshness', 'freshness', async (queries) => (await import('./freshness.js')).freshnessChecks(queries, {timeframes: [...TIMEFRAMES], thresholds, keptFrom, nowMicros, limit})),
+      this.warehouseStep('Candle invariants and rollups, last day', 'validate', async (queries) =>
+        (await import('./invariants.js')).validateChecks(queries, {timeframes: [...TIMEFRAMES], fromMicros: dayAgo, nowMicros, limit}),
       ),
-      this.warehouseStep('Missing candles, last day', 'gaps', async (warehouse) =>
-        (await import('./gaps.js')).gapsChecks(warehouse, {timeframes: [...TIMEFRAMES], fromMicros: dayAgo, toMicros: nowMicros, thresholds, keptFrom, nowMicros, limit}),
+      this.warehouseStep('Missing candles, last day', 'gaps', async (queries) =>
+        (await import('./gaps.js')).gapsChecks(queries, {timeframes: [...TIMEFRAMES], fromMicros: dayAgo, toMicros: nowMicros, thresholds, keptFrom, nowMicros, limit}),
       ),
-      this.warehouseStep('Candles vs trades, last day', 'reconcile', async (warehouse) =>
-        (await import('./reconcile.js')).reconcileChecks(warehouse, {timeframes: [...TIMEFRAMES], fromMicros: dayAgo, toMicros: nowMicros, nowMicros, limit}),
+      this.warehouseStep('Candles vs trades, last day', 'reconcile', async (queries) =>
+        (await import('./reconcile.js')).reconcileChecks(queries, {timeframes: [...TIMEFRAMES], fromMicros: dayAgo, toMicros: nowMicros, nowMicros, limit}),
       ),
-      this.warehouseStep('Source trades', 'inspect trades', async (warehouse) =>
+      this.warehouseStep('Source trades', 'inspect trades', async (queries) =>
         // Duplicate ids over the day; identical fills (a warning-level hint) over the last hour, as the runbook checks them.
-        (await import('./source-trades.js')).sourceTradeChecks(warehouse, {sinceMicros: dayAgo, fillsSinceMicros: nowMicros - 3_600_000_000, thresholds, nowMicros, limit}),
+        (await import('./source-trades.js')).sourceTradeChecks(queries, {sinceMicros: dayAgo, fillsSinceMicros: nowMicros - 3_600_000_000, thresholds, nowMicros, limit}),
       ),
       this.warehouseStep('Checks over nothing', 'coverage', async () => {
         const {coverageCheck} = await import('./coverage.js')
@@ -72,8 +76,8 @@ export class HealthDaily {
       {
         title: 'Storage',
         run: async () => {
-          this.close()
-          return (await import('./storage.js')).storageChecks({warehouse: this.options.warehousePath, thresholds, limit})
+          await this.close()
+          return (await import('./storage.js')).storageChecks({warehouse: this.options.home.warehouse, thresholds, limit})
         },
       },
     ]
@@ -85,24 +89,25 @@ export class HealthDaily {
     try {
       for (const step of this.steps()) results.push(...(await step.run()))
     } finally {
-      this.close()
+      await this.close()
     }
 
     return results
   }
 
   /** Closes the warehouse if a step left it open (after the last warehouse step, or on an error). */
-  close(): void {
-    this.warehouse?.close()
-    this.warehouse = undefined
+  async close(): Promise<void> {
+    const session = this.session
+    this.session = undefined
+    await session?.close()
   }
 
-  private warehouseStep(title: string, family: string, work: (warehouse: Warehouse) => Promise<CheckResult[]>): HealthStep {
+  private warehouseStep(title: string, family: string, work: (queries: CheckQueries) => Promise<CheckResult[]>): HealthStep {
     return {
       title,
       run: async () => {
-        if (!this.warehouse) return []
-        const results = await work(this.warehouse)
+        if (!this.session) return []
+        const results = await work(this.session.checks)
         this.families.set(family, results)
         return results
       },
@@ -112,8 +117,7 @@ export class HealthDaily {
   private async open(): Promise<CheckResult> {
     const started = Date.now()
     try {
-      const {Warehouse} = await import('../pipeline/engine/duckdb/warehouse.js')
-      this.warehouse = await Warehouse.open(this.options.warehousePath, {...this.options.openOptions, readOnly: true})
+      this.session = await (await import('../pipeline/engine/index.js')).openEngine(this.options.home, {...this.options.openOptions, readOnly: true})
       return checkResult({name: 'warehouse_access', status: 'pass', summary: `opened read-only in ${Date.now() - started} ms`, value: Date.now() - started, unit: 'ms'})
     } catch (error) {
       if (!(error instanceof K2Error)) throw error

@@ -1,8 +1,7 @@
 import type {MeasuredRange, RecoverRange, WindowsToRepair} from '../pipeline/candle-repair.js'
-import type {Warehouse} from '../pipeline/engine/duckdb/warehouse.js'
+import type {CheckQueries} from '../pipeline/engine/check-queries.js'
 
-import {measureRanges, rangesFromWindows, rangesSpan, requestedRanges} from '../pipeline/candle-repair.js'
-import {DuckdbEngine} from '../pipeline/engine/duckdb/duckdb-engine.js'
+import {rangesFromWindows, rangesSpan, requestedRanges} from '../pipeline/candle-repair.js'
 import {KeptFrom, RetentionClamp, clampToRetention} from '../pipeline/retention-policy.js'
 import {parseIsoInstant} from '../pipeline/time.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe, floorToWindow} from '../pipeline/timeframes.js'
@@ -30,13 +29,13 @@ export interface RepairCheckOptions {
  * `recover --auto` plans from, and what it checks again after the repair. Every timeframe is checked
  * even when fewer are repaired: a 5m rollup failure names 1m windows too.
  */
-export async function repairChecks(warehouse: Warehouse, options: RepairCheckOptions): Promise<CheckResult[]> {
+export async function repairChecks(queries: CheckQueries, options: RepairCheckOptions): Promise<CheckResult[]> {
   const common = {timeframes: [...TIMEFRAMES], nowMicros: options.nowMicros, limit: REPAIR_EVIDENCE_LIMIT}
   const [{validateChecks}, {gapsChecks}, {reconcileChecks}] = await Promise.all([import('./invariants.js'), import('./gaps.js'), import('./reconcile.js')])
   return [
-    ...(await validateChecks(warehouse, {...common, fromMicros: options.fromMicros})),
-    ...(await gapsChecks(warehouse, {...common, fromMicros: options.fromMicros, toMicros: options.toMicros, thresholds: options.thresholds, keptFrom: options.keptFrom})),
-    ...(await reconcileChecks(warehouse, {...common, fromMicros: options.fromMicros, toMicros: options.toMicros})),
+    ...(await validateChecks(queries, {...common, fromMicros: options.fromMicros})),
+    ...(await gapsChecks(queries, {...common, fromMicros: options.fromMicros, toMicros: options.toMicros, thresholds: options.thresholds, keptFrom: options.keptFrom})),
+    ...(await reconcileChecks(queries, {...common, fromMicros: options.fromMicros, toMicros: options.toMicros})),
   ]
 }
 
@@ -175,17 +174,20 @@ export interface RepairPlan {
   clamped: RetentionClamp[]
 }
 
-/** Plans a repair: the ranges to rebuild, what they touch, and the offending rows in them now. */
-export async function planRepair(warehouse: Warehouse, request: RepairRequest): Promise<RepairPlan> {
+/** Counts, per range, the stored candles a rebuild deletes and the trades it reads. */
+export type MeasureRanges = (ranges: RecoverRange[]) => Promise<MeasuredRange[]>
+
+/** Plans a repair: the ranges to rebuild, what they touch (`measure`), and the offending rows in them now. */
+export async function planRepair(queries: CheckQueries, measure: MeasureRanges, request: RepairRequest): Promise<RepairPlan> {
   const checks = {nowMicros: request.nowMicros, thresholds: request.thresholds, keptFrom: request.keptFrom}
   if (request.lookback) {
-    const {rows, truncated} = brokenRows(await repairChecks(warehouse, {...request.lookback, ...checks}), request.timeframes)
+    const {rows, truncated} = brokenRows(await repairChecks(queries, {...request.lookback, ...checks}), request.timeframes)
     const {ranges, clamped} = withinRetention(rangesFromWindows(windowsToRepair(rows), request.nowMicros), request.keptFrom)
-    return {ranges: await measureRanges(DuckdbEngine.over(warehouse), ranges), before: verification(rows, () => true), checked: request.lookback, truncated, clamped}
+    return {ranges: await measure(ranges), before: verification(rows, () => true), checked: request.lookback, truncated, clamped}
   }
 
   const {ranges, clamped} = withinRetention(requestedRanges(request.timeframes, request.requested.fromMicros, request.requested.toMicros, request.nowMicros), request.keptFrom)
-  return {ranges: await measureRanges(DuckdbEngine.over(warehouse), ranges), before: await verifyRepair(warehouse, request, ranges), checked: rangesSpan(ranges), truncated: [], clamped}
+  return {ranges: await measure(ranges), before: await verifyRepair(queries, request, ranges), checked: rangesSpan(ranges), truncated: [], clamped}
 }
 
 function withinRetention(ranges: RecoverRange[], keptFrom: KeptFrom | undefined): {ranges: RecoverRange[]; clamped: RetentionClamp[]} {
@@ -196,10 +198,10 @@ function withinRetention(ranges: RecoverRange[], keptFrom: KeptFrom | undefined)
  * The offending rows that count for a repair, checked again: with --auto, every one over the
  * lookback; otherwise the ones with a window in the repaired ranges.
  */
-export async function verifyRepair(warehouse: Warehouse, request: RepairRequest, ranges: RecoverRange[]): Promise<RepairVerification> {
+export async function verifyRepair(queries: CheckQueries, request: RepairRequest, ranges: RecoverRange[]): Promise<RepairVerification> {
   const span = request.lookback ?? rangesSpan(ranges)
   if (!span) return verification([], () => false)
-  const {rows} = brokenRows(await repairChecks(warehouse, {...span, nowMicros: request.nowMicros, thresholds: request.thresholds, keptFrom: request.keptFrom}), request.timeframes)
+  const {rows} = brokenRows(await repairChecks(queries, {...span, nowMicros: request.nowMicros, thresholds: request.thresholds, keptFrom: request.keptFrom}), request.timeframes)
   if (request.lookback) return verification(rows, () => true)
   return verification(rows, (tf, start) => ranges.some((range) => range.timeframe === tf && start >= range.fromMicros && start < range.toMicros))
 }

@@ -1,17 +1,12 @@
-import type {Warehouse} from '../pipeline/engine/duckdb/warehouse.js'
+import type {CheckQueries, MarketVolumeFigures, SourceTradeFigures} from '../pipeline/engine/check-queries.js'
 
-import {TRADES_TABLE} from '../pipeline/schema.js'
 import {MICROS_PER_SECOND, parseIsoInstant} from '../pipeline/time.js'
-import {CheckOptions, CheckResult, checkResult, plural, verb} from './check.js'
+import {CheckOptions, CheckResult, EvidenceRow, checkResult, plural, verb} from './check.js'
 import {Thresholds} from './thresholds.js'
-import {isoSql} from './sql-time.js'
 
 const HOUR = 3600 * MICROS_PER_SECOND
 const DAY = 24 * HOUR
 const EARLIEST_PLAUSIBLE = parseIsoInstant('2009-01-01', 'earliest trade')
-
-const TRADE_COLUMNS = `trade_id, symbol, exchange, ${isoSql('make_timestamp("timestamp")')} AS "timestamp",
-  price, quantity, side, ${isoSql('make_timestamp(ingestion_timestamp)')} AS ingested_at`
 
 export interface SourceTradeOptions extends CheckOptions {
   /** Duplicates are looked for among trades from this instant on (µs); value and time checks cover every trade. */
@@ -25,72 +20,61 @@ export interface SourceTradeOptions extends CheckOptions {
  * The runbook's source inspection (Issue 4 step 2, Issue 5 step 1): corrupted values, impossible
  * timestamps, duplicate ids, suspicious identical fills, and each market's recent volume.
  */
-export async function sourceTradeChecks(warehouse: Warehouse, options: SourceTradeOptions): Promise<CheckResult[]> {
-  const future = options.nowMicros + options.thresholds.futureToleranceSeconds * MICROS_PER_SECOND
-  const params = {since: BigInt(options.sinceMicros), limit: options.limit}
-  const fillParams = {since: BigInt(options.fillsSinceMicros ?? options.sinceMicros), limit: options.limit}
-  // A first pass says whether a kind of duplicate exists at all, by counting distinct hashes (a
-  // collision only costs the exact query below): grouping by the keys themselves is 2–3× slower.
-  const suspects = await warehouse.one<{ids: bigint; fills: bigint; all: bigint; since: bigint; fills_since: bigint}>(
-    `SELECT (SELECT count(*) - count(DISTINCT hash(exchange, symbol, trade_id)) FROM ${TRADES_TABLE} WHERE "timestamp" >= $since::BIGINT) AS ids,
-            (SELECT count(*) - count(DISTINCT hash("timestamp", symbol, exchange, price, quantity)) FROM ${TRADES_TABLE} WHERE "timestamp" >= $fillsSince::BIGINT) AS fills,
-            (SELECT count(*) FROM ${TRADES_TABLE}) AS "all",
-            (SELECT count(*) FROM ${TRADES_TABLE} WHERE "timestamp" >= $since::BIGINT) AS since,
-            (SELECT count(*) FROM ${TRADES_TABLE} WHERE "timestamp" >= $fillsSince::BIGINT) AS fills_since`,
-    {since: params.since, fillsSince: fillParams.since},
-  )
-  const allTrades = Number(suspects.all)
+export async function sourceTradeChecks(queries: CheckQueries, options: SourceTradeOptions): Promise<CheckResult[]> {
+  const figures = await queries.sourceTrades({
+    idsSinceMicros: options.sinceMicros,
+    fillsSinceMicros: options.fillsSinceMicros ?? options.sinceMicros,
+    earliestMicros: EARLIEST_PLAUSIBLE,
+    latestMicros: options.nowMicros + options.thresholds.futureToleranceSeconds * MICROS_PER_SECOND,
+    limit: options.limit,
+  })
+  const volumes = await queries.marketVolumes({dayFromMicros: options.nowMicros - DAY, hourFromMicros: options.nowMicros - HOUR, throughMicros: options.nowMicros, limit: options.limit})
+  const allTrades = figures.trades
   return [
-    await badRowsCheck(warehouse, {
+    badRowsCheck(figures.badValues, {
       name: 'trade_values',
       meaning: 'price > 0 and quantity > 0',
-      where: 'price <= 0 OR quantity <= 0',
-      params: {limit: options.limit},
       checked: allTrades,
       hint: 'fix the feed, delete the rows, then k2ops backfill the windows they touched',
     }),
-    await badRowsCheck(warehouse, {
+    badRowsCheck(figures.badTimestamps, {
       name: 'trade_timestamps',
       meaning: 'timestamps between 2009-01-01 and now',
-      where: `"timestamp" < ${EARLIEST_PLAUSIBLE} OR "timestamp" > ${future}`,
-      params: {limit: options.limit},
       checked: allTrades,
       hint: 'a unit mix-up (ms vs µs) in the feed is the usual cause; fix it and re-ingest',
     }),
-    await duplicateCheck(warehouse, {
-      name: 'duplicate_trade_ids',
-      keys: ['exchange', 'symbol', 'trade_id'],
-      status: 'fail',
-      meaning: 'one row per (exchange, symbol, trade_id)',
-      suspected: Number(suspects.ids) > 0,
-      params,
-      checked: Number(suspects.since),
-      hint: 'the duplicates inflate candles: delete them, then k2ops backfill the windows they touched',
-    }),
-    await duplicateCheck(warehouse, {
-      name: 'duplicate_fills',
-      keys: ['"timestamp"', 'symbol', 'exchange', 'price', 'quantity'],
-      status: 'warn',
-      meaning: 'no identical (timestamp, symbol, exchange, price, quantity) fills',
-      suspected: Number(suspects.fills) > 0,
-      params: fillParams,
-      checked: Number(suspects.fills_since),
-      hint: 'identical fills with different trade ids happen (one order hitting several at one price); many of them point at a replayed feed',
-    }),
-    await volumeCheck(warehouse, options, allTrades),
+    duplicateCheck(
+      {...figures.duplicateIds, rows: figures.duplicateIds.rows.map((row) => ({exchange: row.exchange, symbol: row.symbol, trade_id: row.trade_id, copies: row.copies}))},
+      {
+        name: 'duplicate_trade_ids',
+        keys: 'exchange, symbol, trade_id',
+        status: 'fail',
+        meaning: 'one row per (exchange, symbol, trade_id)',
+        checked: figures.tradesSinceIds,
+        hint: 'the duplicates inflate candles: delete them, then k2ops backfill the windows they touched',
+      },
+    ),
+    duplicateCheck(
+      {
+        ...figures.duplicateFills,
+        rows: figures.duplicateFills.rows.map((row) => ({timestamp: row.timestamp, symbol: row.symbol, exchange: row.exchange, price: row.price, quantity: row.quantity, copies: row.copies})),
+      },
+      {
+        name: 'duplicate_fills',
+        keys: 'timestamp, symbol, exchange, price, quantity',
+        status: 'warn',
+        meaning: 'no identical (timestamp, symbol, exchange, price, quantity) fills',
+        checked: figures.tradesSinceFills,
+        hint: 'identical fills with different trade ids happen (one order hitting several at one price); many of them point at a replayed feed',
+      },
+    ),
+    volumeCheck(volumes, allTrades),
   ]
 }
 
-async function badRowsCheck(
-  warehouse: Warehouse,
-  check: {name: string; meaning: string; where: string; params: Record<string, number | bigint>; checked: number; hint: string},
-): Promise<CheckResult> {
+function badRowsCheck(found: SourceTradeFigures['badValues'], check: {name: string; meaning: string; checked: number; hint: string}): CheckResult {
   const {checked} = check
-  const rows = await warehouse.json<Record<string, string>>(
-    `SELECT ${TRADE_COLUMNS}, count(*) OVER () AS total FROM ${TRADES_TABLE} t WHERE ${check.where} ORDER BY t."timestamp", t.trade_id LIMIT $limit::INTEGER`,
-    check.params,
-  )
-  const total = rows.length > 0 ? Number(rows[0].total) : 0
+  const {total, rows} = found
   const thresholds = {warn: null, fail: 0}
   if (total === 0) return checkResult({name: check.name, status: 'pass', summary: `every trade: ${check.meaning}`, value: 0, unit: 'trades', checked, thresholds})
   return checkResult({
@@ -101,59 +85,46 @@ async function badRowsCheck(
     unit: 'trades',
     checked,
     thresholds,
-    evidence: rows.map(({total: _t, ...row}) => row),
+    evidence: rows.map((row) => ({
+      trade_id: row.trade_id,
+      symbol: row.symbol,
+      exchange: row.exchange,
+      timestamp: row.timestamp,
+      price: row.price,
+      quantity: row.quantity,
+      side: row.side,
+      ingested_at: row.ingested_at,
+    })),
     evidenceOmitted: total - rows.length,
     hint: check.hint,
   })
 }
 
-async function duplicateCheck(
-  warehouse: Warehouse,
-  check: {name: string; keys: string[]; status: 'warn' | 'fail'; meaning: string; suspected: boolean; params: Record<string, number | bigint>; checked: number; hint: string},
-): Promise<CheckResult> {
+function duplicateCheck(
+  found: {total: number; extra: number; rows: EvidenceRow[]},
+  check: {name: string; keys: string; status: 'warn' | 'fail'; meaning: string; checked: number; hint: string},
+): CheckResult {
   const {checked} = check
+  const {total, rows} = found
   const thresholds = check.status === 'fail' ? {warn: null, fail: 0} : {warn: 0, fail: null}
-  if (!check.suspected) return checkResult({name: check.name, status: 'pass', summary: check.meaning, value: 0, unit: 'groups', checked, thresholds})
-  const keys = check.keys.join(', ')
-  const shown = check.keys.map((key) => (key === '"timestamp"' ? `${isoSql('make_timestamp("timestamp")')} AS "timestamp"` : key)).join(', ')
-  const rows = await warehouse.json<Record<string, string>>(
-    `SELECT ${shown}, copies::DOUBLE AS copies, total, extra FROM (
-       SELECT ${keys}, count(*) AS copies, count(*) OVER () AS total, sum(count(*) - 1) OVER () AS extra
-       FROM ${TRADES_TABLE} WHERE "timestamp" >= $since::BIGINT
-       GROUP BY ${keys} HAVING count(*) > 1
-       ORDER BY ${keys} LIMIT $limit::INTEGER
-     )`,
-    check.params,
-  )
-  const total = rows.length > 0 ? Number(rows[0].total) : 0
   if (total === 0) return checkResult({name: check.name, status: 'pass', summary: check.meaning, value: 0, unit: 'groups', checked, thresholds})
   return checkResult({
     name: check.name,
     status: check.status,
-    summary: `${plural(total, 'group')} of identical ${check.keys.join(', ').replaceAll('"', '')} (${plural(Number(rows[0].extra), 'extra row')})`,
+    summary: `${plural(total, 'group')} of identical ${check.keys} (${plural(found.extra, 'extra row')})`,
     value: total,
     unit: 'groups',
     checked,
     thresholds,
-    evidence: rows.map(({total: _t, extra: _e, ...row}) => row),
+    evidence: rows,
     evidenceOmitted: total - rows.length,
     hint: check.hint,
   })
 }
 
 /** Volume per market over the last hour and day: the runbook's first look when a flow slows down. */
-async function volumeCheck(warehouse: Warehouse, options: SourceTradeOptions, allTrades: number): Promise<CheckResult> {
-  const rows = await warehouse.json<Record<string, string>>(
-    `SELECT symbol, exchange, count_if("timestamp" >= $hour::BIGINT)::DOUBLE AS trades_1h, coalesce(sum(quantity) FILTER ("timestamp" >= $hour::BIGINT), 0) AS volume_1h,
-            count(*)::DOUBLE AS trades_24h, sum(quantity) AS volume_24h, count(*) OVER () AS markets,
-            sum(count_if("timestamp" >= $hour::BIGINT)) OVER () AS all_1h, sum(count(*)) OVER () AS all_24h
-     FROM ${TRADES_TABLE} WHERE "timestamp" >= $day::BIGINT AND "timestamp" <= $now::BIGINT
-     GROUP BY symbol, exchange ORDER BY trades_24h DESC, symbol, exchange LIMIT $limit::INTEGER`,
-    {hour: BigInt(options.nowMicros - HOUR), day: BigInt(options.nowMicros - DAY), now: BigInt(options.nowMicros), limit: options.limit},
-  )
-  const markets = rows.length > 0 ? Number(rows[0].markets) : 0
-  const lastHour = rows.length > 0 ? Number(rows[0].all_1h) : 0
-  const lastDay = rows.length > 0 ? Number(rows[0].all_24h) : 0
+function volumeCheck(figures: MarketVolumeFigures, allTrades: number): CheckResult {
+  const {markets, tradesLastHour: lastHour, tradesLastDay: lastDay, rows} = figures
   // No trades in a day of a warehouse that has trades: there is no volume to look at, and that is news.
   const silent = markets === 0 && allTrades > 0
   return checkResult({
@@ -166,7 +137,7 @@ async function volumeCheck(warehouse: Warehouse, options: SourceTradeOptions, al
     value: lastHour,
     unit: 'trades/h',
     checked: lastDay,
-    evidence: rows.map(({markets: _m, all_1h: _h, all_24h: _d, ...row}) => row),
+    evidence: rows.map((row) => ({symbol: row.symbol, exchange: row.exchange, trades_1h: row.trades_1h, volume_1h: row.volume_1h, trades_24h: row.trades_24h, volume_24h: row.volume_24h})),
     evidenceOmitted: markets - rows.length,
     hint: silent ? 'check the trade feed (k2ops freshness shows the newest trade per exchange), then k2ops ingest the missing tapes' : null,
   })

@@ -122,7 +122,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
     const procedure = new HealthDaily({
       stateDir: this.home.stateDir,
       logsDir: this.home.logsDir,
-      warehousePath: this.home.warehouse,
+      home: this.home,
       openOptions: this.warehouseOptions('demo health check'),
       runs: new RunHistory(this.home.runHistoryFile).list(),
       thresholds: resolveThresholds(this.home.config.thresholds, `${this.home.configFile}: thresholds`),

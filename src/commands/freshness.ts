@@ -21,7 +21,7 @@ Override them under "thresholds" in <home>/config.json.`
     const now = this.now()
     const thresholds = this.thresholds
     const {freshnessChecks} = await import('../checks/freshness.js')
-    const checks = await this.readWarehouse('freshness', (warehouse) => freshnessChecks(warehouse, {timeframes, thresholds, keptFrom: retentionKeptFrom(this.home, now), nowMicros: now, limit: this.checkFlags.limit}))
+    const checks = await this.readWarehouse('freshness', (queries) => freshnessChecks(queries, {timeframes, thresholds, keptFrom: retentionKeptFrom(this.home, now), nowMicros: now, limit: this.checkFlags.limit}))
     return this.finish('freshness', checks, now)
   }
 }

@@ -28,7 +28,7 @@ own rate expects 100+ trades in it is an ingest gap (warn: the tape has a hole).
     const {fromMicros = now, toMicros = now} = this.timeWindow({defaultLookback: '7d'}, now)
     const thresholds = this.thresholds
     const {gapsChecks} = await import('../checks/gaps.js')
-    const checks = await this.readWarehouse('gaps', (warehouse) => gapsChecks(warehouse, {timeframes, fromMicros, toMicros, thresholds, keptFrom: retentionKeptFrom(this.home, now), nowMicros: now, limit: this.checkFlags.limit}))
+    const checks = await this.readWarehouse('gaps', (queries) => gapsChecks(queries, {timeframes, fromMicros, toMicros, thresholds, keptFrom: retentionKeptFrom(this.home, now), nowMicros: now, limit: this.checkFlags.limit}))
     return this.finish('gaps', checks, now)
   }
 }

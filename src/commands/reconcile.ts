@@ -25,7 +25,7 @@ their window, with both numbers. A difference caused by trades that arrived afte
     const now = this.now()
     const {fromMicros = now, toMicros = now} = this.timeWindow({defaultLookback: '7d'}, now)
     const {reconcileChecks} = await import('../checks/reconcile.js')
-    const checks = await this.readWarehouse('reconcile', (warehouse) => reconcileChecks(warehouse, {timeframes, fromMicros, toMicros, nowMicros: now, limit: this.checkFlags.limit}))
+    const checks = await this.readWarehouse('reconcile', (queries) => reconcileChecks(queries, {timeframes, fromMicros, toMicros, nowMicros: now, limit: this.checkFlags.limit}))
     return this.finish('reconcile', checks, now)
   }
 }

@@ -35,7 +35,7 @@ const STOP_TIMEOUT_SECONDS = 60
 export default class Recover extends BaseCommand<typeof Recover> {
   static override summary = 'Repair corrupted candles from the trades (--auto, --date, --from/--to), or bring the pipeline back after an outage (--full).'
   static override description = `Repair: plans the windows to rebuild (--auto: the ones validate, gaps and reconcile fail on over --lookback; a rollup failure rebuilds that parent window in every timeframe), prints the plan (ranges per timeframe, candles to delete, trades to reprocess), asks for confirmation on a terminal unless --yes, then deletes and rebuilds each range from the trades in its own transaction and checks the repaired ranges again. Candles whose values come out the same stay byte-identical. An interrupted recover leaves every range as it was or repaired: run the same command again. Windows not closed yet are left to the flows. Exit 0 when the repaired ranges pass, 1 when they still fail, 2 when not on a terminal without --yes.
-Full (--full): stops the scheduler (a stale pid file included), checks that the warehouse opens and reads back whole (DuckDB checksums every block it reads; a checkpoint), starts the scheduler, checks its API and the five deployments, runs the 1m flow through it and waits for it, then runs health daily. It stops at the first failing step with what to do next (exit 1). Both record an audit entry in <home>/state/audit.jsonl.`
+Full (--full): stops the scheduler (a stale pid file included), checks that the warehouse opens and reads back whole (DuckDB checksums every block it reads, then checkpoints), starts the scheduler, checks its API and the five deployments, runs the 1m flow through it and waits for it, then runs health daily. It stops at the first failing step with what to do next (exit 1). Both record an audit entry in <home>/state/audit.jsonl.`
 
   static override examples = [
     '<%= config.bin %> recover --auto --dry-run',
@@ -84,9 +84,8 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
       keptFrom: this.flags.force ? undefined : retentionKeptFrom(this.home, now),
     }
     const {planRepair, verifyRepair} = await import('../checks/recover-plan.js')
-    const {repairEach, repairPieces} = await import('../pipeline/candle-repair.js')
+    const {measureRanges, repairEach, repairPieces} = await import('../pipeline/candle-repair.js')
     const {findInterrupted, settleInterrupted} = await import('../pipeline/interrupted-recover.js')
-    const {warehouseOf} = await import('../pipeline/engine/duckdb/duckdb-engine.js')
     const audit = new AuditLog(this.home.auditFile)
     let interrupted: InterruptedRecover[] = []
 
@@ -98,7 +97,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
             title: `Plan the repair: ${mode === 'auto' ? `validate, gaps and reconcile over the last ${lookback}` : 'the requested windows'}`,
             task: async (_ctx, task) => {
               interrupted = await findInterrupted(engine, audit, this.home.warehouse)
-              plan = await planRepair(warehouseOf(engine), request)
+              plan = await planRepair(engine.checks, (ranges) => measureRanges(engine, ranges), request)
               task.title = `Plan the repair: ${plural(plan.ranges.length, 'range')}, ${plural(plan.before.rows, 'offending row')}`
             },
           },
@@ -148,7 +147,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
             {
               title: 'Check the repaired ranges: validate, gaps, reconcile',
               task: async (_ctx, task) => {
-                result.after = pieces.length === 0 ? plan.before : await verifyRepair(warehouseOf(engine), request, plan.ranges)
+                result.after = pieces.length === 0 ? plan.before : await verifyRepair(engine.checks, request, plan.ranges)
                 task.title = `Check the repaired ranges: ${result.after.status === 'pass' ? 'pass' : `${plural(result.after.rows, 'offending row')} left`}`
               },
             },

@@ -182,9 +182,9 @@ Exit codes: 0 done; 1 a table failed (the tables before it stay deleted, it and 
   private async tradesSafety(engine: Engine, plan: RetentionPlan, policies: RetentionPolicies): Promise<CheckResult | null> {
     const trades = plan.tables.find((table) => table.target === 'trades')
     if (!trades || trades.rows === 0) return null
-    const [{tradesRetentionCheck}, {warehouseOf}] = await Promise.all([import('../checks/retention-safety.js'), import('../pipeline/engine/duckdb/duckdb-engine.js')])
+    const {tradesRetentionCheck} = await import('../checks/retention-safety.js')
     const candleCutoffs = Object.fromEntries(TIMEFRAMES.map((tf) => [tf, retentionCutoff(plan.today, policies[tf])])) as Record<Timeframe, string>
-    return tradesRetentionCheck(warehouseOf(engine), {cutoff: trades.cutoff, candleCutoffs, limit: this.flags.limit ?? SAFETY_EVIDENCE_ROWS})
+    return tradesRetentionCheck(engine.checks, {cutoff: trades.cutoff, candleCutoffs, limit: this.flags.limit ?? SAFETY_EVIDENCE_ROWS})
   }
 
   private async apply(engine: Engine, plan: RetentionPlan): Promise<RetentionResult> {

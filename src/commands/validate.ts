@@ -31,8 +31,8 @@ Exit 1 when a check fails (or warns, with --strict).`
     const now = this.now()
     const {fromMicros = now} = this.timeWindow({defaultLookback: '7d'}, now)
     const {validateChecks} = await import('../checks/invariants.js')
-    const checks = await this.readWarehouse('validate', (warehouse) =>
-      validateChecks(warehouse, {timeframes, fromMicros, nowMicros: now, limit: this.checkFlags.limit}),
+    const checks = await this.readWarehouse('validate', (queries) =>
+      validateChecks(queries, {timeframes, fromMicros, nowMicros: now, limit: this.checkFlags.limit}),
     )
     return this.finish('validate', checks, now)
   }

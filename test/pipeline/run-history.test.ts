@@ -56,6 +56,8 @@ describe('RunHistory: runs whose process is gone read as Crashed', () => {
     const shell = spawn('sh', ['-c', 'sleep 60 & echo $!; exec sleep 60'], {stdio: ['ignore', 'pipe', 'ignore']})
     try {
       const pid = Number(await new Promise<string>((resolve) => shell.stdout.once('data', (chunk) => resolve(String(chunk).trim()))))
+      // Until the shell has exec'd sleep, the shell itself would reap the killed child.
+      for (let i = 0; i < 100 && readFileSync(`/proc/${shell.pid}/comm`, 'utf8').trim() !== 'sleep'; i++) await new Promise((resolve) => setTimeout(resolve, 20))
       process.kill(pid, 'SIGKILL')
       for (let i = 0; i < 100 && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '); i++) await new Promise((resolve) => setTimeout(resolve, 20))
       const history = new RunHistory(join(tempDir(), 'runs.jsonl'))

@@ -45,7 +45,7 @@ flow runs and storage only. --prom-file also writes every figure for node_export
     const procedure = new Procedure({
       stateDir: home.stateDir,
       logsDir: home.logsDir,
-      warehousePath: home.warehouse,
+      home,
       openOptions: {...this.warehouseOptions('health daily'), lockTimeoutMs},
       runs,
       thresholds,
@@ -76,7 +76,7 @@ flow runs and storage only. --prom-file also writes every figure for node_export
         {json: this.jsonEnabled(), context: {}},
       )
     } finally {
-      procedure.close()
+      await procedure.close()
     }
 
     // The task list goes on past a step that broke; the command does not.

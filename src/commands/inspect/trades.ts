@@ -24,7 +24,7 @@ trades and volume over the last hour and day. Value and timestamp checks cover e
     const {fromMicros: sinceMicros = now} = this.timeWindow({defaultLookback: '7d'}, now)
     const thresholds = this.thresholds
     const {sourceTradeChecks} = await import('../../checks/source-trades.js')
-    const checks = await this.readWarehouse('inspect trades', (warehouse) => sourceTradeChecks(warehouse, {sinceMicros, thresholds, nowMicros: now, limit: this.checkFlags.limit}))
+    const checks = await this.readWarehouse('inspect trades', (queries) => sourceTradeChecks(queries, {sinceMicros, thresholds, nowMicros: now, limit: this.checkFlags.limit}))
     return this.finish('inspect trades', checks, now)
   }
 }

@@ -5,6 +5,7 @@
 // epoch are exact up to 2^53, far beyond 2199), decimals as exact text. No SQL crosses it.
 
 import type {IngestOptions, IngestResult} from '../ingest/ingest-types.js'
+import type {CheckQueries} from './check-queries.js'
 import type {RetentionTarget} from '../retention-policy.js'
 import type {Timeframe} from '../timeframes.js'
 
@@ -173,6 +174,8 @@ export interface Engine {
   readonly kind: EngineKind
   /** What the engine works on, for messages and the run history: the warehouse file, or catalog.namespace. */
   readonly target: string
+  /** The rows the checks judge (validate, freshness, gaps, reconcile, inspect trades, health daily). */
+  readonly checks: CheckQueries
 
   close(): Promise<void>
 

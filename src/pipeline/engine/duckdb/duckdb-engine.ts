@@ -21,6 +21,7 @@ import type {
 import type {ExportedTape, ExportOptions} from './ingest/export-validated.js'
 
 import {knownMarkets, readCandles} from './candle-query.js'
+import {DuckdbCheckQueries} from './check-queries/duckdb-check-queries.js'
 import {summarizeWarehouse} from './demo.js'
 import {candlesUpdatedAt, measureRanges, tradeSpan} from './range-queries.js'
 import {replaceRanges, replaceWindows} from './recompute.js'
@@ -37,6 +38,7 @@ import {allIngestedWithin, newestIngestion, readMark, writeMark} from './waterma
  */
 export class DuckdbEngine implements Engine {
   readonly kind = 'duckdb' as const
+  private checkQueries?: DuckdbCheckQueries
 
   private constructor(
     readonly warehouse: Warehouse,
@@ -52,6 +54,11 @@ export class DuckdbEngine implements Engine {
   /** An engine over a warehouse some caller already holds open (and closes). */
   static over(warehouse: Warehouse): DuckdbEngine {
     return new DuckdbEngine(warehouse, Date.now())
+  }
+
+  get checks(): DuckdbCheckQueries {
+    this.checkQueries ??= new DuckdbCheckQueries(this.warehouse)
+    return this.checkQueries
   }
 
   get target(): string {
