@@ -14,6 +14,7 @@ import type {
   WindowSelection,
 } from '../engine.js'
 import type {IngestOptions, IngestResult} from '../../ingest/ingest-types.js'
+import type {CheckQueries} from '../check-queries.js'
 import type {Timeframe} from '../../timeframes.js'
 import type {TapeValidator} from './ingest.js'
 
@@ -55,6 +56,14 @@ export class SparkEngine implements Engine {
     private readonly services: {validate?: TapeValidator; release?: () => Promise<void>} = {},
   ) {
     this.tables = new SparkTables(target)
+  }
+
+  /** The checks' queries on Spark are not written yet: every check command says so (exit 2) before it reads anything. */
+  get checks(): CheckQueries {
+    throw new UsageError('the checks (validate, freshness, gaps, reconcile, inspect trades, health daily) do not run on the Spark engine yet', {
+      code: 'engine_unsupported',
+      hint: 'Use a home on the DuckDB engine for them (engine: duckdb).',
+    })
   }
 
   get target(): string {
@@ -112,36 +121,25 @@ export class SparkEngine implements Engine {
   }
 
   async replaceWindows(tf: Timeframe, selection: WindowSelection, options: ReplaceOptions): Promise<ReplaceResult> {
-    const snapshot = await this.tradesSnapshot()
+    // Late windows and the mark need one snapshot of the trades for every read; a range alone is read once.
+    const snapshot = selection.late || options.advanceMark ? await this.tradesSnapshot() : {newest: NOTHING_INGESTED}
     const result: ReplaceResult = {candles: 0, removed: 0, trades: 0, lateWindows: 0, lateBeyondRetention: 0, newestIngestion: snapshot.newest}
     const hasRange = selection.range && selection.range.fromMicros < selection.range.toMicros
     const input = {tf, selection: {...selection, range: hasRange ? selection.range : undefined}, newestIngestion: snapshot.newest, snapshotId: snapshot.id}
+    const tail: string[] = []
     if (input.selection.range || (selection.late && snapshot.id)) {
       const prepared = prepareReplaceSql(this.tables, input)
       const results = await this.session.sql(prepared.statements)
       const beyond = prepared.late ? results.at(-1)! : undefined
-      const counts = results.at(beyond ? -2 : -1)!
-      let span: {firstMicros: number; lastMicros: number} | undefined
-      for (const [part, candles, trades, removed, first, last] of counts.rows) {
-        if (first !== null) span = {firstMicros: Math.min(span?.firstMicros ?? Infinity, num(first)), lastMicros: Math.max(span?.lastMicros ?? -Infinity, num(last))}
-        result.candles += num(candles)
-        result.trades += num(trades)
-        result.removed += num(removed)
-        if (part === 'late' && first !== null) {
-          result.lateWindows = num(candles) + num(removed)
-          result.lateSpan = {firstMicros: num(first), lastMicros: num(last)}
-        }
-      }
-
+      const span = addCounts(result, results.at(beyond ? -2 : -1)!.rows)
       if (beyond) result.lateBeyondRetention = num(beyond.rows[0]?.[0] ?? 0)
-      const changes = span ? [mergeSql(this.tables, tf, options.nowMicros, span)] : []
-      await this.session.sql([...changes, ...dropViewsSql()])
+      if (span) tail.push(mergeSql(this.tables, tf, options.nowMicros, span))
+      tail.push(...dropViewsSql())
     }
 
-    if (options.advanceMark) {
-      await this.writeMark(tf, {ingestedThrough: snapshot.newest, closedThrough: options.advanceMark.closedThrough}, options.nowMicros)
-    }
-
+    // The mark moves after the candles' commit: a run killed between the two recomputes them again.
+    if (options.advanceMark) tail.push(this.markSql(tf, {ingestedThrough: snapshot.newest, closedThrough: options.advanceMark.closedThrough}, options.nowMicros))
+    if (tail.length > 0) await this.session.sql(tail)
     return result
   }
 
@@ -266,4 +264,22 @@ export class SparkEngine implements Engine {
 /** An operation the Spark engine does not run yet: refused before anything is read or changed (exit 2). */
 async function notOnSpark(operation: string): Promise<never> {
   throw new UsageError(`${operation} does not run on the Spark engine yet`, {code: 'engine_unsupported', hint: 'Use a home on the DuckDB engine for it (engine: duckdb).'})
+}
+
+/** Adds a replace's counts per part (range, late) to `result`; returns the span of the source's window starts. */
+function addCounts(result: ReplaceResult, rows: unknown[][]): {firstMicros: number; lastMicros: number} | undefined {
+  let span: {firstMicros: number; lastMicros: number} | undefined
+  for (const [part, candles, trades, removed, first, last] of rows) {
+    if (first === null) continue
+    span = {firstMicros: Math.min(span?.firstMicros ?? Infinity, num(first)), lastMicros: Math.max(span?.lastMicros ?? -Infinity, num(last))}
+    result.candles += num(candles)
+    result.trades += num(trades)
+    result.removed += num(removed)
+    if (part === 'late') {
+      result.lateWindows = num(candles) + num(removed)
+      result.lateSpan = {firstMicros: num(first), lastMicros: num(last)}
+    }
+  }
+
+  return span
 }

@@ -8,8 +8,9 @@ export function sqlString(text: string): string {
 
 /** A BIGINT literal from an exact integer (µs instants, counts). */
 export function sqlBigint(value: number): string {
-  if (!Number.isSafeInteger(value)) throw new Error(`internal: ${value} is not an exact integer`)
-  return `${value}L`
+  // Integers beyond 2^53 that a double holds exactly (END_OF_TIME, 2^62) print as their digits.
+  if (!Number.isInteger(value)) throw new Error(`internal: ${value} is not an integer`)
+  return `${BigInt(value)}L`
 }
 
 /** The TIMESTAMP of a µs instant: exact (the session time zone is UTC). */
