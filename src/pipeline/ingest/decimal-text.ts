@@ -97,25 +97,3 @@ export function bigintProblem(text: string): string | undefined {
 // The same rules in SQL, for Parquet values (cast to VARCHAR first). Each returns a CASE that is
 // NULL when the value is fine and the reason text otherwise.
 
-function sqlString(text: string): string {
-  return `'${text.replaceAll("'", "''")}'`
-}
-
-/** `'...' || t || '...'` for a reason template whose only variable part is the value text. */
-function sqlReason(template: (text: string) => string, expr: string): string {
-  const marker = '\u0000'
-  const [before, after] = template(marker).split(marker)
-  return `(${sqlString(before)} || ${expr} || ${sqlString(after)})`
-}
-
-export function decimalProblemSql(expr: string, maxIntegerDigits: number): string {
-  const plain = `regexp_full_match(${expr}, '[0-9]+(\\.[0-9]+)?')`
-  return `CASE
-    WHEN ${expr} IS NULL OR ${expr} = '' THEN ${sqlString(reasons.empty)}
-    WHEN regexp_full_match(${expr}, '-[0-9]+(\\.[0-9]+)?') THEN ${sqlReason(reasons.notPositive, expr)}
-    WHEN NOT ${plain} THEN ${sqlReason(reasons.notDecimal, expr)}
-    WHEN NOT regexp_matches(${expr}, '[1-9]') THEN ${sqlReason(reasons.notPositive, expr)}
-    WHEN length(rtrim(regexp_extract(${expr}, '\\.([0-9]+)$', 1), '0')) > ${MAX_DECIMALS} THEN ${sqlReason(reasons.tooManyDecimals, expr)}
-    WHEN length(ltrim(split_part(${expr}, '.', 1), '0')) > ${maxIntegerDigits} THEN ${sqlReason((t) => reasons.tooManyIntegerDigits(t, maxIntegerDigits), expr)}
-  END`
-}

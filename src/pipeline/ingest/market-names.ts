@@ -15,7 +15,6 @@ export function normaliseExchange(text: string): string {
 }
 
 const NAME = /^[A-Z0-9_.:-]+$/
-export const NAME_PATTERN_SQL = '[A-Z0-9_.:-]+'
 export const nameReason = (raw: string) => `'${raw}' may hold only letters, digits and _ . : - (a symbol drops / and -)`
 
 /** Why a normalised symbol or exchange cannot be stored, or undefined. */

@@ -31,11 +31,6 @@ export function binanceTimeMicros(text: string): number | string {
   return value * 1000
 }
 
-/** The SQL twin of binanceTimeMicros for already validated text. */
-export function binanceTimeMicrosSql(expr: string): string {
-  return `(CASE WHEN CAST(${expr} AS BIGINT) >= ${BINANCE_MICROS_FROM} THEN CAST(${expr} AS BIGINT) ELSE CAST(${expr} AS BIGINT) * 1000 END)`
-}
-
 /**
  * Kraken `unix_time_seconds` with a fractional part (`1672531436.1234`): kept to the microsecond
  * from the text. Digits beyond the sixth decimal must be zeros (no silent rounding).
@@ -57,11 +52,6 @@ export function unixSecondsTextMicros(text: string): number | string {
   return micros
 }
 
-/** The SQL twin of unixSecondsTextMicros for already validated text. */
-export function unixSecondsTextMicrosSql(expr: string): string {
-  return `(CAST(split_part(${expr}, '.', 1) AS BIGINT) * 1000000 + CAST(rpad(left(split_part(${expr}, '.', 2), 6), 6, '0') AS BIGINT))`
-}
-
 const MICROS_REASON = (text: string) => `'${text}' is not microseconds since the epoch (a 16-digit whole number)`
 
 /** The k2 contract's `timestamp`: microseconds since the epoch, 16 digits (2001 … 2286). */
@@ -73,16 +63,6 @@ export function contractMicros(text: string): number | string {
   if (value <= 0) return `must be > 0, got '${text}'`
   if (value < MIN_MICROS_16_DIGITS) return MICROS_REASON(text)
   return value
-}
-
-/** SQL twin of contractMicros: NULL when fine, else the reason. */
-export function contractMicrosProblemSql(expr: string): string {
-  return `CASE
-    WHEN ${expr} IS NULL OR ${expr} = '' THEN 'is empty'
-    WHEN regexp_full_match(${expr}, '-[0-9]+|0+') THEN 'must be > 0, got ''' || ${expr} || ''''
-    WHEN NOT regexp_full_match(${expr}, '[0-9]{1,16}') OR TRY_CAST(${expr} AS BIGINT) < ${MIN_MICROS_16_DIGITS}
-      THEN '''' || ${expr} || ''' is not microseconds since the epoch (a 16-digit whole number)'
-  END`
 }
 
 /** True when the text starts with a digit (used by format detection). */

@@ -1,10 +1,11 @@
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {PRICE_INTEGER_DIGITS, QUANTITY_INTEGER_DIGITS, bigintProblem, decimalProblem, decimalProblemSql} from '../../../src/pipeline/ingest/decimal-text.js'
+import {PRICE_INTEGER_DIGITS, QUANTITY_INTEGER_DIGITS, bigintProblem, decimalProblem} from '../../../src/pipeline/ingest/decimal-text.js'
 import {normaliseSymbol, symbolFromFileName} from '../../../src/pipeline/ingest/market-names.js'
 import {detectLayout, normaliseHeaderName} from '../../../src/pipeline/ingest/tape-format.js'
-import {binanceTimeMicros, contractMicros, contractMicrosProblemSql, unixSecondsTextMicros} from '../../../src/pipeline/ingest/time-text.js'
+import {contractMicrosProblemSql, decimalProblemSql} from '../../../src/pipeline/engine/duckdb/ingest/parser-sql.js'
+import {binanceTimeMicros, contractMicros, unixSecondsTextMicros} from '../../../src/pipeline/ingest/time-text.js'
 import {Warehouse} from '../../../src/pipeline/engine/duckdb/warehouse.js'
 import {useTempDir} from '../../helpers/temp-home.js'
 

@@ -1,7 +1,7 @@
 import type {CandleQuery, CandleRow} from '../engine.js'
 import type {Warehouse} from './warehouse.js'
 
-import {isoSql} from '../../sql-time.js'
+import {isoSql} from './sql-time.js'
 import {TIMEFRAME_SPECS, Timeframe} from '../../timeframes.js'
 
 /** The newest `limit` candles of a symbol in a range, oldest first; decimals kept as exact text. */

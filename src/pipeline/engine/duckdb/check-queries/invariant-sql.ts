@@ -2,7 +2,7 @@ import type {CandleEvidence, DuplicateKeyFigures, Offending, RowInvariant, RowIn
 import type {Warehouse} from '../warehouse.js'
 
 import {ROW_INVARIANTS} from '../../check-queries.js'
-import {isoSql} from '../../../sql-time.js'
+import {isoSql} from '../sql-time.js'
 import {TIMEFRAME_SPECS} from '../../../timeframes.js'
 import {numberOrNull} from './trade-minutes.js'
 

@@ -2,7 +2,7 @@ import type {DoomedTradesFigures, DoomedTradesRequest, DoomedWindow, Offending} 
 import type {Warehouse} from '../warehouse.js'
 
 import {TRADES_TABLE} from '../../../schema.js'
-import {isoSql} from '../../../sql-time.js'
+import {isoSql} from '../sql-time.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe} from '../../../timeframes.js'
 import {MINUTE, TradeMinutes, numberOrNull, tradeWindowsSql} from './trade-minutes.js'
 

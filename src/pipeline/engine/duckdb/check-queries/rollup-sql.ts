@@ -2,7 +2,7 @@ import type {RollupFigures, RollupRequest} from '../../check-queries.js'
 import type {Warehouse} from '../warehouse.js'
 
 import {TRADES_TABLE} from '../../../schema.js'
-import {isoSql} from '../../../sql-time.js'
+import {isoSql} from '../sql-time.js'
 import {TIMEFRAME_SPECS} from '../../../timeframes.js'
 import {readMark} from '../watermark.js'
 import {numberOrNull} from './trade-minutes.js'

@@ -2,7 +2,7 @@ import type {MarketVolumeFigures, SourceTradeFigures, SourceTradeRequest, TradeE
 import type {Warehouse} from '../warehouse.js'
 
 import {TRADES_TABLE} from '../../../schema.js'
-import {isoSql} from '../../../sql-time.js'
+import {isoSql} from '../sql-time.js'
 
 const TRADE_COLUMNS = `trade_id, symbol, exchange, ${isoSql('make_timestamp("timestamp")')} AS "timestamp",
   price, quantity, side, ${isoSql('make_timestamp(ingestion_timestamp)')} AS ingested_at`

@@ -1,7 +1,7 @@
 import type {CountMismatchFigures, MissingWindowFigures, SilenceFigures, SilenceRequest, TimeframeSpan} from '../../check-queries.js'
 import type {Warehouse} from '../warehouse.js'
 
-import {isoSql} from '../../../sql-time.js'
+import {isoSql} from '../sql-time.js'
 import {TIMEFRAME_SPECS} from '../../../timeframes.js'
 import {MINUTE, TRADE_MINUTES_SQL, TradeMinutes, numberOrNull, pendingConditionSql, tradeWindowsSql} from './trade-minutes.js'
 

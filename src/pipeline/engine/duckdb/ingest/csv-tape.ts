@@ -3,7 +3,8 @@
  * line, validate every row in JS, stage the good ones, and either stop at the first bad row
  * (BadInputError `FILE:LINE: FIELD: what is wrong`) or, with skipBadRows, write it to the rejects file.
  */
-import type {IngestOptions, RowSource, StagedTape} from '../../../ingest/ingest-types.js'
+import type {IngestOptions} from '../../../ingest/ingest-types.js'
+import type {RowSource, StagedTape} from './staged-types.js'
 import type {Staging} from './staging.js'
 
 import {BadInputError, UsageError} from '../../../errors.js'

@@ -7,7 +7,8 @@
 import {resolve} from 'node:path'
 
 import type {Warehouse} from '../warehouse.js'
-import type {IngestOptions, IngestResult, StagedTape} from '../../../ingest/ingest-types.js'
+import type {IngestOptions, IngestResult} from '../../../ingest/ingest-types.js'
+import type {StagedTape} from './staged-types.js'
 
 import {ExitCode, K2Error, UsageError} from '../../../errors.js'
 import {stageCsvTape} from './csv-tape.js'

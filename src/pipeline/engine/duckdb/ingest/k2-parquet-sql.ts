@@ -2,10 +2,11 @@
  * The SQL over one k2 Parquet file's columns: each value checked with the same rules as a k2 CSV
  * row (see k2-parquet.ts for how it is read and stored).
  */
-import {MAX_DECIMALS, PRICE_INTEGER_DIGITS, QUANTITY_INTEGER_DIGITS, decimalProblemSql} from '../../../ingest/decimal-text.js'
-import {NAME_PATTERN_SQL, nameReason} from '../../../ingest/market-names.js'
+import {MAX_DECIMALS, PRICE_INTEGER_DIGITS, QUANTITY_INTEGER_DIGITS} from '../../../ingest/decimal-text.js'
+import {nameReason} from '../../../ingest/market-names.js'
 import {quantitySql, sqlLiteral} from './staged-sql.js'
-import {MIN_MICROS_16_DIGITS, contractMicrosProblemSql} from '../../../ingest/time-text.js'
+import {MIN_MICROS_16_DIGITS} from '../../../ingest/time-text.js'
+import {NAME_PATTERN_SQL, contractMicrosProblemSql, decimalProblemSql} from './parser-sql.js'
 import {TimeWindow} from '../../../ingest/time-window.js'
 import {outsideWindowSql} from './time-window-sql.js'
 

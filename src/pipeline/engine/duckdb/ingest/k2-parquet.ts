@@ -12,7 +12,8 @@
  */
 import {dirname} from 'node:path'
 
-import type {IngestOptions, RowSource, StagedTape} from '../../../ingest/ingest-types.js'
+import type {IngestOptions} from '../../../ingest/ingest-types.js'
+import type {RowSource, StagedTape} from './staged-types.js'
 import type {Warehouse} from '../warehouse.js'
 
 import {BadInputError, UsageError} from '../../../errors.js'

@@ -5,7 +5,7 @@
  */
 import {STAGED_SEPARATOR} from '../../../ingest/row-parsers.js'
 import {TapeLayout} from '../../../ingest/tape-format.js'
-import {binanceTimeMicrosSql, unixSecondsTextMicrosSql} from '../../../ingest/time-text.js'
+import {binanceTimeMicrosSql, unixSecondsTextMicrosSql} from './parser-sql.js'
 
 export interface StagedNames {
   /** Constant exchange/symbol for the whole file; undefined → read from the k2 columns. */

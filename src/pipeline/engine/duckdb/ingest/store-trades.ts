@@ -22,7 +22,7 @@
 import {existsSync, mkdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 
-import type {RowSource} from '../../../ingest/ingest-types.js'
+import type {RowSource} from './staged-types.js'
 import type {Warehouse} from '../warehouse.js'
 
 import {INGESTED_FILES_TABLE, TRADES_TABLE} from '../../../schema.js'

@@ -1,6 +1,6 @@
 import type {TimeWindow} from '../../../ingest/time-window.js'
 
-import {isoSql} from '../../../sql-time.js'
+import {isoSql} from '../sql-time.js'
 
 /** The SQL twin of outsideWindowReason over a µs BIGINT expression: NULL inside the window. */
 export function outsideWindowSql(micros: string, window: TimeWindow): string {

@@ -16,7 +16,7 @@
  * Once no conflict is left, every repeat of a key has the key's timestamp, so the duplicates fall
  * into one time slice, where store-trades drops them.
  */
-import type {RowSource} from '../../../ingest/ingest-types.js'
+import type {RowSource} from './staged-types.js'
 import type {Warehouse} from '../warehouse.js'
 
 import {BadInputError} from '../../../errors.js'
