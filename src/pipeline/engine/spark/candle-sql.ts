@@ -5,6 +5,16 @@ function unscaled(decimalExpr: string): string {
   return `CAST(replace(CAST(${decimalExpr} AS STRING), '.', '') AS DECIMAL(38,0))`
 }
 
+/** numerator / denominator (positive DECIMAL(38,0)), rounded half away from zero to a whole number: `div` is exact on decimals. */
+function roundedQuotient(numerator: string, denominator: string): string {
+  return `(${numerator} div ${denominator}) + IF((${numerator} % ${denominator}) * 2 >= ${denominator}, 1, 0)`
+}
+
+/** A whole number of 10⁻⁸ units as DECIMAL(18,8). */
+function eightPlaces(units: string): string {
+  return `CAST(CAST(${units} AS DECIMAL(38,0)) * CAST(0.00000001 AS DECIMAL(38,8)) AS DECIMAL(18,8))`
+}
+
 /**
  * The one candle builder of the Spark engine, for all five timeframes ("Candle semantics" in
  * DESIGN.md). Each candle is computed from raw trades:
@@ -35,12 +45,8 @@ WITH sums AS (
 ), units AS (
   SELECT *, ${unscaled('notional')} AS notional_units, ${unscaled('volume')} AS volume_units FROM sums
 )
-SELECT symbol, exchange,
-       timestamp_micros(ws) AS window_start, timestamp_micros(ws + ${size}) AS window_end,
-       CAST(timestamp_micros(ws) AS DATE) AS window_date,
-       open_price, high_price, low_price, close_price, volume, trade_count,
-       CAST(CAST((notional_units div volume_units)
-                 + CASE WHEN (notional_units % volume_units) * 2 >= volume_units THEN 1 ELSE 0 END
-            AS DECIMAL(38,0)) * CAST(0.00000001 AS DECIMAL(38,8)) AS DECIMAL(18,8)) AS vwap
+SELECT symbol, exchange, timestamp_micros(ws) AS window_start, timestamp_micros(ws + ${size}) AS window_end,
+       CAST(timestamp_micros(ws) AS DATE) AS window_date, open_price, high_price, low_price, close_price, volume, trade_count,
+       ${eightPlaces(roundedQuotient('notional_units', 'volume_units'))} AS vwap
 FROM units`
 }

@@ -1,18 +1,4 @@
-import type {
-  CandleQuery,
-  CandleRow,
-  Engine,
-  EngineSummary,
-  FlowMark,
-  IntegrityReport,
-  RangesResult,
-  ReplaceOptions,
-  ReplaceResult,
-  RetentionStats,
-  SchemaChange,
-  TimeframeRange,
-  WindowSelection,
-} from '../engine.js'
+import type * as seam from '../engine.js'
 import type {IngestOptions, IngestResult} from '../../ingest/ingest-types.js'
 import type {CheckQueries} from '../check-queries.js'
 import type {Timeframe} from '../../timeframes.js'
@@ -46,7 +32,7 @@ const numOrNull = (value: unknown): number | null => (value === null || value ==
  * The Spark engine: the contract's tables in an Iceberg catalog, computed with Spark SQL. Every
  * operation is one or two driver requests, and each table it changes gets one commit.
  */
-export class SparkEngine implements Engine {
+export class SparkEngine implements seam.Engine {
   readonly kind = 'spark' as const
   readonly tables: SparkTables
 
@@ -85,11 +71,11 @@ export class SparkEngine implements Engine {
     }
   }
 
-  async ensureSchema(options: {dryRun?: boolean} = {}): Promise<SchemaChange[]> {
+  async ensureSchema(options: {dryRun?: boolean} = {}): Promise<seam.SchemaChange[]> {
     return ensureSparkSchema(this.session, this.tables, options)
   }
 
-  async readMark(tf: Timeframe): Promise<FlowMark> {
+  async readMark(tf: Timeframe): Promise<seam.FlowMark> {
     const [result] = await this.session.sql([
       `SELECT ingested_through, closed_through FROM ${this.tables.marks}
        WHERE namespace = ${sqlString(this.tables.target.namespace)} AND timeframe = ${sqlString(tf)}`,
@@ -99,11 +85,11 @@ export class SparkEngine implements Engine {
     return {ingestedThrough: num(row[0]), closedThrough: numOrNull(row[1])}
   }
 
-  async writeMark(tf: Timeframe, mark: FlowMark, nowMicros: number): Promise<void> {
+  async writeMark(tf: Timeframe, mark: seam.FlowMark, nowMicros: number): Promise<void> {
     await this.session.sql([this.markSql(tf, mark, nowMicros)])
   }
 
-  async writeMarks(marks: Array<{timeframe: Timeframe; mark: FlowMark}>, nowMicros: number): Promise<void> {
+  async writeMarks(marks: Array<{timeframe: Timeframe; mark: seam.FlowMark}>, nowMicros: number): Promise<void> {
     if (marks.length > 0) await this.session.sql(marks.map(({timeframe, mark}) => this.markSql(timeframe, mark, nowMicros)))
   }
 
@@ -120,10 +106,10 @@ export class SparkEngine implements Engine {
     return first === null || last === null ? undefined : {firstMicros: num(first), lastMicros: num(last)}
   }
 
-  async replaceWindows(tf: Timeframe, selection: WindowSelection, options: ReplaceOptions): Promise<ReplaceResult> {
+  async replaceWindows(tf: Timeframe, selection: seam.WindowSelection, options: seam.ReplaceOptions): Promise<seam.ReplaceResult> {
     // Late windows and the mark need one snapshot of the trades for every read; a range alone is read once.
     const snapshot = selection.late || options.advanceMark ? await this.tradesSnapshot() : {newest: NOTHING_INGESTED}
-    const result: ReplaceResult = {candles: 0, removed: 0, trades: 0, lateWindows: 0, lateBeyondRetention: 0, newestIngestion: snapshot.newest}
+    const result: seam.ReplaceResult = {candles: 0, removed: 0, trades: 0, lateWindows: 0, lateBeyondRetention: 0, newestIngestion: snapshot.newest}
     const hasRange = selection.range && selection.range.fromMicros < selection.range.toMicros
     const input = {tf, selection: {...selection, range: hasRange ? selection.range : undefined}, newestIngestion: snapshot.newest, snapshotId: snapshot.id}
     const tail: string[] = []
@@ -144,7 +130,7 @@ export class SparkEngine implements Engine {
   }
 
   /** One MERGE (one commit) per range: Iceberg has no transaction across tables, and each commit is atomic. */
-  async replaceRanges(ranges: TimeframeRange[], options: {nowMicros: number}): Promise<RangesResult> {
+  async replaceRanges(ranges: seam.TimeframeRange[], options: {nowMicros: number}): Promise<seam.RangesResult> {
     const total = {candles: 0, removed: 0, trades: 0}
     for (const range of ranges) {
       const done = await this.replaceWindows(range.timeframe, {range}, options)
@@ -165,7 +151,7 @@ export class SparkEngine implements Engine {
     return num(result.rows[0][0]) === 0
   }
 
-  async readCandles(query: CandleQuery): Promise<CandleRow[]> {
+  async readCandles(query: seam.CandleQuery): Promise<seam.CandleRow[]> {
     const where = [`symbol = ${sqlString(query.symbol)}`]
     if (query.exchange) where.push(`exchange = ${sqlString(query.exchange)}`)
     if (query.fromMicros !== undefined) where.push(`window_start >= ${sqlInstant(query.fromMicros)}`)
@@ -196,11 +182,11 @@ export class SparkEngine implements Engine {
     return result.rows.map(([symbol, exchange]) => ({symbol: String(symbol), exchange: String(exchange)}))
   }
 
-  measureRanges(ranges: TimeframeRange[]): Promise<Array<{candles: number; trades: number}>> {
+  measureRanges(ranges: seam.TimeframeRange[]): Promise<Array<{candles: number; trades: number}>> {
     return measureRanges(this.session, this.tables, ranges)
   }
 
-  candlesUpdatedAt(ranges: TimeframeRange[], atMicros: number): Promise<Array<{timeframe: Timeframe; fromMicros: number; candles: number}>> {
+  candlesUpdatedAt(ranges: seam.TimeframeRange[], atMicros: number): Promise<Array<{timeframe: Timeframe; fromMicros: number; candles: number}>> {
     return candlesUpdatedAt(this.session, this.tables, ranges, atMicros)
   }
 
@@ -209,7 +195,7 @@ export class SparkEngine implements Engine {
     return ingestTape(this.session, this.tables, () => this.newestIngestion(), this.services.validate, file, options)
   }
 
-  summarize(): Promise<EngineSummary> {
+  summarize(): Promise<seam.EngineSummary> {
     return summarize(this.session, this.tables)
   }
 
@@ -217,7 +203,7 @@ export class SparkEngine implements Engine {
     return 0
   }
 
-  retentionStats(): Promise<RetentionStats[]> {
+  retentionStats(): Promise<seam.RetentionStats[]> {
     return notOnSpark('retention')
   }
 
@@ -233,7 +219,7 @@ export class SparkEngine implements Engine {
     return notOnSpark('retention')
   }
 
-  checkIntegrity(): Promise<IntegrityReport> {
+  checkIntegrity(): Promise<seam.IntegrityReport> {
     return notOnSpark('recover --full')
   }
 
@@ -248,7 +234,7 @@ export class SparkEngine implements Engine {
     return {id: String(id), newest: numOrNull(newest.rows[0]?.[0]) ?? NOTHING_INGESTED}
   }
 
-  private markSql(tf: Timeframe, mark: FlowMark, nowMicros: number): string {
+  private markSql(tf: Timeframe, mark: seam.FlowMark, nowMicros: number): string {
     const closed = mark.closedThrough === null ? 'CAST(NULL AS BIGINT)' : sqlBigint(mark.closedThrough)
     return `MERGE INTO ${this.tables.marks} m
       USING (SELECT ${sqlString(this.tables.target.namespace)} AS namespace, ${sqlString(tf)} AS timeframe,
@@ -267,7 +253,7 @@ async function notOnSpark(operation: string): Promise<never> {
 }
 
 /** Adds a replace's counts per part (range, late) to `result`; returns the span of the source's window starts. */
-function addCounts(result: ReplaceResult, rows: unknown[][]): {firstMicros: number; lastMicros: number} | undefined {
+function addCounts(result: seam.ReplaceResult, rows: unknown[][]): {firstMicros: number; lastMicros: number} | undefined {
   let span: {firstMicros: number; lastMicros: number} | undefined
   for (const [part, candles, trades, removed, first, last] of rows) {
     if (first === null) continue

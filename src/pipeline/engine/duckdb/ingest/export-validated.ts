@@ -9,6 +9,7 @@ import type {Warehouse} from '../warehouse.js'
 
 import {stagedNames, withStagedTape} from './ingest-file.js'
 import {sqlLiteral} from './staged-sql.js'
+import {tapeSummary} from './staged-types.js'
 import {checkTradeConflicts} from './trade-conflicts.js'
 
 export type ExportOptions = Omit<IngestOptions, 'sliceRows'>
@@ -51,14 +52,7 @@ export async function exportValidated(warehouse: Warehouse, file: string, option
     }
 
     return {
-      file,
-      format: staged.format,
-      exchange: staged.exchange,
-      symbol: staged.symbol,
-      rowsRead: staged.rowsRead,
-      skippedNonMarket: staged.skippedNonMarket,
-      rejected: staged.rejected,
-      rejectsFile: staged.rejectsFile,
+      ...tapeSummary(file, staged),
       parquet: parquetOut,
       rows,
       duplicates: staged.staged - rows,

@@ -8,7 +8,7 @@ import {resolve} from 'node:path'
 
 import type {Warehouse} from '../warehouse.js'
 import type {IngestOptions, IngestResult} from '../../../ingest/ingest-types.js'
-import type {StagedTape} from './staged-types.js'
+import {type StagedTape, tapeSummary} from './staged-types.js'
 
 import {ExitCode, K2Error, UsageError} from '../../../errors.js'
 import {stageCsvTape} from './csv-tape.js'
@@ -45,16 +45,9 @@ export async function ingestFile(warehouse: Warehouse, file: string, given: Inge
         : {inserted: 0, ingestionTimestamp: await nextIngestionTimestamp(warehouse, nowMicros)}
 
     return {
-      file,
-      format: staged.format,
-      exchange: staged.exchange,
-      symbol: staged.symbol,
-      rowsRead: staged.rowsRead,
+      ...tapeSummary(file, staged),
       inserted: stored.inserted,
       duplicates: staged.staged - stored.inserted,
-      skippedNonMarket: staged.skippedNonMarket,
-      rejected: staged.rejected,
-      rejectsFile: staged.rejectsFile,
       firstTradeMicros: staged.minMicros,
       lastTradeMicros: staged.maxMicros,
       ingestionTimestamp: stored.ingestionTimestamp,

@@ -45,3 +45,9 @@ export interface StagedTape {
   minMicros?: number
   maxMicros?: number
 }
+
+/** What a tape's reading says of it, as the ingest result and the exported tape both report it. */
+export function tapeSummary(file: string, staged: StagedTape): {file: string; format: TapeFormat; exchange: string; symbol: string; rowsRead: number; skippedNonMarket: number; rejected: number; rejectsFile?: string} {
+  const {format, exchange, symbol, rowsRead, skippedNonMarket, rejected, rejectsFile} = staged
+  return {file, format, exchange, symbol, rowsRead, skippedNonMarket, rejected, rejectsFile}
+}
