@@ -1,8 +1,10 @@
-import {mkdtempSync, readFileSync, readdirSync, rmSync, statSync} from 'node:fs'
+import {mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, expect, it, vi} from 'vitest'
 
+import {stopDriver} from '../../src/pipeline/engine/spark/session.js'
+import {resolveHome} from '../../src/pipeline/home.js'
 import {k2ops} from '../helpers/cli.js'
 import {describeSpark} from '../helpers/spark.js'
 import {SparkTestHome} from '../helpers/spark-engine.js'
@@ -11,6 +13,7 @@ import {SparkTestHome} from '../helpers/spark-engine.js'
 // code, never a stack trace (that stays in the driver's log).
 
 const NOW = '2024-08-09T00:00:00Z'
+const escaped = (text: string) => text.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 function parquetFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -31,7 +34,12 @@ describeSpark('Spark errors as a user sees them', () => {
   vi.setConfig({testTimeout: 600_000})
   const spark = new SparkTestHome()
   const cli = (args: string[], env: Record<string, string | undefined> = {}) => k2ops([...args, '--home', spark.dir, '--engine', 'spark'], {K2OPS_NOW: NOW, ...env}, {timeoutMs: 400_000})
-  afterAll(() => spark.stop())
+  const fileWarehouse = mkdtempSync(join(tmpdir(), 'k2ops-file-warehouse-'))
+  afterAll(async () => {
+    await spark.stop()
+    await stopDriver(resolveHome({home: fileWarehouse, defaultDir: fileWarehouse})).catch(() => {})
+    rmSync(fileWarehouse, {recursive: true, force: true})
+  })
 
   it('a home without Spark installed: exit 2, saying to run npm run spark:setup', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'k2ops-no-spark-'))
@@ -74,10 +82,20 @@ describeSpark('Spark errors as a user sees them', () => {
     const logBefore = readFileSync(log, 'utf8').length
     const result = await cli(['candles', 'BTCUSDT', '--timeframe', '1m'])
     expect(result.exitCode, result.stderr).toBe(1)
-    expectOneLine(result.stderr, /^k2ops: Spark: .*(FileNotFound|does not exist|not found)/i, new RegExp(`^hint: The Spark driver's log has the details: ${log.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`))
+    expectOneLine(result.stderr, /^k2ops: Spark: .*(FileNotFound|does not exist|not found)/i, new RegExp(`^hint: The Spark driver's log has the details: ${escaped(log)}$`))
     expect(readFileSync(log, 'utf8').slice(logBefore)).toMatch(/statement failed:[\s\S]*\n\s+at org\.apache\./)
     const json = await cli(['candles', 'BTCUSDT', '--timeframe', '1m', '--json'])
     expect(json.exitCode).toBe(1)
     expect(json.json.error).toMatchObject({code: 'spark_failed', exit: 1, message: expect.stringMatching(/^Spark: /), suggestions: [expect.stringContaining(log)]})
+  })
+
+  it("a catalog whose warehouse is a file: exit 1, one line that says why (the cause, not only Iceberg's wrapper)", async () => {
+    const file = join(fileWarehouse, 'not-a-directory')
+    writeFileSync(file, '')
+    writeFileSync(join(fileWarehouse, 'config.json'), JSON.stringify({engine: 'spark', spark: {catalog: {warehouse: `file://${file}`}}}))
+    const result = await k2ops(['init', '--home', fileWarehouse], {K2OPS_NOW: NOW}, {timeoutMs: 400_000})
+    expect(result.exitCode, result.stderr).toBe(1)
+    const log = join(fileWarehouse, 'logs', 'spark-driver.log')
+    expectOneLine(result.stderr, new RegExp(`^k2ops: Spark: Create namespace failed: market_data \\(ParentNotDirectoryException: Parent path is not a directory: file:${escaped(file)}\\)$`), new RegExp(`^hint: The Spark driver's log has the details: ${escaped(log)}$`))
   })
 })
