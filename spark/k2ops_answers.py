@@ -73,7 +73,7 @@ def error_answer(error):
     if isinstance(error, Py4JJavaError):
         java = error.java_exception
         answer["kind"] = java.getClass().getSimpleName()
-        answer["error"] = one_line(str(java.getMessage() or java.toString()))
+        answer["error"] = with_root_cause(one_line(str(java.getMessage() or java.toString())), java)
         return answer
     message = getattr(error, "desc", None) or str(error)
     answer["error"] = one_line(message)
@@ -87,6 +87,20 @@ def error_answer(error):
         except Exception:
             pass
     return answer
+
+
+def with_root_cause(message, java):
+    """The message, and the innermost cause's where the message leaves it out: a wrapper such as
+    "Create namespace failed: market_data" says nothing of why (a warehouse path that is a file)."""
+    cause, depth = java, 0
+    while depth < 32 and cause.getCause() is not None:
+        cause, depth = cause.getCause(), depth + 1
+    if depth == 0:
+        return message
+    detail = one_line(str(cause.getMessage() or ""))
+    if not detail or detail == "unknown error" or detail in message:
+        return message
+    return f"{message} ({cause.getClass().getSimpleName()}: {detail})"
 
 
 def jvm_stack(error):

@@ -28,6 +28,11 @@ export class SparkTestHome {
     return (await openEngine(this.home, {operation: 'test', lockTimeoutMs: 60_000, create: true})) as SparkEngine
   }
 
+  /** An engine on what the CLI left in the home (read only: no lock, the tables must be there). */
+  async openExisting(): Promise<SparkEngine> {
+    return (await openEngine(this.home, {operation: 'test read', lockTimeoutMs: 60_000, readOnly: true})) as SparkEngine
+  }
+
   /** An engine on empty tables: the schema ensured, every row of the target deleted. */
   async openEmpty(): Promise<SparkEngine> {
     const engine = await this.open()
