@@ -87,7 +87,8 @@ describe('one ISO-8601 form for instants in every --json', () => {
     }
 
     expect(found).toEqual([])
-  })
+    // Some thirty whole k2ops processes one after another: minutes on a loaded machine.
+  }, 240_000)
 
   it('in the JSON error of a busy warehouse (the holder note)', async () => {
     const holder = await holdWarehouse(join(home, 'warehouse.duckdb'), 'test holder')
