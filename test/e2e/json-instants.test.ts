@@ -50,6 +50,7 @@ describe('one ISO-8601 form for instants in every --json', () => {
     writeFileSync(config, JSON.stringify({...(existsSync(config) ? JSON.parse(readFileSync(config, 'utf8')) : {}), scheduler: {port: 0}}))
   })
 
+  // Some thirty whole k2ops processes one after another: minutes on a loaded machine.
   it('in the output of every command', async () => {
     const tape = join(dir, 'BTCUSDT-trades-2024-08-10.csv')
     writeFileSync(tape, '3735683259,61837.63000000,0.02000000,1236.75260000,1723293000123,True,True\n3735683260,x,0.048,2968.2,1723293000617,True,True\n')
@@ -87,7 +88,6 @@ describe('one ISO-8601 form for instants in every --json', () => {
     }
 
     expect(found).toEqual([])
-    // Some thirty whole k2ops processes one after another: minutes on a loaded machine.
   }, 240_000)
 
   it('in the JSON error of a busy warehouse (the holder note)', async () => {
