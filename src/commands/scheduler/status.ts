@@ -1,3 +1,5 @@
+import type {WarmDriver} from '../../pipeline/engine/warm-drivers.js'
+
 import {BaseCommand} from '../../base-command.js'
 import {formatAge} from '../../checks/units.js'
 import {loadDeployments} from '../../pipeline/deployments.js'
@@ -16,8 +18,17 @@ export interface DeploymentStatus {
   lastRun: {id: string; state: string; startedAt: string; durationMs: number | null} | null
 }
 
+/** The engine the flows run on; on Spark, the warm drivers that are up (none: the next flow starts one). */
+export interface EngineStatus {
+  kind: 'duckdb' | 'spark'
+  /** The warehouse file, or the Spark target `catalog.namespace`. */
+  target: string
+  sparkDrivers?: Array<Pick<WarmDriver, 'pid' | 'startedAt' | 'master' | 'listening'>>
+}
+
 export interface SchedulerStatusResult {
   state: SchedulerState
+  engine: EngineStatus
   pid: number | null
   uptimeSeconds: number | null
   port: number | null
@@ -32,14 +43,16 @@ export default class SchedulerStatus extends BaseCommand<typeof SchedulerStatus>
   static override summary = 'Is the scheduler running? Its pid, uptime, the five deployments with next and last runs, the flow running now.'
   static override description = `Exit 0 when the scheduler runs and its API answers; 1 when it is stopped, dead (a pid file left by a
 crash: k2ops scheduler start recovers) or unhealthy (the process runs but its API does not answer).
-Reads only the home's state files and the daemon's API: it answers at once, even while a job holds the warehouse.`
+Reads only the home's state files and the daemon's API: it answers at once, even while a job holds the warehouse.
+On the Spark engine it also tells whether a warm Spark driver is up (from its note file: no Spark call).`
 
   static override examples = ['<%= config.bin %> scheduler status', '<%= config.bin %> scheduler status --json']
 
   async run(): Promise<SchedulerStatusResult> {
     const {findDaemon} = await import('../../pipeline/scheduler/control.js')
     const found = findDaemon(this.home)
-    let result: SchedulerStatusResult
+    const engine = await this.engineStatus()
+    let result: Omit<SchedulerStatusResult, 'engine'>
     if (found.status === 'running' && found.daemon.port) {
       result = await this.fromApi(found.daemon.pid, found.daemon.port)
     } else {
@@ -54,12 +67,21 @@ Reads only the home's state files and the daemon's API: it answers at once, even
       result = {state, pid: daemon?.pid ?? null, uptimeSeconds: null, port: daemon?.port ?? null, running: null, queue: [], deployments: this.fromConfig(), message}
     }
 
-    if (!this.jsonEnabled()) this.display(result)
-    if (result.state !== 'running') process.exitCode = ExitCode.failed
-    return result
+    const status = {...result, engine}
+    if (!this.jsonEnabled()) this.display(status)
+    if (status.state !== 'running') process.exitCode = ExitCode.failed
+    return status
   }
 
-  private async fromApi(pid: number, port: number): Promise<SchedulerStatusResult> {
+  private async engineStatus(): Promise<EngineStatus> {
+    const {engineTarget} = await import('../../pipeline/engine/index.js')
+    const {warmDrivers} = await import('../../pipeline/engine/warm-drivers.js')
+    const drivers = await warmDrivers(this.home)
+    const sparkDrivers = drivers?.map(({pid, startedAt, master, listening}) => ({pid, startedAt, master, listening}))
+    return {kind: this.home.engine, target: engineTarget(this.home), ...(sparkDrivers && {sparkDrivers})}
+  }
+
+  private async fromApi(pid: number, port: number): Promise<Omit<SchedulerStatusResult, 'engine'>> {
     const {SchedulerClient} = await import('../../pipeline/scheduler/api-client.js')
     const client = new SchedulerClient(port, undefined, 1500)
     try {
@@ -111,6 +133,7 @@ Reads only the home's state files and the daemon's API: it answers at once, even
 
   private display(result: SchedulerStatusResult): void {
     this.log(result.message)
+    this.log(describeEngine(result.engine))
     this.log('')
     this.log(
       renderTable(
@@ -131,6 +154,14 @@ Reads only the home's state files and the daemon's API: it answers at once, even
       if (result.queue.length > 0) this.log(`Queued: ${result.queue.map((run) => run.flow).join(', ')}`)
     }
   }
+}
+
+function describeEngine(engine: EngineStatus): string {
+  const line = `Engine: ${engine.kind} (${engine.target})`
+  if (!engine.sparkDrivers) return line
+  if (engine.sparkDrivers.length === 0) return `${line}; no warm Spark driver (the next flow starts one)`
+  const drivers = engine.sparkDrivers.map((d) => `pid ${d.pid}${d.listening ? '' : ', not listening'}, since ${d.startedAt}`)
+  return `${line}; warm Spark driver up: ${drivers.join('; ')}`
 }
 
 function summarizeRun(run: RunRecord | null): DeploymentStatus['lastRun'] {

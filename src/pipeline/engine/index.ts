@@ -6,9 +6,19 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
+import {sparkTarget} from './spark/target-lock.js'
+
 /** Which engine a home's data lives on: DuckDB, the embedded default, unless the config (or --engine, K2OPS_ENGINE) names Spark. */
 export function engineKind(home: Home): EngineKind {
   return home.engine
+}
+
+/**
+ * What the home's engine works on, as run records and messages name it (Engine.target), known
+ * without opening the engine: the warehouse file, or the Spark target `catalog.namespace`.
+ */
+export function engineTarget(home: Home): string {
+  return engineKind(home) === 'spark' ? sparkTarget(home).name : home.warehouse
 }
 
 /**

@@ -7,6 +7,7 @@ import type {SchedulerLog} from './types.js'
 
 import {K2Error, ExitCode} from '../errors.js'
 import {Deployment, loadDeployments} from '../deployments.js'
+import {engineTarget} from '../engine/index.js'
 import {currentProcess} from '../process-owner.js'
 import {RunHistory} from '../run-history.js'
 import {formatMillis} from '../time.js'
@@ -38,7 +39,9 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const {home} = options
   const files = daemonFiles(home.stateDir, home.logsDir)
   const startedAtMs = Date.now()
-  const state: DaemonState = {...currentProcess(), startedAt: formatMillis(startedAtMs), version: options.version, warehouse: home.warehouse}
+  // What the flows work on: the warehouse file, or on Spark the catalog's namespace.
+  const target = engineTarget(home)
+  const state: DaemonState = {...currentProcess(), startedAt: formatMillis(startedAtMs), version: options.version, warehouse: target}
   const claim = claimDaemonState(files.stateFile, state)
   if (!claim.claimed) throw alreadyRunningError(claim.holder)
 
@@ -61,7 +64,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       clock: systemClock,
       log,
       catchUp: options.catchUp,
-      warehouse: home.warehouse,
+      warehouse: target,
     })
     let stopping: Promise<void> | undefined
     let stopped!: () => void
@@ -101,7 +104,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       })
     })
     updateDaemonState(files.stateFile, {...state, port: serverPort(server)})
-    log('info', 'scheduler.started', {pid: process.pid, port: serverPort(server), home: home.dir, warehouse: home.warehouse, catchUp: options.catchUp})
+    log('info', 'scheduler.started', {pid: process.pid, port: serverPort(server), home: home.dir, engine: home.engine, warehouse: target, catchUp: options.catchUp})
     runner.start()
     // systemd and `kill` send SIGTERM; its default stop timeout is 90 s, so 60 s for the flow fits.
     process.once('SIGTERM', (signal) => void stop(60, signal))

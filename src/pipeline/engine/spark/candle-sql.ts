@@ -33,20 +33,22 @@ function eightPlaces(units: string): string {
 export function candleSelectSql(tf: Timeframe, trades: string): string {
   const size = `${TIMEFRAME_SPECS[tf].micros}L`
   const order = 'struct(t.`timestamp`, coalesce(t.source_sequence, 9223372036854775807L), t.trade_id)'
+  // Nested subqueries, not a WITH: Spark never matches a cached plan that holds a CTE, and the
+  // replace caches these candles for the reads and the MERGE that follow.
   return `
-WITH sums AS (
-  SELECT t.symbol, t.exchange, t.\`timestamp\` - t.\`timestamp\` % ${size} AS ws,
-         min_by(t.price, ${order}) AS open_price, max(t.price) AS high_price,
-         min(t.price) AS low_price, max_by(t.price, ${order}) AS close_price,
-         CAST(sum(t.quantity) AS DECIMAL(38,8)) AS volume, count(*) AS trade_count,
-         sum(CAST(t.price AS DECIMAL(38,8)) * t.quantity) AS notional
-  FROM ${trades}
-  GROUP BY t.symbol, t.exchange, t.\`timestamp\` - t.\`timestamp\` % ${size}
-), units AS (
-  SELECT *, ${unscaled('notional')} AS notional_units, ${unscaled('volume')} AS volume_units FROM sums
-)
 SELECT symbol, exchange, timestamp_micros(ws) AS window_start, timestamp_micros(ws + ${size}) AS window_end,
        CAST(timestamp_micros(ws) AS DATE) AS window_date, open_price, high_price, low_price, close_price, volume, trade_count,
        ${eightPlaces(roundedQuotient('notional_units', 'volume_units'))} AS vwap
-FROM units`
+FROM (
+  SELECT *, ${unscaled('notional')} AS notional_units, ${unscaled('volume')} AS volume_units
+  FROM (
+    SELECT t.symbol, t.exchange, t.\`timestamp\` - t.\`timestamp\` % ${size} AS ws,
+           min_by(t.price, ${order}) AS open_price, max(t.price) AS high_price,
+           min(t.price) AS low_price, max_by(t.price, ${order}) AS close_price,
+           CAST(sum(t.quantity) AS DECIMAL(38,8)) AS volume, count(*) AS trade_count,
+           sum(CAST(t.price AS DECIMAL(38,8)) * t.quantity) AS notional
+    FROM ${trades}
+    GROUP BY t.symbol, t.exchange, t.\`timestamp\` - t.\`timestamp\` % ${size}
+  ) sums
+) units`
 }

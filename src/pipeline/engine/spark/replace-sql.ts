@@ -16,6 +16,7 @@ const KEY_COLUMNS = ['symbol', 'exchange', 'window_start']
 /** Temp views of a replace; dropped at its end, and before it in case a killed client left them. */
 export const SOURCE_VIEW = 'k2_replace_source'
 const LATE_VIEW = 'k2_late_windows'
+const FRESH_VIEW = 'k2_replace_fresh'
 
 export interface ReplaceInput {
   tf: Timeframe
@@ -27,7 +28,8 @@ export interface ReplaceInput {
 }
 
 export function dropViewsSql(): string[] {
-  return [`UNCACHE TABLE IF EXISTS ${SOURCE_VIEW}`, `UNCACHE TABLE IF EXISTS ${LATE_VIEW}`, `DROP VIEW IF EXISTS ${SOURCE_VIEW}`, `DROP VIEW IF EXISTS ${LATE_VIEW}`]
+  const views = [SOURCE_VIEW, FRESH_VIEW, LATE_VIEW]
+  return [...views.map((view) => `UNCACHE TABLE IF EXISTS ${view}`), ...views.map((view) => `DROP VIEW IF EXISTS ${view}`)]
 }
 
 /** A read of the trades at the snapshot, as `t`, within [lo, hi) of trade time (pruned by exchange_date). */
@@ -74,13 +76,15 @@ export function prepareReplaceSql(tables: SparkTables, input: ReplaceInput): {st
   }
 
   const keys = KEY_COLUMNS.map((k) => `f.${k} = s.${k}`).join(' AND ')
+  // The new candles are cached on their own, not as a CTE the source reads twice: Spark never
+  // matches a cached plan holding such a CTE, so every later read of the source (the counts, and
+  // twice the MERGE) would compute the candles from the trades again.
+  statements.push(`CACHE TABLE ${FRESH_VIEW} AS ${fresh.join('\n UNION ALL\n')}`)
   statements.push(`CACHE TABLE ${SOURCE_VIEW} AS
-    WITH fresh AS (${fresh.join('\n UNION ALL\n')}),
-         stored AS (${stored.join('\n UNION ALL\n')})
-    SELECT f.*, false AS gone FROM fresh f
+    SELECT f.*, false AS gone FROM ${FRESH_VIEW} f
     UNION ALL
     SELECT s.part, s.symbol, s.exchange, s.window_start, ${VALUE_COLUMNS.map((c) => `NULL AS ${c}`).join(', ')}, true AS gone
-    FROM stored s LEFT ANTI JOIN fresh f ON ${keys}`)
+    FROM (${stored.join('\n UNION ALL\n')}) s LEFT ANTI JOIN ${FRESH_VIEW} f ON ${keys}`)
   statements.push(`SELECT part, count_if(NOT gone) AS candles, coalesce(sum(trade_count), 0L) AS trades, count_if(gone) AS removed,
       min(unix_micros(window_start)) AS first_start, max(unix_micros(window_start)) AS last_start
     FROM ${SOURCE_VIEW} GROUP BY part`)

@@ -108,12 +108,15 @@ export class SparkEngine implements seam.Engine {
 
   async replaceWindows(tf: Timeframe, selection: seam.WindowSelection, options: seam.ReplaceOptions): Promise<seam.ReplaceResult> {
     // Late windows and the mark need one snapshot of the trades for every read; a range alone is read once.
-    const snapshot = selection.late || options.advanceMark ? await this.tradesSnapshot() : {newest: NOTHING_INGESTED}
+    const snapshot = selection.late || options.advanceMark ? await this.tradesSnapshot(selection.late?.ingestedAfter) : {newest: NOTHING_INGESTED}
     const result: seam.ReplaceResult = {candles: 0, removed: 0, trades: 0, lateWindows: 0, lateBeyondRetention: 0, newestIngestion: snapshot.newest}
     const hasRange = selection.range && selection.range.fromMicros < selection.range.toMicros
-    const input = {tf, selection: {...selection, range: hasRange ? selection.range : undefined}, newestIngestion: snapshot.newest, snapshotId: snapshot.id}
+    // No trade ingested since the mark lies before the range: there is no late window, and the late
+    // part (a scan of every trade and every stored candle) is left out. The usual case of a flow run.
+    const late = selection.late && snapshot.firstNewTrade !== undefined && snapshot.firstNewTrade < selection.late.beforeMicros ? selection.late : undefined
+    const input = {tf, selection: {range: hasRange ? selection.range : undefined, late}, newestIngestion: snapshot.newest, snapshotId: snapshot.id}
     const tail: string[] = []
-    if (input.selection.range || (selection.late && snapshot.id)) {
+    if (input.selection.range || (late && snapshot.id)) {
       const prepared = prepareReplaceSql(this.tables, input)
       const results = await this.session.sql(prepared.statements)
       const beyond = prepared.late ? results.at(-1)! : undefined
@@ -223,15 +226,23 @@ export class SparkEngine implements seam.Engine {
     return notOnSpark('recover --full')
   }
 
-  /** The trades table's current snapshot and its newest ingestion: every read of one operation uses it. */
-  async tradesSnapshot(): Promise<{id?: string; newest: number}> {
+  /**
+   * The trades table's current snapshot and its newest ingestion: every read of one operation uses
+   * it. With `ingestedAfter`, also the earliest trade time among the trades ingested after it
+   * (undefined: none), in the same request: its filter skips every data file ingested before (file
+   * statistics), and max() is answered from them too, so both stay cheap however many trades there are.
+   */
+  async tradesSnapshot(ingestedAfter?: number): Promise<{id?: string; newest: number; firstNewTrade?: number}> {
     const [history] = await this.session.sql([
       `SELECT CAST(snapshot_id AS STRING) FROM ${this.tables.trades}.history WHERE is_current_ancestor ORDER BY made_current_at DESC LIMIT 1`,
     ])
     const id = history.rows[0]?.[0]
     if (id === undefined || id === null) return {newest: NOTHING_INGESTED}
-    const [newest] = await this.session.sql([`SELECT max(ingestion_timestamp) FROM ${this.tables.trades} VERSION AS OF ${id}`])
-    return {id: String(id), newest: numOrNull(newest.rows[0]?.[0]) ?? NOTHING_INGESTED}
+    const trades = `${this.tables.trades} VERSION AS OF ${id}`
+    const reads = [`SELECT max(ingestion_timestamp) FROM ${trades}`]
+    if (ingestedAfter !== undefined) reads.push(`SELECT min(\`timestamp\`) FROM ${trades} WHERE ingestion_timestamp > ${sqlBigint(ingestedAfter)}`)
+    const [newest, firstNew] = await this.session.sql(reads)
+    return {id: String(id), newest: numOrNull(newest.rows[0]?.[0]) ?? NOTHING_INGESTED, firstNewTrade: numOrNull(firstNew?.rows[0]?.[0]) ?? undefined}
   }
 
   private markSql(tf: Timeframe, mark: seam.FlowMark, nowMicros: number): string {
