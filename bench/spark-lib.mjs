@@ -93,10 +93,33 @@ export async function sparkSqlCommand(home, sqlFile, env) {
   return {command: join(install.sparkHome, 'bin', 'spark-sql'), args, env: {...env, SPARK_HOME: install.sparkHome, TZ: 'UTC'}}
 }
 
-/** spark-sql's "Time taken: X seconds" lines (one per statement, on stderr): the statements' own time, without the JVM's start. */
-export function sparkSqlStatementSeconds(stderr) {
+/**
+ * spark-sql's "Time taken: X seconds" lines (one per statement, in order, on stderr): the
+ * statements' own time, without the JVM's start; per kind of statement when every one has its line.
+ */
+export function sparkSqlStatementSeconds(stderr, statements) {
   const times = [...stderr.matchAll(/Time taken: ([\d.]+) seconds/g)].map((m) => Number(m[1]))
-  return {statements: times.length, seconds: +times.reduce((a, b) => a + b, 0).toFixed(3)}
+  const byKind = {}
+  if (times.length === statements.length) {
+    for (const [index, statement] of statements.entries()) {
+      const kind = (byKind[statementKind(statement)] ??= {statements: 0, seconds: 0})
+      kind.statements++
+      kind.seconds = +(kind.seconds + times[index]).toFixed(3)
+    }
+  }
+
+  return {statements: times.length, seconds: +times.reduce((a, b) => a + b, 0).toFixed(3), byKind}
+}
+
+/** One statement's kind, for the floor's time per kind. */
+export function statementKind(statement) {
+  if (/^CACHE TABLE k2_replace_source/.test(statement)) return 'CACHE TABLE source (new candles + tombstones)'
+  if (/^CACHE TABLE k2_late_windows/.test(statement)) return 'CACHE TABLE late windows'
+  if (/^MERGE INTO \S*gold_ohlcv_/.test(statement)) return 'MERGE INTO candles'
+  if (/^MERGE INTO /.test(statement)) return 'MERGE INTO marks'
+  if (/^(UNCACHE TABLE|DROP VIEW)/.test(statement)) return 'UNCACHE / DROP VIEW'
+  if (/FROM k2_replace_source GROUP BY part/.test(statement)) return 'SELECT counts of the source'
+  return 'other reads (span, snapshot, marks, SHOW TABLES)'
 }
 
 /** The requests of a statement log (K2OPS_SPARK_SQL_LOG): their comment line's timings and their statements. */

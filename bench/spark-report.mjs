@@ -65,6 +65,12 @@ export function renderSparkTable(result) {
     out.push(`  ${'outside the requests (node, CLI, lock, plan)'.padEnd(42)}                ${secs(w.seconds - w.statementLog.roundTripSeconds).padStart(9)}`)
   }
 
+  const floorKinds = Object.entries(result.floor?.statementSecondsByKind ?? {})
+  if (floorKinds.length > 0) {
+    out.push('', "floor, time per kind of statement (spark-sql's Time taken):")
+    for (const [kind, k] of floorKinds.sort((a, b) => b[1].seconds - a[1].seconds)) out.push(`  ${kind.padEnd(50)} ${String(k.statements).padStart(4)} statements  ${secs(k.seconds).padStart(9)}`)
+  }
+
   const measured = [['Spark ingest', result.sparkIngest], ['warm backfill', result.sparkBackfillWarm], ['cold backfill', result.sparkBackfillCold], ['floor', result.floor], ['DuckDB backfill', result.duckdbBackfill]]
   const busy = measured.filter(([, r]) => r?.contention)
   if (busy.length > 0) {

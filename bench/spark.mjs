@@ -225,8 +225,9 @@ async function floor(home) {
   log(`floor: ${command.split('/').slice(-2).join('/')} -f backfill.sql (same --master, --jars, --conf as the driver)`)
   const before = machineCpu()
   const run = await runProcess(command, args, {env, cwd, rss: 'time'})
+  writeFileSync(join(workDir, 'floor.stderr'), run.stderr) // spark-sql's own log and its "Time taken" lines, kept with --keep
   if (run.code !== 0) throw new Error(`spark-sql exited ${run.code} after ${(run.ms / 1000).toFixed(1)} s: ${run.stderr.trim().split('\n').filter((l) => /Error|Exception/.test(l)).slice(0, 2).join(' | ')}`)
-  const statements = sparkSqlStatementSeconds(run.stderr)
+  const statements = sparkSqlStatementSeconds(run.stderr, readStatementLog(backfillLog).flatMap((request) => request.statements))
   const seconds = run.ms / 1000
   result.floor = {
     definition: 'spark-sql -f <the statements the warm backfill sent, from K2OPS_SPARK_SQL_LOG>, same --master/--jars/--conf, on a byte copy of the catalog as it was after ingest; whole process, JVM start included',
@@ -234,6 +235,7 @@ async function floor(home) {
     statementSeconds: statements.seconds,
     startAndOverheadSeconds: +(seconds - statements.seconds).toFixed(3),
     statements: statements.statements,
+    statementSecondsByKind: statements.byKind,
     cpuSeconds: run.cpuSeconds,
     peakRssBytes: run.peakRssKb ? run.peakRssKb * 1024 : undefined,
     contention: contention(before, machineCpu(), run.cpuSeconds, seconds),
