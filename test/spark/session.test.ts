@@ -108,6 +108,23 @@ describeSpark('the Spark session (a real driver, an Iceberg hadoop catalog in a 
     expect(results.map((result) => result.rows)).toEqual([[[1]], [['b', null]]])
   })
 
+  it('appends every request to K2OPS_SPARK_SQL_LOG, failed ones too, when it is set (off by default)', async () => {
+    const file = join(dir, 'sql.log')
+    const logged = await SparkSession.connect(home, {env: {...process.env, K2OPS_SPARK_SQL_LOG: file}})
+    try {
+      await logged.sql(['SELECT 1 AS a', 'SELECT 2 AS b'])
+      await expect(logged.sql(['SELECT no_such_column'])).rejects.toBeInstanceOf(SparkError)
+    } finally {
+      logged.close()
+    }
+
+    const text = readFileSync(file, 'utf8')
+    expect(text).toMatch(/^-- k2ops pid \d+ request at \S+: 2 statement\(s\), ok, driver \d+ ms, round trip \d+ ms\nSELECT 1 AS a;\nSELECT 2 AS b;\n-- k2ops pid \d+ request at \S+: 1 statement\(s\), failed: [^;\n]+, round trip \d+ ms\nSELECT no_such_column;\n$/)
+    // The session of the other tests has no log: nothing more is written by its requests.
+    await session.sql(['SELECT 3'])
+    expect(readFileSync(file, 'utf8')).toBe(text)
+  })
+
   it('turns a bad statement into a one-line SparkError (exit 1) whose hint names the log, which has the stack', async () => {
     const log = join(dir, 'logs', 'spark-driver.log')
     const offset = statSync(log).size

@@ -14,6 +14,7 @@ import {killGroup, sparkConf, startDriver} from './driver-launch.js'
 import {DRIVER_SCRIPT, SparkInstall, checkSparkInstall} from './install.js'
 import {releaseLockFile, tryLockFile} from './lock-file.js'
 import {SparkError} from './spark-error.js'
+import {logStatements, statementLogFile} from './statement-log.js'
 import {sparkTarget} from './target-lock.js'
 
 /** A value as the driver sends it: BIGINT and DECIMAL as exact text, TIMESTAMP as ISO-8601 UTC text. */
@@ -107,16 +108,25 @@ export class SparkSession {
     await stopDriverAt(this.files)
   }
 
-  private async send(request: object): Promise<SparkResult[]> {
+  private async send(request: {statements: string[]}): Promise<SparkResult[]> {
     // A driver that idled out since the last request is started again; one lost mid-request is not retried.
     if (this.connection.closed) this.connection = await ensureDriver(this.home, this.install, this.files, this.options)
+    const logFile = statementLogFile(this.options.env)
+    const sentAt = Date.now()
+    const started = performance.now()
+    const log = (answer: Partial<Answer> | undefined, failed?: string) => {
+      if (logFile) logStatements(logFile, {statements: request.statements, sentAt, driverMs: answer?.ok ? answer.ms : undefined, roundTripMs: performance.now() - started, failed})
+    }
+
     let answer: Answer
     try {
       answer = await this.connection.request<Answer>(request)
     } catch (error) {
+      log(undefined, (error as Error).message)
       throw new SparkError({error: (error as Error).message, kind: 'DriverLost'}, this.files.log, {code: 'spark_driver_lost'})
     }
 
+    log(answer, answer.ok ? undefined : answer.error)
     if (!answer.ok) throw new SparkError(answer, this.files.log)
     return answer.results
   }
