@@ -4,6 +4,7 @@ import type {CheckResult} from '../checks/check.js'
 import type {Engine} from '../pipeline/engine/engine.js'
 
 import {BaseCommand} from '../base-command.js'
+import {refuseOnSpark} from '../pipeline/engine/unsupported.js'
 import {AuditLog, AuditRecord} from '../pipeline/audit.js'
 import {ExitCode, K2Error, UsageError} from '../pipeline/errors.js'
 import {RetentionPolicies, RetentionTarget, parseRetentionTargets, resolveRetentionPolicies, retentionCutoff, selectPolicies, utcDate} from '../pipeline/retention-policy.js'
@@ -66,6 +67,7 @@ Exit codes: 0 done; 1 a table failed (the tables before it stay deleted, it and 
   }
 
   async run(): Promise<RetentionDocument | RetentionHistory> {
+    refuseOnSpark(this.home, 'retention')
     if (this.flags.history) return this.history()
     const policies = resolveRetentionPolicies(this.home.config.retention, `${this.home.configFile}: retention`)
     const timeframe = this.flags.timeframe ?? 'all'

@@ -6,7 +6,7 @@ import type {TapeValidator} from './ingest.js'
 
 import {NOTHING_INGESTED} from '../engine.js'
 import {formatMicros} from '../../time.js'
-import {UsageError} from '../../errors.js'
+import {notOnSpark} from '../unsupported.js'
 import {ensureSparkSchema} from './adopt.js'
 import {ingestTape} from './ingest.js'
 import {candlesUpdatedAt, measureRanges, summarize} from './range-reads.js'
@@ -45,11 +45,9 @@ export class SparkEngine implements seam.Engine {
   }
 
   /** The checks' queries on Spark are not written yet: every check command says so (exit 2) before it reads anything. */
+  /** The checks' queries on Spark are not written yet: every check command says so (exit 2). */
   get checks(): CheckQueries {
-    throw new UsageError('the checks (validate, freshness, gaps, reconcile, inspect trades, health daily) do not run on the Spark engine yet', {
-      code: 'engine_unsupported',
-      hint: 'Use a home on the DuckDB engine for them (engine: duckdb).',
-    })
+    throw notOnSpark('checks')
   }
 
   get target(): string {
@@ -206,24 +204,24 @@ export class SparkEngine implements seam.Engine {
     return 0
   }
 
-  retentionStats(): Promise<seam.RetentionStats[]> {
-    return notOnSpark('retention')
+  async retentionStats(): Promise<seam.RetentionStats[]> {
+    throw notOnSpark('retention')
   }
 
-  deleteExpired(): Promise<number> {
-    return notOnSpark('retention')
+  async deleteExpired(): Promise<number> {
+    throw notOnSpark('retention')
   }
 
-  countExpired(): Promise<number[]> {
-    return notOnSpark('retention')
+  async countExpired(): Promise<number[]> {
+    throw notOnSpark('retention')
   }
 
-  reclaimSpace(): Promise<void> {
-    return notOnSpark('retention')
+  async reclaimSpace(): Promise<void> {
+    throw notOnSpark('retention')
   }
 
-  checkIntegrity(): Promise<seam.IntegrityReport> {
-    return notOnSpark('recover --full')
+  async checkIntegrity(): Promise<seam.IntegrityReport> {
+    throw notOnSpark('recover')
   }
 
   /**
@@ -255,12 +253,6 @@ export class SparkEngine implements seam.Engine {
       WHEN NOT MATCHED THEN INSERT (namespace, timeframe, ingested_through, closed_through, updated_at)
         VALUES (s.namespace, s.timeframe, s.ingested_through, s.closed_through, s.updated_at)`
   }
-}
-
-
-/** An operation the Spark engine does not run yet: refused before anything is read or changed (exit 2). */
-async function notOnSpark(operation: string): Promise<never> {
-  throw new UsageError(`${operation} does not run on the Spark engine yet`, {code: 'engine_unsupported', hint: 'Use a home on the DuckDB engine for it (engine: duckdb).'})
 }
 
 /** Adds a replace's counts per part (range, late) to `result`; returns the span of the source's window starts. */
