@@ -44,7 +44,6 @@ export class SparkEngine implements seam.Engine {
     this.tables = new SparkTables(target)
   }
 
-  /** The checks' queries on Spark are not written yet: every check command says so (exit 2) before it reads anything. */
   /** The checks' queries on Spark are not written yet: every check command says so (exit 2). */
   get checks(): CheckQueries {
     throw notOnSpark('checks')
