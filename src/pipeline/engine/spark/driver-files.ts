@@ -1,8 +1,8 @@
-import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import type {Home} from '../../home.js'
 
+import {readPidNote} from './lock-file.js'
 import {digest, sparkTarget} from './target-lock.js'
 
 /** Where a target's driver lives: its socket, its note, its start guard; and the log all drivers share. */
@@ -41,10 +41,5 @@ export function driverFiles(home: Pick<Home, 'spark' | 'stateDir' | 'logsDir'>, 
 }
 
 export function readDriverNote(file: string): DriverNote | undefined {
-  try {
-    const note = JSON.parse(readFileSync(file, 'utf8')) as DriverNote
-    return Number.isSafeInteger(note?.pid) ? note : undefined
-  } catch {
-    return undefined
-  }
+  return readPidNote<DriverNote>(file)
 }

@@ -45,9 +45,14 @@ export function releaseLockFile(file: string): void {
 }
 
 export function readLockHolder(file: string): LockFileHolder | undefined {
+  return readPidNote<LockFileHolder>(file)
+}
+
+/** A JSON note naming a process (a lock's holder, a driver's note); undefined when missing, unreadable or without a pid. */
+export function readPidNote<T extends {pid: number}>(file: string): T | undefined {
   try {
-    const holder = JSON.parse(readFileSync(file, 'utf8')) as LockFileHolder
-    return Number.isSafeInteger(holder?.pid) ? holder : undefined
+    const note = JSON.parse(readFileSync(file, 'utf8')) as T
+    return Number.isSafeInteger(note?.pid) ? note : undefined
   } catch {
     return undefined
   }
