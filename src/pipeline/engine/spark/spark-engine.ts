@@ -14,6 +14,7 @@ import {dropViewsSql, mergeSql, prepareReplaceSql} from './replace-sql.js'
 import {sqlBigint, sqlInstant, sqlString} from './sql-text.js'
 import {SparkTables} from './tables.js'
 import {SparkCheckQueries} from './check-queries/spark-check-queries.js'
+import {icebergBytes} from './storage-bytes.js'
 
 /** One result set of the driver: column names and rows, values JSON-safe (decimals as text). */
 export interface SparkResult {
@@ -202,8 +203,8 @@ export class SparkEngine implements seam.Engine {
     return summarize(this.session, this.tables)
   }
 
-  async storageBytes(): Promise<number> {
-    return 0
+  storageBytes(): Promise<number> {
+    return icebergBytes(this.session, this.tables)
   }
 
   async retentionStats(): Promise<seam.RetentionStats[]> {
