@@ -99,7 +99,7 @@ export function recoverSuite(engine: RecoverSuiteEngine): void {
     beforeAll(async () => {
       // The demo makes its home afresh (on the engine the environment names); the config comes after it.
       const demo = await k2ops(['demo', '--trades', '5000', '--home', home, '--json'], {K2OPS_NOW: DEMO_NOW, K2OPS_ENGINE: engine.kind}, {timeoutMs: engine.cliTimeoutMs * 2})
-      expect(demo.exitCode, demo.stderr).toBe(0)
+      expect(demo.exitCode, demo.stderr + demo.stdout).toBe(0)
       writeFileSync(join(home, 'config.json'), JSON.stringify({engine: engine.kind, scheduler: {port: 0}}))
       clean = await snapshot(engine, home)
       expect(new Set([...clean.keys()].map((key) => key.split(' ')[0]))).toEqual(new Set(TIMEFRAMES))
