@@ -5,7 +5,6 @@ import type {CheckQueries} from './pipeline/engine/check-queries.js'
 import {BaseCommand} from './base-command.js'
 import {CheckReport, CheckResult, CheckStatus, buildReport} from './checks/check.js'
 import {Thresholds, resolveThresholds} from './checks/thresholds.js'
-import {refuseOnSpark} from './pipeline/engine/unsupported.js'
 import {ExitCode, ExitCodeValue} from './pipeline/errors.js'
 import {renderCheckReport} from './render/checks.js'
 
@@ -38,7 +37,6 @@ export abstract class CheckCommand<T extends typeof Command> extends BaseCommand
    * runs the checks' queries in `work`, and always closes it.
    */
   protected async readWarehouse<R>(operation: string, work: (queries: CheckQueries) => Promise<R>): Promise<R> {
-    refuseOnSpark(this.home, 'checks')
     const session = await (await import('./pipeline/engine/index.js')).openEngine(this.home, {...this.warehouseOptions(operation), readOnly: true})
     try {
       return await work(session.checks)

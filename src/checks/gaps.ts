@@ -32,16 +32,19 @@ export async function gapsChecks(queries: CheckQueries, options: GapsOptions): P
     const from = floorToWindow(kept !== undefined && kept.fromMicros > options.fromMicros ? kept.fromMicros : options.fromMicros, tf)
     return {timeframe: tf, fromMicros: from, toMicros: Math.max(from, floorToWindow(through, tf))}
   })
-  const missing = await queries.missingWindows(spans, options.limit)
-  const results = options.timeframes.map((tf) => pipelineGapCheck(forTimeframe(missing, tf), options))
   const {ingestGapMinutes, ingestGapExpectedTrades} = options.thresholds
-  const silences = await queries.tradeSilences({
-    fromMicros: floorToWindow(options.fromMicros, '1m'),
-    toMicros: through,
-    minMicros: ingestGapMinutes * MINUTE,
-    minExpectedTrades: ingestGapExpectedTrades,
-    limit: options.limit,
-  })
+  // Asked at once: an engine may answer them together (one Spark request).
+  const [missing, silences] = await Promise.all([
+    queries.missingWindows(spans, options.limit),
+    queries.tradeSilences({
+      fromMicros: floorToWindow(options.fromMicros, '1m'),
+      toMicros: through,
+      minMicros: ingestGapMinutes * MINUTE,
+      minExpectedTrades: ingestGapExpectedTrades,
+      limit: options.limit,
+    }),
+  ])
+  const results = options.timeframes.map((tf) => pipelineGapCheck(forTimeframe(missing, tf), options))
   results.push(ingestGapCheck(silences, options))
   return results
 }

@@ -27,9 +27,12 @@ export async function validateChecks(queries: CheckQueries, options: ValidateOpt
   // Every window that overlaps the range: "the last day" includes yesterday's 1d candle.
   const spans = options.timeframes.map((tf) => ({timeframe: tf, fromMicros: floorToWindow(options.fromMicros, tf)}))
   const rolled = spans.filter((span) => span.timeframe !== '1m').map((span) => ({...span, child: childOf(span.timeframe)}))
-  const invariants = await queries.rowInvariants(spans, options.limit)
-  const duplicates = await queries.duplicateKeys(spans, options.limit)
-  const rollups = rolled.length === 0 ? [] : await queries.rollupMismatches(rolled, options.limit)
+  // Asked at once: an engine may answer them together (one Spark request).
+  const [invariants, duplicates, rollups] = await Promise.all([
+    queries.rowInvariants(spans, options.limit),
+    queries.duplicateKeys(spans, options.limit),
+    rolled.length === 0 ? [] : queries.rollupMismatches(rolled, options.limit),
+  ])
   const results: CheckResult[] = []
   for (const tf of options.timeframes) {
     const figures = forTimeframe(invariants, tf)

@@ -16,13 +16,12 @@ export interface ReconcileOptions extends CheckOptions {
  * stored trade are left out (their trades may have been retired by a trades retention policy).
  */
 export async function reconcileChecks(queries: CheckQueries, options: ReconcileOptions): Promise<CheckResult[]> {
-  const oldestTrade = await queries.oldestTrade()
   const spans = options.timeframes.map((tf) => {
     // Windows that overlap the range are compared whole.
-    const from = Math.max(floorToWindow(options.fromMicros, tf), oldestTrade === null ? 0 : floorToWindow(oldestTrade, tf))
+    const from = floorToWindow(options.fromMicros, tf)
     return {timeframe: tf, fromMicros: from, toMicros: Math.max(from, ceilToWindow(options.toMicros, tf))}
   })
-  const mismatches = await queries.countMismatches(spans, options.limit)
+  const mismatches = await queries.countMismatches(spans, options.limit, {sinceOldestTrade: true})
   return options.timeframes.map((tf) => reconcileCheck(forTimeframe(mismatches, tf)))
 }
 

@@ -21,14 +21,17 @@ export interface SourceTradeOptions extends CheckOptions {
  * timestamps, duplicate ids, suspicious identical fills, and each market's recent volume.
  */
 export async function sourceTradeChecks(queries: CheckQueries, options: SourceTradeOptions): Promise<CheckResult[]> {
-  const figures = await queries.sourceTrades({
-    idsSinceMicros: options.sinceMicros,
-    fillsSinceMicros: options.fillsSinceMicros ?? options.sinceMicros,
-    earliestMicros: EARLIEST_PLAUSIBLE,
-    latestMicros: options.nowMicros + options.thresholds.futureToleranceSeconds * MICROS_PER_SECOND,
-    limit: options.limit,
-  })
-  const volumes = await queries.marketVolumes({dayFromMicros: options.nowMicros - DAY, hourFromMicros: options.nowMicros - HOUR, throughMicros: options.nowMicros, limit: options.limit})
+  // Asked at once: an engine may answer them together (one Spark request).
+  const [figures, volumes] = await Promise.all([
+    queries.sourceTrades({
+      idsSinceMicros: options.sinceMicros,
+      fillsSinceMicros: options.fillsSinceMicros ?? options.sinceMicros,
+      earliestMicros: EARLIEST_PLAUSIBLE,
+      latestMicros: options.nowMicros + options.thresholds.futureToleranceSeconds * MICROS_PER_SECOND,
+      limit: options.limit,
+    }),
+    queries.marketVolumes({dayFromMicros: options.nowMicros - DAY, hourFromMicros: options.nowMicros - HOUR, throughMicros: options.nowMicros, limit: options.limit}),
+  ])
   const allTrades = figures.trades
   return [
     badRowsCheck(figures.badValues, {

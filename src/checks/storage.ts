@@ -1,30 +1,36 @@
-import {existsSync, statSync, statfsSync} from 'node:fs'
+import {existsSync, statfsSync} from 'node:fs'
 import {dirname} from 'node:path'
 
 import {CheckOptions, CheckResult, checkResult, statusBelow} from './check.js'
 import {Thresholds} from './thresholds.js'
 import {formatBytes} from './units.js'
 
+/** What the engine said of its size: the bytes of its target, or why it could not tell. */
+export type StorageSize = {bytes: number; target: string} | {missing: string; hint: string | null}
+
 export interface StorageOptions extends Pick<CheckOptions, 'limit'> {
-  warehouse: string
+  size: StorageSize
+  /** A path on the file system that holds the warehouse (or the nearest existing parent). */
+  disk: string
   thresholds: Thresholds
 }
 
-/** The warehouse's size on disk (with its write-ahead log) and the free space beside it. Needs no lock. */
+/** The warehouse's size (as its engine counts it) and the free space of the file system that holds it. */
 export function storageChecks(options: StorageOptions): CheckResult[] {
-  return [warehouseSizeCheck(options.warehouse), diskSpaceCheck(options)]
+  return [warehouseSizeCheck(options.size), diskSpaceCheck(options)]
 }
 
-function warehouseSizeCheck(warehouse: string): CheckResult {
-  if (!existsSync(warehouse)) return checkResult({name: 'warehouse_size', status: 'fail', summary: `no warehouse at ${warehouse}`, unit: 'bytes', hint: 'k2ops init'})
-  const bytes = statSync(warehouse).size + (existsSync(`${warehouse}.wal`) ? statSync(`${warehouse}.wal`).size : 0)
-  return checkResult({name: 'warehouse_size', status: 'pass', summary: `${formatBytes(bytes)} in ${warehouse}`, value: bytes, unit: 'bytes'})
+function warehouseSizeCheck(size: StorageSize): CheckResult {
+  if ('missing' in size) return checkResult({name: 'warehouse_size', status: 'fail', summary: size.missing, unit: 'bytes', hint: size.hint})
+  return checkResult({name: 'warehouse_size', status: 'pass', summary: `${formatBytes(size.bytes)} in ${size.target}`, value: size.bytes, unit: 'bytes'})
 }
 
 function diskSpaceCheck(options: StorageOptions): CheckResult {
   const {warn, fail} = options.thresholds.diskFreePercent
   const thresholds = {warn, fail}
-  const fs = statfsSync(existsSync(options.warehouse) ? options.warehouse : dirname(options.warehouse))
+  let path = options.disk
+  while (!existsSync(path) && dirname(path) !== path) path = dirname(path)
+  const fs = statfsSync(path)
   const free = fs.bavail * fs.bsize
   const total = fs.blocks * fs.bsize
   const percent = total > 0 ? Math.round((free / total) * 1000) / 10 : 0
@@ -36,7 +42,7 @@ function diskSpaceCheck(options: StorageOptions): CheckResult {
     value: percent,
     unit: 'percent free',
     thresholds,
-    evidence: status === 'pass' ? [] : [{path: dirname(options.warehouse), free_bytes: free, total_bytes: total}],
+    evidence: status === 'pass' ? [] : [{path, free_bytes: free, total_bytes: total}],
     hint: status === 'pass' ? null : 'k2ops retention --dry-run shows what the retention policies would free',
   })
 }

@@ -150,6 +150,14 @@ export interface CountMismatchFigures
   candles: number
 }
 
+export interface CountMismatchOptions {
+  /**
+   * Leave out the candles before the window of the oldest stored trade (their trades may have been
+   * retired by a trades retention policy); with no trade at all, none is left out.
+   */
+  sinceOldestTrade?: boolean
+}
+
 export interface DoomedTradesRequest {
   /** Trades whose exchange_date is before this date (YYYY-MM-DD). */
   cutoff: string
@@ -243,7 +251,7 @@ export interface CheckQueries {
   /** The oldest stored trade (null: none). */
   oldestTrade(): Promise<number | null>
   /** Candles whose trade_count or volume differs from their trades' (reconcile). */
-  countMismatches(spans: TimeframeSpan[], limit: number): Promise<CountMismatchFigures[]>
+  countMismatches(spans: TimeframeSpan[], limit: number, options?: CountMismatchOptions): Promise<CountMismatchFigures[]>
 
   /** What a trades retention would delete, and the windows of it that no candle accounts for. */
   doomedTrades(request: DoomedTradesRequest): Promise<DoomedTradesFigures>

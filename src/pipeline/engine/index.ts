@@ -2,9 +2,10 @@ import type {Home} from '../home.js'
 import type {Engine, EngineKind, EngineOpenOptions} from './engine.js'
 import type {TapeValidator} from './spark/ingest.js'
 
-import {mkdtempSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, rmSync, statSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
 
 import {sparkTarget} from './spark/target-lock.js'
 
@@ -19,6 +20,25 @@ export function engineKind(home: Home): EngineKind {
  */
 export function engineTarget(home: Home): string {
   return engineKind(home) === 'spark' ? sparkTarget(home).name : home.warehouse
+}
+
+/**
+ * Where the home's data lie on this machine's file system, for its free space: the warehouse file's
+ * folder, or a local Iceberg warehouse (the home when the catalog's files are elsewhere).
+ */
+export function storageFolder(home: Home): string {
+  if (engineKind(home) !== 'spark') return dirname(home.warehouse)
+  const location = home.spark.catalog.warehouse
+  return location?.startsWith('file:') ? fileURLToPath(location.startsWith('file://') ? location : `file://${location.slice('file:'.length)}`) : home.dir
+}
+
+/**
+ * The bytes of a warehouse that need no open engine (its file and write-ahead log, read without a
+ * lock), or undefined when only an open engine can tell (an Iceberg catalog).
+ */
+export function storageAtRest(home: Home): number | undefined {
+  if (engineKind(home) === 'spark' || !existsSync(home.warehouse)) return undefined
+  return statSync(home.warehouse).size + (existsSync(`${home.warehouse}.wal`) ? statSync(`${home.warehouse}.wal`).size : 0)
 }
 
 /**

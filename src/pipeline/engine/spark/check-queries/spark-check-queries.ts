@@ -1,0 +1,103 @@
+import type {
+  CheckQueries,
+  CountMismatchFigures,
+  CountMismatchOptions,
+  DoomedTradesFigures,
+  DuplicateKeyFigures,
+  FreshnessFigures,
+  MarketVolumeFigures,
+  MissingWindowFigures,
+  RollupFigures,
+  RollupRequest,
+  RowInvariantFigures,
+  SilenceFigures,
+  SilenceRequest,
+  SourceTradeFigures,
+  SourceTradeRequest,
+  TimeframeSince,
+  TimeframeSpan,
+} from '../../check-queries.js'
+import type {SparkResult, SparkSql} from '../spark-engine.js'
+import type {Timeframe} from '../../../timeframes.js'
+
+import {notOnSpark} from '../../unsupported.js'
+import {SparkTables} from '../tables.js'
+import {duplicateKeysSql, readDuplicateKeys, readRowInvariants, rowInvariantsSql} from './invariant-queries.js'
+import {RequestBatch} from './request-batch.js'
+import {readRollup, rollupSql} from './rollup-query.js'
+import {numOrNull} from './spark-check-sql.js'
+import {freshnessSql, marketVolumesSql, readFreshness, readMarketVolumes, readSourceTrades, sourceTradesSql} from './trade-queries.js'
+import {countMismatchesSql, missingWindowsSql, readCountMismatches, readMissingWindows, readSilences, silencesSql} from './window-queries.js'
+
+/**
+ * The checks' queries in Spark SQL on the Iceberg tables. Each question is a fixed set of
+ * statements (no question waits for the answer of another), and the questions asked in the same
+ * turn of the event loop go to the driver as one request: a check command that asks for all of its
+ * figures at once pays for one request.
+ */
+export class SparkCheckQueries implements CheckQueries {
+  private readonly batch: RequestBatch
+
+  constructor(
+    session: SparkSql,
+    private readonly tables: SparkTables,
+  ) {
+    this.batch = new RequestBatch(session)
+  }
+
+  freshness(timeframes: Timeframe[]): Promise<FreshnessFigures> {
+    return this.batch.ask(freshnessSql(this.tables, timeframes), (results) => readFreshness(timeframes, results))
+  }
+
+  rowInvariants(spans: TimeframeSince[], limit: number): Promise<RowInvariantFigures[]> {
+    if (spans.length === 0) return Promise.resolve([])
+    return this.batch.ask([rowInvariantsSql(this.tables, spans, limit)], ([result]) => readRowInvariants(spans, limit, result))
+  }
+
+  duplicateKeys(spans: TimeframeSince[], limit: number): Promise<DuplicateKeyFigures[]> {
+    if (spans.length === 0) return Promise.resolve([])
+    return this.batch.ask([duplicateKeysSql(this.tables, spans, limit)], ([result]) => readDuplicateKeys(spans, result))
+  }
+
+  rollupMismatches(requests: RollupRequest[], limit: number): Promise<RollupFigures[]> {
+    return this.perItem(requests, (request) => rollupSql(this.tables, request, limit), readRollup)
+  }
+
+  missingWindows(spans: TimeframeSpan[], limit: number): Promise<MissingWindowFigures[]> {
+    return this.perItem(spans, (span) => missingWindowsSql(this.tables, span, limit), readMissingWindows)
+  }
+
+  tradeSilences(request: SilenceRequest): Promise<SilenceFigures> {
+    return this.batch.ask([silencesSql(this.tables, request)], ([result]) => readSilences(result))
+  }
+
+  oldestTrade(): Promise<number | null> {
+    return this.batch.ask([`SELECT min(\`timestamp\`) FROM ${this.tables.trades}`], ([result]) => numOrNull(result.rows[0]?.[0]))
+  }
+
+  countMismatches(spans: TimeframeSpan[], limit: number, options: CountMismatchOptions = {}): Promise<CountMismatchFigures[]> {
+    return this.perItem(spans, (span) => countMismatchesSql(this.tables, span, limit, Boolean(options.sinceOldestTrade)), readCountMismatches)
+  }
+
+  /** Retention does not run on Spark yet (its own refusal comes first): nothing asks this here. */
+  doomedTrades(): Promise<DoomedTradesFigures> {
+    return Promise.reject(notOnSpark('retention'))
+  }
+
+  sourceTrades(request: SourceTradeRequest): Promise<SourceTradeFigures> {
+    return this.batch.ask(sourceTradesSql(this.tables, request), readSourceTrades)
+  }
+
+  marketVolumes(request: {dayFromMicros: number; hourFromMicros: number; throughMicros: number; limit: number}): Promise<MarketVolumeFigures> {
+    return this.batch.ask([marketVolumesSql(this.tables, request)], ([result]) => readMarketVolumes(result))
+  }
+
+  /** One statement per item, read in the items' order. */
+  private perItem<Item, Figures>(items: Item[], sql: (item: Item) => string, read: (item: Item, result: SparkResult) => Figures): Promise<Figures[]> {
+    if (items.length === 0) return Promise.resolve([])
+    return this.batch.ask(
+      items.map((item) => sql(item)),
+      (results) => items.map((item, index) => read(item, results[index])),
+    )
+  }
+}
