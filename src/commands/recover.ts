@@ -6,7 +6,6 @@ import type {InterruptedRecover} from '../pipeline/interrupted-recover.js'
 import type {FullRecoveryResult} from '../render/full-recovery.js'
 
 import {BaseCommand} from '../base-command.js'
-import {refuseOnSpark} from '../pipeline/engine/unsupported.js'
 import {resolveThresholds} from '../checks/thresholds.js'
 import {AuditLog} from '../pipeline/audit.js'
 import {ExitCode, K2Error, UsageError} from '../pipeline/errors.js'
@@ -62,7 +61,6 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
   }
 
   async run(): Promise<RecoverResult | FullRecoveryResult> {
-    refuseOnSpark(this.home, 'recover')
     return this.flags.full ? this.runFull() : this.runRepair()
   }
 

@@ -8,6 +8,7 @@ import {checkSchedulerApi, runThroughScheduler} from './scheduler/daemon-api.js'
 import {startScheduler, stopScheduler} from './scheduler/control.js'
 import {TIMEFRAME_SPECS} from './timeframes.js'
 import {withEngine} from './engine/index.js'
+import {integrityStepText, isBusy} from './engine/integrity-step.js'
 import {firstLine, plural} from './words.js'
 
 // Full pipeline recovery (complete outage): the steps the command lists, one function each.
@@ -85,6 +86,7 @@ export class FullRecovery {
     const {cli, openOptions} = this.options
     const {home} = cli
     const again = 'then run k2ops recover --full again'
+    const integrity = integrityStepText(home)
     return [
       {
         name: 'stop-scheduler',
@@ -98,15 +100,13 @@ export class FullRecovery {
       },
       {
         name: 'warehouse-integrity',
-        title: 'Check the warehouse: open, checkpoint, read every block',
-        next: (error) =>
-          error instanceof K2Error && error.exit === ExitCode.busy
-            ? `wait for the process named above to finish, ${again}`
-            : `restore ${home.warehouse} from a backup, or move it aside and rebuild it (k2ops init, k2ops ingest TAPES..., k2ops backfill --timeframe all --from FIRST_DAY); ${again}`,
+        title: integrity.title,
+        next: (error) => (isBusy(error) ? `wait for the process named above to finish, ${again}` : `${integrity.next(error)}; ${again}`),
         run: async () => {
           const report = await withEngine(home, openOptions, (engine) => engine.checkIntegrity())
           const rows = report.tables.reduce((sum, table) => sum + table.rows, 0)
-          return `${plural(report.tables.length, 'table')}, ${plural(rows, 'row')} read back in ${report.durationMs} ms`
+          const files = report.files === undefined ? '' : `, ${plural(report.files, 'data and delete file')}`
+          return `${plural(report.tables.length, 'table')}, ${plural(rows, 'row')}${files} read back in ${report.durationMs} ms`
         },
       },
       {

@@ -154,6 +154,8 @@ export interface EngineSummary {
 
 export interface IntegrityReport {
   tables: Array<{table: string; rows: number}>
+  /** Data and delete files checked present, where the engine keeps tables in files of their own (Iceberg). */
+  files?: number
   durationMs: number
 }
 

@@ -1,12 +1,11 @@
 import {UsageError} from '../errors.js'
 
-/** What the Spark engine does not run yet: the checks, retention and recover. */
-export type SparkGap = 'checks' | 'retention' | 'recover'
+/** What the Spark engine does not run yet: the checks and retention. */
+export type SparkGap = 'checks' | 'retention'
 
 const WHAT: Record<SparkGap, string> = {
   checks: 'the checks (validate, freshness, gaps, reconcile, inspect trades, health daily) do not',
   retention: 'retention does not',
-  recover: 'recover does not',
 }
 
 /** The refusal (exit 2) of an operation the Spark engine does not run yet. */

@@ -1,8 +1,10 @@
 import type {Home} from '../../home.js'
 import type {EngineOpenOptions} from '../engine.js'
 import type {TapeValidator} from './ingest.js'
+import type {SparkSql} from './spark-engine.js'
 
 import {UsageError} from '../../errors.js'
+import {asCommitConflict} from './commit-conflict.js'
 import {SparkSession} from './session.js'
 import {SparkEngine} from './spark-engine.js'
 import {lockTarget} from './target-lock.js'
@@ -21,7 +23,9 @@ export async function openSparkEngine(home: Home, options: EngineOpenOptions, va
   try {
     session = await SparkSession.connect(home)
     const connected = session
-    const engine = new SparkEngine({sql: (statements) => connected.sql(statements, {collect: 'each'})}, {catalog: home.spark.catalog.name, namespace: home.spark.namespace}, {
+    const sql: SparkSql = {sql: (statements) => connected.sql(statements, {collect: 'each'})}
+    const catalog = home.spark.catalog.name
+    const engine = new SparkEngine({sql: (statements) => sql.sql(statements).catch(async (error) => Promise.reject(await asCommitConflict(sql, catalog, error)))}, {catalog, namespace: home.spark.namespace}, {
       validate,
       release: async () => {
         connected.close()
