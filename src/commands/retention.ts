@@ -40,6 +40,8 @@ export default class Retention extends BaseCommand<typeof Retention> {
 
 --dry-run prints the plan and deletes nothing. The real run computes the same plan, asks for confirmation on a terminal (off a terminal, e.g. from cron, it needs --yes), records its intent in the audit trail, deletes exactly the plan (one transaction per table, rolled back whole when its rows are not the planned ones or the deletion fails), checkpoints, and records the outcome; --history lists the records. A run killed before its outcome is listed as interrupted, and the next run says what the warehouse shows it deleted.
 
+On Spark each table is one DELETE (one Iceberg commit, rolled back when it is not the plan); the plan says which deletes only drop whole data files (metadata only) and which rewrite files (the 1d table is partitioned by month). Instead of a checkpoint, the snapshots older than the current one of the changed tables are expired, so that the deleted files are really removed.
+
 A plan that deletes a table's newest row (which would leave it empty) is refused unless --allow-empty.
 
 Trades are deleted only when every window of them has candles that match them (count and volume), unless --force.
