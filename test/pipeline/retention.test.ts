@@ -1,4 +1,11 @@
+import {appendFileSync, mkdirSync} from 'node:fs'
+import {hostname} from 'node:os'
+import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
+
+import {AuditLog} from '../../src/pipeline/audit.js'
+import {settleInterruptedRetentions} from '../../src/pipeline/interrupted-retention.js'
+import {processStartTime} from '../../src/pipeline/process-owner.js'
 
 import {DuckdbEngine} from '../../src/pipeline/engine/duckdb/duckdb-engine.js'
 import {planBackfill} from '../../src/pipeline/backfill.js'
@@ -89,6 +96,23 @@ describe('findDeleted: what a killed retention run did', () => {
         ['5m', 'not deleted', 0, 1],
         ['1h', 'unknown', null, 1],
       ])
+    } finally {
+      warehouse.close()
+    }
+  })
+
+  it("without holding the target (a dry run) a run whose process is alive is not taken for killed; the real run settles it", async () => {
+    const home = tempDir()
+    const warehouse = await openTestWarehouse(home)
+    try {
+      const file = join(home, 'state', 'audit.jsonl')
+      mkdirSync(join(home, 'state'), {recursive: true})
+      // An intent of another process that is alive (this test's parent).
+      const intent = {id: 'alive-run', command: 'retention', at: '2026-03-01T00:00:00Z', outcome: 'started', user: 'u', host: hostname(), pid: process.ppid, pidStartTicks: processStartTime(process.ppid), details: {warehouse: 'w', tables: []}}
+      appendFileSync(file, JSON.stringify(intent) + '\n')
+      const log = new AuditLog(file)
+      expect(await settleInterruptedRetentions(DuckdbEngine.over(warehouse), log, 'w', false)).toEqual([])
+      expect((await settleInterruptedRetentions(DuckdbEngine.over(warehouse), log, 'w', true)).map((run) => run.id)).toEqual(['alive-run'])
     } finally {
       warehouse.close()
     }
