@@ -1,17 +1,21 @@
-import {rmSync} from 'node:fs'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, expect, it, vi} from 'vitest'
 
 import type {SparkSql} from '../../src/pipeline/engine/spark/spark-engine.js'
 
+import {DuckdbEngine, warehouseOf} from '../../src/pipeline/engine/duckdb/duckdb-engine.js'
 import {SparkEngine} from '../../src/pipeline/engine/spark/spark-engine.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS} from '../../src/pipeline/timeframes.js'
 import {retentionSuite} from '../engine/retention.suite.js'
 import {k2ops} from '../helpers/cli.js'
-import {NOW, auditRecords} from '../helpers/retention-fixture.js'
+import {insertCandle} from '../helpers/candle-rows.js'
+import {CUTOFFS, NOW, auditRecords} from '../helpers/retention-fixture.js'
 import {SPARK_START_TIMEOUT_MS, describeSpark} from '../helpers/spark.js'
 import {SparkTestHome} from '../helpers/spark-engine.js'
 import {insertSparkCandles, insertSparkRows, snapshotCount, sparkRowsPerDay} from '../helpers/spark-retention.js'
+import {insertTrades} from '../helpers/warehouse.js'
 
 // Retention on Spark + Iceberg: the suite the DuckDB engine passes (test/engine/duckdb-retention.test.ts),
 // plus what only Iceberg has: deletes that rewrite files, snapshots to expire, a commit to roll back.
@@ -117,6 +121,40 @@ describeSpark('retention on the Spark engine', () => {
       expect(await sparkRowsPerDay(engine)).toEqual({...before, '1m 2025-12-01': 2})
     } finally {
       await engine.close()
+    }
+  })
+
+  it("the trades check's figures (doomedTrades) are DuckDB's for the same rows: windows without or with disagreeing candles, and minutes no policy keeps", async () => {
+    await emptyHome()
+    const trades = [
+      {id: 'o1', at: '2020-01-01T00:00:01Z', price: '7000', qty: '1'},
+      {id: 'o2', at: '2020-01-01T00:00:02Z', price: '7001', qty: '2'},
+      {id: 'k1', symbol: 'KR', exchange: 'KRAKEN', at: '2020-01-02T10:00:00Z', price: '5', qty: '3'},
+      {id: 'a', at: '2026-01-28T09:52:30Z', price: '100', qty: '5'},
+      {id: 'b', at: '2026-01-28T09:52:40.000001Z', price: '101', qty: '1.5'},
+      {id: 'c', at: '2026-01-29T23:59:59Z', price: '102', qty: '1'},
+      {id: 'd', at: '2026-01-30T00:00:00.5Z', price: '103', qty: '1'},
+    ]
+    const candle = {tf: '1m' as const, symbol: 'BTCUSDT', start: '2026-01-28T09:52:00Z'}
+    const request = (limit: number) => ({cutoff: '2026-01-30', candlesKeptFrom: CUTOFFS, uncheckedBefore: CUTOFFS['1d'], limit})
+    const dir = mkdtempSync(join(tmpdir(), 'k2ops-doomed-'))
+    const duckdb = await DuckdbEngine.open(join(dir, 'warehouse.duckdb'), {operation: 'test', lockTimeoutMs: 10_000, create: true})
+    const engine = await spark.open()
+    try {
+      await insertTrades(warehouseOf(duckdb), trades)
+      await insertCandle(warehouseOf(duckdb), candle.tf, candle)
+      await insertSparkRows(engine, {trades, candles: [candle]})
+      for (const limit of [10, 1]) {
+        const expected = await duckdb.checks.doomedTrades(request(limit))
+        expect(expected.trades).toBe(6)
+        expect(expected.unchecked).toMatchObject({minutes: 2, markets: 2})
+        expect(expected.windows.find((w) => w.timeframe === '1m')).toMatchObject({total: 2, rows: [expect.objectContaining({candle_trades: 3, missing: false}), ...(limit > 1 ? [expect.objectContaining({missing: true})] : [])]})
+        expect(await engine.checks.doomedTrades(request(limit)), `limit ${limit}`).toEqual(expected)
+      }
+    } finally {
+      await engine.close()
+      await duckdb.close()
+      rmSync(dir, {recursive: true, force: true})
     }
   })
 })
