@@ -4,7 +4,6 @@ import type {CheckResult} from '../checks/check.js'
 import type {Engine} from '../pipeline/engine/engine.js'
 
 import {BaseCommand} from '../base-command.js'
-import {refuseOnSpark} from '../pipeline/engine/unsupported.js'
 import {AuditLog, AuditRecord} from '../pipeline/audit.js'
 import {ExitCode, K2Error, UsageError} from '../pipeline/errors.js'
 import {RetentionPolicies, RetentionTarget, parseRetentionTargets, resolveRetentionPolicies, retentionCutoff, selectPolicies, utcDate} from '../pipeline/retention-policy.js'
@@ -13,7 +12,7 @@ import {PlannedDeletion, RetentionPlan, RetentionResult, applyRetention, planRet
 import {pauseForTest} from '../pipeline/test-hooks.js'
 import {formatMicros} from '../pipeline/time.js'
 import {TIMEFRAMES, Timeframe} from '../pipeline/timeframes.js'
-import {withEngine} from '../pipeline/engine/index.js'
+import {engineTarget, withEngine} from '../pipeline/engine/index.js'
 import {confirm, requireConfirmation} from '../render/confirm.js'
 import {RetentionDocument, renderHistory, renderInterrupted, renderOutcome, renderPlan} from '../render/retention.js'
 import {progressBar, runTasks} from '../render/tasks.js'
@@ -41,6 +40,8 @@ export default class Retention extends BaseCommand<typeof Retention> {
 
 --dry-run prints the plan and deletes nothing. The real run computes the same plan, asks for confirmation on a terminal (off a terminal, e.g. from cron, it needs --yes), records its intent in the audit trail, deletes exactly the plan (one transaction per table, rolled back whole when its rows are not the planned ones or the deletion fails), checkpoints, and records the outcome; --history lists the records. A run killed before its outcome is listed as interrupted, and the next run says what the warehouse shows it deleted.
 
+On Spark each table is one DELETE (one Iceberg commit, rolled back when it is not the plan); the plan says which deletes only drop whole data files (metadata only) and which rewrite files (the 1d table is partitioned by month). Instead of a checkpoint, the snapshots older than the current one of the changed tables are expired, so that the deleted files are really removed.
+
 A plan that deletes a table's newest row (which would leave it empty) is refused unless --allow-empty.
 
 Trades are deleted only when every window of them has candles that match them (count and volume), unless --force.
@@ -67,7 +68,6 @@ Exit codes: 0 done; 1 a table failed (the tables before it stay deleted, it and 
   }
 
   async run(): Promise<RetentionDocument | RetentionHistory> {
-    refuseOnSpark(this.home, 'retention')
     if (this.flags.history) return this.history()
     const policies = resolveRetentionPolicies(this.home.config.retention, `${this.home.configFile}: retention`)
     const timeframe = this.flags.timeframe ?? 'all'
@@ -82,7 +82,7 @@ Exit codes: 0 done; 1 a table failed (the tables before it stay deleted, it and 
     const options = this.warehouseOptions(operation)
     /** Plans, prints the plan, and refuses what it must refuse. */
     const prepare = async (engine: Engine, closeInterrupted: boolean): Promise<Prepared> => {
-      const interrupted = await settleInterruptedRetentions(engine, log, this.home.warehouse, closeInterrupted)
+      const interrupted = await settleInterruptedRetentions(engine, log, engineTarget(this.home), closeInterrupted)
       const plan = await planRetention(engine, selectPolicies(policies, targets), today)
       const safety = await this.tradesSafety(engine, plan, policies)
       if (!json && interrupted.length > 0) this.logToStderr(renderInterrupted(interrupted))
@@ -107,7 +107,7 @@ Exit codes: 0 done; 1 a table failed (the tables before it stay deleted, it and 
             const fresh = prepared ? undefined : await prepare(engine, true)
             const {plan, safety} = prepared ?? fresh!
             // Under the lock, what killed runs did is recorded (looked up again: the warehouse was free meanwhile).
-            const interrupted = fresh ? fresh.interrupted : await settleInterruptedRetentions(engine, log, this.home.warehouse, true)
+            const interrupted = fresh ? fresh.interrupted : await settleInterruptedRetentions(engine, log, engineTarget(this.home), true)
             if (this.refuses(safety)) return {interrupted, plan, safety, result: null, record: null}
             return {interrupted, plan, safety, ...(await this.deleteAndRecord(engine, log, {now, targets, policies, plan, safety}))}
           })
@@ -119,7 +119,7 @@ Exit codes: 0 done; 1 a table failed (the tables before it stay deleted, it and 
     // A refusal deleted nothing: one record says so.
     const record = run.record ?? (refused && !dryRun ? log.append({command: 'retention', at: formatMicros(now), outcome: 'failed', error: error?.message, details: {...this.intentDetails(targets, policies, plan, safety), ...outcomeDetails(null, error)}}) : null)
     const audit = record ? {id: record.id, file: log.file} : null
-    const document: RetentionDocument = {status, dryRun, today, policy: policies, plan: plan.tables, safety, result, audit, error, interrupted}
+    const document: RetentionDocument = {status, dryRun, engine: plan.engine, today, policy: policies, plan: plan.tables, safety, result, audit, error, interrupted}
     if (!json) this.log(renderOutcome(document))
     if (error) {
       process.exitCode = ExitCode.failed
@@ -227,10 +227,13 @@ Exit codes: 0 done; 1 a table failed (the tables before it stay deleted, it and 
       policy: policies,
       cutoffs: Object.fromEntries(plan.tables.map((table) => [table.table, table.cutoff])),
       planned: Object.fromEntries(plan.tables.map((table) => [table.table, table.rows])),
+      plannedByDay: Object.fromEntries(plan.tables.map((table) => [table.table, table.byDay])),
+      rewritesFiles: Object.fromEntries(plan.tables.map((table) => [table.table, table.rewritesFiles])),
       tables: plan.tables.map((table): PlannedDeletion => ({target: table.target, table: table.table, cutoff: table.cutoff, rows: table.rows})),
       forced: this.flags.force && safety?.status === 'fail',
       safety: safety ? {status: safety.status, summary: safety.summary} : null,
-      warehouse: this.home.warehouse,
+      engine: plan.engine,
+      warehouse: engineTarget(this.home),
     }
   }
 
@@ -244,6 +247,7 @@ Exit codes: 0 done; 1 a table failed (the tables before it stay deleted, it and 
 function outcomeDetails(result: RetentionResult | null, error: RetentionDocument['error']): Record<string, unknown> {
   return {
     deleted: Object.fromEntries((result?.tables ?? []).map((table) => [table.table, table.deletedRows])),
+    deletedByDay: Object.fromEntries((result?.tables ?? []).map((table) => [table.table, table.deletedByDay])),
     failedTable: error?.table ?? null,
     checkpoint: result?.checkpoint ?? null,
   }

@@ -1,4 +1,4 @@
-import type {Engine} from './engine/engine.js'
+import type {DayCount, Engine, EngineKind, ReclaimedSpace} from './engine/engine.js'
 
 import {RETENTION_TARGETS, RetentionTarget, retentionCutoff} from './retention-policy.js'
 import {TRADES_TABLE} from './schema.js'
@@ -33,11 +33,21 @@ export interface TablePlan {
   oldestKept: string | null
   newestKept: string | null
   byDay: Array<{date: string; rows: number}>
+  /**
+   * The delete rewrites data files, which hold rows on both sides of the cutoff (Spark: the 1d
+   * table's month partitions, or any file that spans the cutoff). false: it drops whole files or
+   * partitions only (metadata only on Spark), and always on DuckDB.
+   */
+  rewritesFiles: boolean
+  /** The data files it rewrites (0 unless rewritesFiles). */
+  filesToRewrite: number
 }
 
 export interface RetentionPlan {
   /** The UTC date the cutoffs count back from. */
   today: string
+  /** The engine the plan was made on (it says how the delete works and how space is freed). */
+  engine: EngineKind
   tables: TablePlan[]
 }
 
@@ -49,7 +59,7 @@ export async function planRetention(engine: Engine, policies: Partial<Record<Ret
   const planned = RETENTION_TARGETS.filter((target) => policies[target] !== undefined).map((target) => ({target, policyDays: policies[target]!, cutoff: retentionCutoff(today, policies[target]!)}))
   const stats = await engine.retentionStats(planned.map(({target, cutoff}) => ({target, cutoff})))
   const tables = planned.map(({target, policyDays, cutoff}, index): TablePlan => {
-    const {expiredByDay: byDay, rowsKept, oldestKeptMicros, newestKeptMicros, bytesEstimate} = stats[index]
+    const {expiredByDay: byDay, rowsKept, oldestKeptMicros, newestKeptMicros, bytesEstimate, filesToRewrite} = stats[index]
     return {
       target,
       ...targetTable(target),
@@ -64,9 +74,11 @@ export async function planRetention(engine: Engine, policies: Partial<Record<Ret
       oldestKept: oldestKeptMicros === null ? null : formatMicros(oldestKeptMicros),
       newestKept: newestKeptMicros === null ? null : formatMicros(newestKeptMicros),
       byDay,
+      rewritesFiles: filesToRewrite > 0,
+      filesToRewrite,
     }
   })
-  return {today, tables}
+  return {today, engine: engine.kind, tables}
 }
 
 export type TableOutcomeStatus = 'deleted' | 'nothing to delete' | 'failed' | 'not run'
@@ -76,6 +88,8 @@ export interface TableOutcome {
   table: string
   plannedRows: number
   deletedRows: number
+  /** The rows deleted per date (the guard saw them before the delete and checked the total after). */
+  deletedByDay: DayCount[]
   status: TableOutcomeStatus
   /** Why the table failed (its transaction was rolled back: none of its rows were deleted). */
   error: string | null
@@ -87,8 +101,12 @@ export interface RetentionResult {
   deletedRows: number
   /** The table whose deletion failed; the tables after it were not run. */
   failedTable: string | null
-  /** A checkpoint after the deletions, so the engine can reuse (and at the file's end, give back) the space. */
-  checkpoint: {done: boolean; error: string | null; fileBytesBefore: number; fileBytesAfter: number}
+  /**
+   * After the deletions, the engine reclaims their space: a checkpoint on DuckDB (it can then reuse,
+   * and at the file's end give back, the space); on Spark the tables' older snapshots are expired
+   * (`expired`), which removes the deleted files. fileBytes: what the target takes before and after.
+   */
+  checkpoint: {done: boolean; error: string | null; fileBytesBefore: number; fileBytesAfter: number; expired: ReclaimedSpace | null}
 }
 
 export interface ApplyHooks {
@@ -109,7 +127,7 @@ export async function applyRetention(engine: Engine, plan: RetentionPlan, hooks:
   for (const [index, table] of plan.tables.entries()) {
     const base = {target: table.target, table: table.table, plannedRows: table.rows}
     if (failedTable !== null) {
-      outcomes.push({...base, deletedRows: 0, status: 'not run', error: null, durationMs: 0})
+      outcomes.push({...base, deletedRows: 0, deletedByDay: [], status: 'not run', error: null, durationMs: 0})
       continue
     }
 
@@ -117,11 +135,11 @@ export async function applyRetention(engine: Engine, plan: RetentionPlan, hooks:
     const started = Date.now()
     let outcome: TableOutcome
     try {
-      const deleted = table.rows === 0 ? 0 : await deletePlanned(engine, table)
-      outcome = {...base, deletedRows: deleted, status: deleted === 0 ? 'nothing to delete' : 'deleted', error: null, durationMs: Date.now() - started}
+      const deleted = table.rows === 0 ? {rows: 0, byDay: []} : await deletePlanned(engine, table)
+      outcome = {...base, deletedRows: deleted.rows, deletedByDay: deleted.byDay, status: deleted.rows === 0 ? 'nothing to delete' : 'deleted', error: null, durationMs: Date.now() - started}
     } catch (error) {
       failedTable = table.table
-      outcome = {...base, deletedRows: 0, status: 'failed', error: firstLine((error as Error).message ?? String(error)), durationMs: Date.now() - started}
+      outcome = {...base, deletedRows: 0, deletedByDay: [], status: 'failed', error: firstLine((error as Error).message ?? String(error)), durationMs: Date.now() - started}
     }
 
     outcomes.push(outcome)
@@ -129,10 +147,10 @@ export async function applyRetention(engine: Engine, plan: RetentionPlan, hooks:
   }
 
   const deletedRows = outcomes.reduce((sum, outcome) => sum + outcome.deletedRows, 0)
-  const checkpoint = {done: false, error: null as string | null, fileBytesBefore, fileBytesAfter: fileBytesBefore}
+  const checkpoint: RetentionResult['checkpoint'] = {done: false, error: null, fileBytesBefore, fileBytesAfter: fileBytesBefore, expired: null}
   if (deletedRows > 0) {
     try {
-      await engine.reclaimSpace()
+      checkpoint.expired = (await engine.reclaimSpace()) ?? null
       checkpoint.done = true
     } catch (error) {
       checkpoint.error = firstLine((error as Error).message ?? String(error))
@@ -145,16 +163,19 @@ export async function applyRetention(engine: Engine, plan: RetentionPlan, hooks:
 }
 
 /** One table's deletion, in its own unit of work: by the plan's cutoff, and only if that is the plan's rows. */
-async function deletePlanned(engine: Engine, table: TablePlan): Promise<number> {
-  return engine.deleteExpired(table.target, table.cutoff, {
+async function deletePlanned(engine: Engine, table: TablePlan): Promise<{rows: number; byDay: DayCount[]}> {
+  let byDay: DayCount[] = []
+  const rows = await engine.deleteExpired(table.target, table.cutoff, {
     found(found) {
       const differs = describeDifference(table.byDay, found)
       if (differs) throw new Error(`${table.table}: the rows before ${table.cutoff} are not the planned ones (${differs}); nothing of it was deleted`)
+      byDay = found
     },
     deleted(deleted) {
       if (deleted !== table.rows) throw new Error(`${table.table}: deleting before ${table.cutoff} touched ${deleted} rows, the plan says ${table.rows}; rolled back`)
     },
   })
+  return {rows, byDay}
 }
 
 function describeDifference(planned: TablePlan['byDay'], found: TablePlan['byDay']): string | undefined {

@@ -1,5 +1,6 @@
 import type {CheckResult} from '../checks/check.js'
 import type {AuditRecord} from '../pipeline/audit.js'
+import type {EngineKind} from '../pipeline/engine/engine.js'
 import type {InterruptedRetention} from '../pipeline/interrupted-retention.js'
 import type {RetentionClamp, RetentionPolicies} from '../pipeline/retention-policy.js'
 import type {FoundDeletion, RetentionPlan, RetentionResult, TablePlan} from '../pipeline/retention.js'
@@ -15,6 +16,8 @@ export interface RetentionDocument {
   /** planned: a dry run; refused: the trades check failed (the real run refuses, or refused); failed: a table or the checkpoint failed. */
   status: 'planned' | 'completed' | 'failed' | 'refused'
   dryRun: boolean
+  /** The engine the plan was made and deleted on: how deletes work and how space is freed. */
+  engine: EngineKind
   /** The UTC date the cutoffs count back from (K2OPS_NOW when set). */
   today: string
   policy: RetentionPolicies
@@ -46,10 +49,25 @@ export function renderPlan(plan: RetentionPlan, safety: CheckResult | null, now:
   const lines = [
     `Retention plan for ${plan.today} (UTC): rows dated before the cutoff are deleted.`,
     renderTable(['TABLE', 'POLICY', 'CUTOFF', 'FROM', 'TO', 'DAYS', 'ROWS', '~BYTES', 'NEWEST KEPT'], rows, {alignRight: [1, 5, 6, 7]}),
-    "~BYTES is an estimate: each table's storage blocks per stored row, times the rows to delete.",
   ]
+  if (plan.engine === 'spark') lines.push(...icebergDeletes(plan))
+  else lines.push("~BYTES is an estimate: each table's storage blocks per stored row, times the rows to delete.")
   if (safety) lines.push('', renderCheckReport(buildReport([safety], now), {title: 'trades retention check'}))
   return lines.join('\n')
+}
+
+/** How each Iceberg delete works: dropping whole data files (metadata only), or rewriting the files that span the cutoff. */
+function icebergDeletes(plan: RetentionPlan): string[] {
+  const deleting = plan.tables.filter((table) => table.rows > 0)
+  const whole = deleting.filter((table) => !table.rewritesFiles).map((table) => table.table)
+  const lines = ['~BYTES is an estimate from Iceberg metadata: the data files dropped whole, and the deleted rows\' share of the files rewritten.']
+  if (whole.length > 0) lines.push(`Metadata-only delete (whole data files dropped): ${whole.join(', ')}.`)
+  for (const table of deleting.filter((t) => t.rewritesFiles)) {
+    const month = table.target === '1d' ? ' (the 1d table is partitioned by month: a cutoff that is not the 1st of a month splits a partition)' : ''
+    lines.push(`The delete rewrites files: ${table.table}: ${plural(table.filesToRewrite, 'data file')} ${table.filesToRewrite === 1 ? 'holds' : 'hold'} rows on both sides of ${table.cutoff}${month}.`)
+  }
+
+  return lines
 }
 
 export function renderOutcome(document: RetentionDocument): string {
@@ -63,10 +81,18 @@ export function renderOutcome(document: RetentionDocument): string {
   const {result} = document
   const lines = ['', renderTable(['TABLE', 'PLANNED', 'DELETED', 'STATUS', 'ERROR'], result.tables.map((table) => [table.table, count(table.plannedRows), count(table.deletedRows), table.status, table.error ?? '']), {alignRight: [1, 2]})]
   const {checkpoint} = result
-  const space = checkpoint.done ? `; checkpoint: warehouse ${formatBytes(checkpoint.fileBytesBefore)} → ${formatBytes(checkpoint.fileBytesAfter)} (freed blocks are reused; the file shrinks only when its end is free)` : ''
+  const space = !checkpoint.done ? '' : checkpoint.expired ? expiredText(checkpoint) : `; checkpoint: warehouse ${formatBytes(checkpoint.fileBytesBefore)} → ${formatBytes(checkpoint.fileBytesAfter)} (freed blocks are reused; the file shrinks only when its end is free)`
   lines.push(`Deleted ${plural(result.deletedRows, 'row')}${space}.`)
   if (document.audit) lines.push(`Audit record ${document.audit.id} in ${document.audit.file}.`)
   return lines.join('\n')
+}
+
+/** Spark: the snapshots that still referenced the deleted files were expired, which freed their space. */
+function expiredText(checkpoint: RetentionResult['checkpoint']): string {
+  const {expired} = checkpoint
+  if (!expired) return ''
+  const freed = Math.max(0, checkpoint.fileBytesBefore - checkpoint.fileBytesAfter)
+  return `; expired ${plural(expired.snapshotsExpired, 'older snapshot')} of ${plural(expired.tables.length, 'table')} (they still referenced the deleted files): ${plural(expired.filesDeleted, 'file')} removed, ${formatBytes(freed)} freed (tables ${formatBytes(checkpoint.fileBytesBefore)} → ${formatBytes(checkpoint.fileBytesAfter)})`
 }
 
 /** One line per killed run: when, who, and what the warehouse shows it deleted. */

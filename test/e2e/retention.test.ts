@@ -4,59 +4,24 @@ import {chmodSync, chownSync, existsSync, mkdirSync, writeFileSync} from 'node:f
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {TRADES_TABLE} from '../../src/pipeline/schema.js'
-import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe} from '../../src/pipeline/timeframes.js'
-import {AuditLog} from '../../src/pipeline/audit.js'
+import {TIMEFRAMES, TIMEFRAME_SPECS} from '../../src/pipeline/timeframes.js'
 import {Warehouse} from '../../src/pipeline/engine/duckdb/warehouse.js'
 import {insertCandle, rowsPerDay} from '../helpers/candle-rows.js'
 import {BIN, CliResult, k2ops} from '../helpers/cli.js'
 import {killWhenStderr} from '../helpers/kill-at.js'
+import {CUTOFFS, NOW, allDoomed, auditRecords, doomedDays, edgeSeed, shiftDate, without} from '../helpers/retention-fixture.js'
 import {useTempDir} from '../helpers/temp-home.js'
 import {insertTrades, openTestWarehouse} from '../helpers/warehouse.js'
 
-const NOW = '2026-03-01T12:00:00Z'
-const TODAY = '2026-03-01'
-/** Today minus 90, 180, 365, 1095 and 1825 days, counted by hand (2024-02-29 lies inside the last two). */
-const CUTOFFS: Record<Timeframe, string> = {'1m': '2025-12-01', '5m': '2025-09-02', '30m': '2025-03-01', '1h': '2023-03-02', '1d': '2021-03-02'}
-/** The last window of a day, the one right before the next day's cutoff edge. */
-const LAST_WINDOW: Record<Timeframe, string> = {'1m': '23:59', '5m': '23:55', '30m': '23:30', '1h': '23:00', '1d': '00:00'}
+// Retention on DuckDB only: its engine failures, file permissions, a killed run, and the checks
+// around it. The rules every engine shares: test/engine/retention.suite.ts.
 
-function shiftDate(date: string, days: number): string {
-  return new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10)
-}
-
-/** Per timeframe: rows on the day before the cutoff (at its last window) and three days before go; the cutoff day (at 00:00) and later stay. */
-const LAYOUT: Array<{offset: number; rows: number; time: (tf: Timeframe) => string}> = [
-  {offset: -3, rows: 2, time: () => '00:00'},
-  {offset: -1, rows: 3, time: (tf) => LAST_WINDOW[tf]},
-  {offset: 0, rows: 2, time: () => '00:00'},
-  {offset: 1, rows: 1, time: () => '00:00'},
-]
-
-function doomedDays(tf: Timeframe): Array<{date: string; rows: number}> {
-  return LAYOUT.filter((day) => day.offset < 0).map((day) => ({date: shiftDate(CUTOFFS[tf], day.offset), rows: day.rows}))
-}
-
-/** Every `tf date` key the default policies delete from edgeWarehouse. */
-function allDoomed(): string[] {
-  return TIMEFRAMES.flatMap((tf) => doomedDays(tf).map((day) => `${tf} ${day.date}`))
-}
-
-/** A warehouse with candles on both sides of every policy's edge, today's candles, and a few old trades (no trades policy: they stay). */
+/** The edge layout (test/helpers/retention-fixture.ts) in a DuckDB warehouse file. */
 async function edgeWarehouse(dir: string): Promise<string> {
   const warehouse = await openTestWarehouse(dir)
-  for (const tf of TIMEFRAMES) {
-    for (const day of LAYOUT) {
-      for (let i = 0; i < day.rows; i++) await insertCandle(warehouse, tf, {symbol: `SYM${i}USDT`, start: `${shiftDate(CUTOFFS[tf], day.offset)}T${day.time(tf)}:00Z`})
-    }
-
-    await insertCandle(warehouse, tf, {symbol: 'BTCUSDT', start: `${TODAY}T00:00:00Z`})
-  }
-
-  await insertTrades(warehouse, [
-    {id: '1', at: '2020-01-01T00:00:01Z', price: '7000', qty: '1'},
-    {id: '2', at: '2020-01-01T00:00:02Z', price: '7001', qty: '2'},
-  ])
+  const {candles, trades} = edgeSeed()
+  for (const candle of candles) await insertCandle(warehouse, candle.tf, candle)
+  await insertTrades(warehouse, trades)
   warehouse.close()
   return join(dir, 'warehouse.duckdb')
 }
@@ -70,188 +35,10 @@ async function countsOf(path: string): Promise<Record<string, number>> {
   }
 }
 
-function without(counts: Record<string, number>, keys: string[]): Record<string, number> {
-  return Object.fromEntries(Object.entries(counts).filter(([key]) => !keys.includes(key)))
-}
-
-/** The home's audit records, oldest first. */
-function auditRecords(home: string): Array<Record<string, any>> {
-  return new AuditLog(join(home, 'state', 'audit.jsonl')).list().reverse()
-}
-
 const run = (home: string, args: string[]) => k2ops(['retention', '--home', home, ...args], {K2OPS_NOW: NOW})
 
 describe('k2ops retention', () => {
   const tempDir = useTempDir('k2ops-retention-')
-
-  it('plans exactly the rows dated before each cutoff, deletes exactly them, and a second run is a no-op', async () => {
-    const home = tempDir()
-    const path = await edgeWarehouse(home)
-    const before = await countsOf(path)
-    const doomed = allDoomed()
-    expect(doomed.every((key) => before[key] > 0)).toBe(true)
-
-    const dry = await run(home, ['--dry-run', '--json'])
-    expect(dry.exitCode, dry.stderr).toBe(0)
-    expect(dry.json).toMatchObject({status: 'planned', dryRun: true, today: TODAY, safety: null, result: null, audit: null, error: null})
-    expect(dry.json.policy).toEqual({'1m': 90, '5m': 180, '30m': 365, '1h': 1095, '1d': 1825, trades: null})
-    expect(dry.json.plan).toEqual(
-      TIMEFRAMES.map((tf) => ({
-        target: tf,
-        table: TIMEFRAME_SPECS[tf].table,
-        dateColumn: 'window_date',
-        policyDays: TIMEFRAME_SPECS[tf].retentionDays,
-        cutoff: CUTOFFS[tf],
-        from: shiftDate(CUTOFFS[tf], -3),
-        to: shiftDate(CUTOFFS[tf], -1),
-        days: 2,
-        rows: 5,
-        bytesEstimate: expect.any(Number),
-        rowsKept: 4,
-        oldestKept: `${CUTOFFS[tf]}T00:00:00Z`,
-        newestKept: `${TODAY}T00:00:00Z`,
-        byDay: doomedDays(tf),
-      })),
-    )
-    for (const table of dry.json.plan) expect(table.bytesEstimate).toBeGreaterThan(0)
-    expect(await countsOf(path)).toEqual(before)
-    expect(auditRecords(home)).toEqual([])
-
-    const human = await run(home, ['--dry-run'])
-    expect(human.exitCode).toBe(0)
-    expect(human.stdout).toMatch(/^TABLE\s+POLICY\s+CUTOFF\s+FROM\s+TO\s+DAYS\s+ROWS\s+~BYTES\s+NEWEST KEPT$/m)
-    expect(human.stdout).toMatch(/^market_data\.gold_ohlcv_1m\s+90 d\s+2025-12-01\s+2025-11-28\s+2025-11-30\s+2\s+5\s+\S+ (?:B|KiB|MiB)\s+2026-03-01T00:00:00Z$/m)
-    expect(human.stdout).toMatch(/^market_data\.gold_ohlcv_1d\s+1825 d\s+2021-03-02\s+2021-02-27\s+2021-03-01\s+2\s+5\s/m)
-    expect(human.stdout).toMatch(/~BYTES is an estimate/)
-    expect(human.stdout).toMatch(/Dry run: nothing was deleted/)
-
-    const real = await run(home, ['--yes', '--json'])
-    expect(real.exitCode, real.stderr).toBe(0)
-    expect(real.json).toMatchObject({status: 'completed', dryRun: false, today: TODAY, error: null})
-    // The real run deletes the plan the dry run showed: the same computation, the same numbers.
-    expect(real.json.plan).toEqual(dry.json.plan)
-    expect(real.json.result.tables).toEqual(
-      TIMEFRAMES.map((tf) => ({target: tf, table: TIMEFRAME_SPECS[tf].table, plannedRows: 5, deletedRows: 5, status: 'deleted', error: null, durationMs: expect.any(Number)})),
-    )
-    expect(real.json.result).toMatchObject({deletedRows: 25, failedTable: null, checkpoint: {done: true, error: null}})
-    expect(await countsOf(path)).toEqual(without(before, doomed))
-
-    const again = await run(home, ['--yes', '--json'])
-    expect(again.exitCode).toBe(0)
-    expect(again.json.plan.map((table: {rows: number; days: number; from: string | null}) => [table.rows, table.days, table.from])).toEqual(TIMEFRAMES.map(() => [0, 0, null]))
-    expect(again.json.result).toMatchObject({deletedRows: 0, failedTable: null, checkpoint: {done: false}})
-    expect(again.json.result.tables.map((table: {status: string}) => table.status)).toEqual(TIMEFRAMES.map(() => 'nothing to delete'))
-    expect(await countsOf(path)).toEqual(without(before, doomed))
-
-    const records = auditRecords(home)
-    expect(records).toHaveLength(2)
-    expect(records[0]).toMatchObject({
-      id: real.json.audit.id,
-      command: 'retention',
-      at: NOW,
-      user: expect.any(String),
-      host: expect.any(String),
-      outcome: 'completed',
-      details: {
-        dryRun: false,
-        policy: {'1m': 90, '5m': 180, '30m': 365, '1h': 1095, '1d': 1825, trades: null},
-        cutoffs: Object.fromEntries(TIMEFRAMES.map((tf) => [TIMEFRAME_SPECS[tf].table, CUTOFFS[tf]])),
-        deleted: Object.fromEntries(TIMEFRAMES.map((tf) => [TIMEFRAME_SPECS[tf].table, 5])),
-        failedTable: null,
-        forced: false,
-      },
-    })
-    expect(records[1].details.deleted).toEqual(Object.fromEntries(TIMEFRAMES.map((tf) => [TIMEFRAME_SPECS[tf].table, 0])))
-
-    const history = await run(home, ['--history', '--json'])
-    expect(history.exitCode).toBe(0)
-    expect(history.json.records.map((record: {id: string}) => record.id)).toEqual([again.json.audit.id, real.json.audit.id])
-    const limited = await run(home, ['--history', '--limit', '1', '--json'])
-    expect(limited.json.records.map((record: {id: string}) => record.id)).toEqual([again.json.audit.id])
-    const table = await run(home, ['--history'])
-    expect(table.stdout).toMatch(/^AT\s+BY\s+OUTCOME\s+DELETED\s+PER TABLE\s+NOTE$/m)
-    const lines = table.stdout.split('\n').filter((line) => line.startsWith(NOW))
-    expect(lines).toHaveLength(2)
-    expect(lines[0]).toMatch(/completed\s+0\s+1m 0, 5m 0, 30m 0, 1h 0, 1d 0/)
-    expect(lines[1]).toMatch(/completed\s+25\s+1m 5, 5m 5, 30m 5, 1h 5, 1d 5/)
-  })
-
-  it('applies configured policies to the chosen tables only', async () => {
-    const home = tempDir()
-    const path = await edgeWarehouse(home)
-    writeFileSync(join(home, 'config.json'), JSON.stringify({retention: {'1m': 89}}))
-    const before = await countsOf(path)
-    const result = await run(home, ['--timeframe', '1m,1d', '--yes', '--json'])
-    expect(result.exitCode, result.stderr).toBe(0)
-    // 89 days keep one more day: 2025-11-30 stays, and only 1m and 1d are touched.
-    expect(result.json.plan.map((table: {target: string; cutoff: string; rows: number}) => [table.target, table.cutoff, table.rows])).toEqual([
-      ['1m', '2025-12-02', 7],
-      ['1d', CUTOFFS['1d'], 5],
-    ])
-    const gone = [...doomedDays('1m').map((day) => `1m ${day.date}`), '1m 2025-12-01', ...doomedDays('1d').map((day) => `1d ${day.date}`)]
-    expect(await countsOf(path)).toEqual(without(before, gone))
-  })
-
-  it('refuses to drop trades whose candles were never built or do not reconcile, unless --force', async () => {
-    const home = tempDir()
-    writeFileSync(join(home, 'config.json'), JSON.stringify({retention: {trades: 30}}))
-    const warehouse = await openTestWarehouse(home)
-    // Trades policy 30 d: trades dated before 2026-01-30 go. Every minute of three days has trades.
-    const trades = []
-    for (const day of ['2026-01-28', '2026-01-29', '2026-01-30']) {
-      for (let minute = 0; minute < 1440; minute += 37) {
-        const at = new Date(Date.parse(`${day}T00:00:00Z`) + minute * 60_000 + 1500).toISOString()
-        trades.push({id: `${day}-${minute}`, at, price: String(100 + (minute % 11)), qty: String(1 + (minute % 4))})
-      }
-    }
-
-    await insertTrades(warehouse, trades)
-    warehouse.close()
-    const path = join(home, 'warehouse.duckdb')
-    const backfill = await k2ops(['backfill', '--timeframe', 'all', '--from', '2026-01-28', '--to', '2026-01-31', '--home', home], {K2OPS_NOW: NOW})
-    expect(backfill.exitCode, backfill.stderr).toBe(0)
-    const built = await countsOf(path)
-
-    const ok = await run(home, ['--timeframe', 'trades', '--dry-run', '--json'])
-    expect(ok.exitCode, ok.stderr).toBe(0)
-    expect(ok.json.plan).toEqual([expect.objectContaining({target: 'trades', table: TRADES_TABLE, dateColumn: 'exchange_date', cutoff: '2026-01-30', from: '2026-01-28', to: '2026-01-29', days: 2, rows: built['trades 2026-01-28'] + built['trades 2026-01-29']})])
-    expect(ok.json.safety).toMatchObject({name: 'trades_retention_safety', status: 'pass'})
-
-    // A late trade its candles never saw, and a day of trades that was never built.
-    const late = await openTestWarehouse(home)
-    await insertTrades(late, [{id: 'late', at: '2026-01-28T09:52:30Z', price: '100', qty: '5', ingestedAt: 99}])
-    await insertTrades(late, [{id: 'unbuilt', at: '2026-01-20T08:00:00Z', price: '100', qty: '1'}])
-    late.close()
-    const before = await countsOf(path)
-
-    const refused = await run(home, ['--yes', '--json'])
-    expect(refused.exitCode).toBe(1)
-    expect(refused.json).toMatchObject({status: 'refused', result: null, error: {table: TRADES_TABLE, message: expect.stringMatching(/^refused to delete trades/)}})
-    expect(refused.json.plan.map((table: {target: string}) => table.target)).toEqual([...TIMEFRAMES, 'trades'])
-    expect(refused.json.safety.status).toBe('fail')
-    expect(refused.json.safety.evidence).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({timeframe: '1m', symbol: 'BTCUSDT', exchange: 'BINANCE', window_start: '2026-01-20T08:00:00Z', kind: 'no candle'}),
-        expect.objectContaining({timeframe: '1m', window_start: '2026-01-28T09:52:00Z', trades: 2, candle_trades: 1, kind: 'differs'}),
-      ]),
-    )
-    expect(await countsOf(path)).toEqual(before)
-    expect(auditRecords(home).at(-1)).toMatchObject({outcome: 'failed', error: expect.stringMatching(/^refused/), details: {failedTable: TRADES_TABLE, deleted: {}}})
-
-    const human = await run(home, ['--timeframe', 'trades', '--dry-run'])
-    expect(human.exitCode).toBe(1)
-    expect(human.stdout).toMatch(/FAIL\s+trades_retention_safety/)
-    expect(human.stdout).toMatch(/2026-01-28T09:52:00Z\s+2\s+1\s+.*differs/)
-    expect(human.stderr).toMatch(/^k2ops: the real run would refuse to delete trades from market_data\.gold_crypto_trades: .*--force/m)
-
-    const forced = await run(home, ['--timeframe', 'trades', '--force', '--yes', '--json'])
-    expect(forced.exitCode, forced.stderr).toBe(0)
-    const doomed = Object.keys(before).filter((key) => key.startsWith('trades ') && key < 'trades 2026-01-30')
-    const planned = doomed.reduce((sum, key) => sum + before[key], 0)
-    expect(forced.json.result.tables).toEqual([expect.objectContaining({table: TRADES_TABLE, plannedRows: planned, deletedRows: planned, status: 'deleted'})])
-    expect(await countsOf(path)).toEqual(without(before, doomed))
-    expect(auditRecords(home).at(-1)).toMatchObject({outcome: 'completed', details: {forced: true, deleted: {[TRADES_TABLE]: planned}, policy: {trades: 30}}})
-  })
 
   it('a table that cannot be deleted from fails with exit 1 and keeps all its rows; the tables before it are done and reported', async () => {
     const home = tempDir()
@@ -382,27 +169,8 @@ describe('k2ops retention', () => {
 
 const hasScript = ['/usr/bin/script', '/bin/script'].some((path) => existsSync(path))
 
-describe('k2ops retention: confirmation, the audit trail of a killed run, an emptied table', () => {
+describe('k2ops retention: confirmation on a terminal, the audit trail of a killed run', () => {
   const tempDir = useTempDir('k2ops-retention-safe-')
-
-  it('off a terminal it refuses without --yes (exit 2) and deletes nothing; --yes (what cron passes) deletes', async () => {
-    const home = tempDir()
-    const path = await edgeWarehouse(home)
-    const before = await countsOf(path)
-    const human = await run(home, [])
-    expect(human.exitCode).toBe(2)
-    expect(human.stderr.split('\n')[0]).toBe('k2ops: refusing: not a terminal; pass --yes')
-    const json = await run(home, ['--json'])
-    expect(json.exitCode).toBe(2)
-    expect(json.json.error).toMatchObject({code: 'confirmation_required', exit: 2})
-    expect(await countsOf(path)).toEqual(before)
-    expect(auditRecords(home)).toEqual([])
-    // A dry run asks nothing.
-    expect((await run(home, ['--dry-run'])).exitCode).toBe(0)
-    const yes = await run(home, ['--yes', '--json'])
-    expect(yes.exitCode, yes.stderr).toBe(0)
-    expect(yes.json.result.deletedRows).toBe(25)
-  })
 
   // `script` (util-linux) gives the CLI a pseudo-terminal.
   it.skipIf(!hasScript)('on a terminal it asks: "n" deletes nothing (exit 1), "y" deletes the plan', async () => {
@@ -421,30 +189,6 @@ describe('k2ops retention: confirmation, the audit trail of a killed run, an emp
     expect(yes.exitCode, yes.stdout).toBe(0)
     expect(yes.stdout).toMatch(/Deleted 25 rows/)
     expect(auditRecords(home)).toEqual([expect.objectContaining({outcome: 'completed'})])
-  })
-
-  it('refuses to delete a table\'s newest row (it would empty the table) with exit 2 naming it, unless --allow-empty', async () => {
-    const home = tempDir()
-    const warehouse = await openTestWarehouse(home)
-    for (const start of ['2025-11-20T00:00:00Z', '2025-11-30T23:59:00Z']) await insertCandle(warehouse, '1m', {symbol: 'BTCUSDT', start})
-    await insertCandle(warehouse, '5m', {symbol: 'BTCUSDT', start: '2025-11-30T23:55:00Z'})
-    warehouse.close()
-    const path = join(home, 'warehouse.duckdb')
-    const before = await countsOf(path)
-    const message = 'retention would empty market_data.gold_ohlcv_1m (all 2 rows, the newest dated 2025-11-30); nothing was deleted (--allow-empty deletes them anyway)'
-    const refused = await run(home, ['--yes'])
-    expect(refused.exitCode).toBe(2)
-    expect(refused.stderr.split('\n')[0]).toBe(`k2ops: refusing: ${message}`)
-    const dry = await run(home, ['--dry-run', '--json'])
-    expect(dry.exitCode).toBe(2)
-    expect(dry.json.error).toMatchObject({code: 'would_empty_table', exit: 2, message: `the real run would refuse: ${message}`})
-    expect(await countsOf(path)).toEqual(before)
-    expect(auditRecords(home)).toEqual([])
-
-    const allowed = await run(home, ['--yes', '--allow-empty', '--json'])
-    expect(allowed.exitCode, allowed.stderr).toBe(0)
-    expect(allowed.json.result.tables[0]).toMatchObject({table: TIMEFRAME_SPECS['1m'].table, deletedRows: 2, status: 'deleted'})
-    expect(await countsOf(path)).toEqual({'5m 2025-11-30': 1})
   })
 
   it('killed right after the checkpoint: the intent is on record, --history shows the run interrupted, and the next run says (and records) what it deleted', async () => {

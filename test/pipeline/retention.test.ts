@@ -1,13 +1,18 @@
-import {afterEach, describe, expect, it} from 'vitest'
+import {appendFileSync, mkdirSync} from 'node:fs'
+import {hostname} from 'node:os'
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
 
-import type {Warehouse} from '../../src/pipeline/engine/duckdb/warehouse.js'
+import {AuditLog} from '../../src/pipeline/audit.js'
+import {settleInterruptedRetentions} from '../../src/pipeline/interrupted-retention.js'
+import {processStartTime} from '../../src/pipeline/process-owner.js'
 
 import {DuckdbEngine} from '../../src/pipeline/engine/duckdb/duckdb-engine.js'
 import {planBackfill} from '../../src/pipeline/backfill.js'
 import {clampBackfillPlan, clampToRetention, parseRetentionTargets, resolveRetentionPolicies, retentionCutoff, retentionKeptFrom, selectPolicies} from '../../src/pipeline/retention-policy.js'
-import {applyRetention, findDeleted, planRetention} from '../../src/pipeline/retention.js'
+import {findDeleted} from '../../src/pipeline/retention.js'
 import {TIMEFRAME_SPECS} from '../../src/pipeline/timeframes.js'
-import {insertCandle, rowsPerDay} from '../helpers/candle-rows.js'
+import {insertCandle} from '../helpers/candle-rows.js'
 import {useTempDir} from '../helpers/temp-home.js'
 import {openTestWarehouse} from '../helpers/warehouse.js'
 
@@ -35,50 +40,6 @@ describe('retention policies', () => {
     expect(parseRetentionTargets('trades,1d,1m', on)).toEqual(['1m', '1d', 'trades'])
     expect(() => parseRetentionTargets('trades', off)).toThrow(/no retention policy is set for the source trades/)
     expect(selectPolicies(on, ['1h', 'trades'])).toEqual({'1h': 1095, trades: 730})
-  })
-})
-
-describe('planRetention and applyRetention', () => {
-  const tempDir = useTempDir('k2ops-retention-unit-')
-  const open: Warehouse[] = []
-  afterEach(() => {
-    for (const warehouse of open.splice(0)) warehouse.close()
-  })
-
-  async function warehouseWithCandles(): Promise<Warehouse> {
-    const warehouse = await openTestWarehouse(tempDir())
-    open.push(warehouse)
-    for (const start of ['2025-11-29T00:00:00Z', '2025-11-30T23:59:00Z', '2025-12-01T00:00:00Z']) await insertCandle(warehouse, '1m', {symbol: 'BTCUSDT', start})
-    for (const start of ['2025-09-01T23:55:00Z', '2025-09-02T00:00:00Z']) await insertCandle(warehouse, '5m', {symbol: 'BTCUSDT', start})
-    return warehouse
-  }
-
-  it('deletes what the plan counted, per table, and reports it', async () => {
-    const warehouse = await warehouseWithCandles()
-    const plan = await planRetention(DuckdbEngine.over(warehouse), {'1m': 90, '5m': 180}, '2026-03-01')
-    expect(plan.tables.map((t) => [t.table, t.cutoff, t.byDay])).toEqual([
-      [TIMEFRAME_SPECS['1m'].table, '2025-12-01', [{date: '2025-11-29', rows: 1}, {date: '2025-11-30', rows: 1}]],
-      [TIMEFRAME_SPECS['5m'].table, '2025-09-02', [{date: '2025-09-01', rows: 1}]],
-    ])
-    const result = await applyRetention(DuckdbEngine.over(warehouse), plan)
-    expect(result).toMatchObject({deletedRows: 3, failedTable: null, checkpoint: {done: true}})
-    expect(await rowsPerDay(warehouse)).toEqual({'1m 2025-12-01': 1, '5m 2025-09-02': 1})
-  })
-
-  it('a row that arrived after the plan rolls its table back whole and stops the run there', async () => {
-    const warehouse = await warehouseWithCandles()
-    const plan = await planRetention(DuckdbEngine.over(warehouse), {'1m': 90, '5m': 180}, '2026-03-01')
-    await insertCandle(warehouse, '1m', {symbol: 'ETHUSDT', start: '2025-11-30T12:00:00Z'})
-    const before = await rowsPerDay(warehouse)
-    const result = await applyRetention(DuckdbEngine.over(warehouse), plan)
-    expect(result.failedTable).toBe(TIMEFRAME_SPECS['1m'].table)
-    expect(result.tables.map((t) => [t.status, t.deletedRows])).toEqual([
-      ['failed', 0],
-      ['not run', 0],
-    ])
-    expect(result.tables[0].error).toMatch(/not the planned ones \(2025-11-30: 1 planned, 2 found\); nothing of it was deleted/)
-    expect(result.checkpoint.done).toBe(false)
-    expect(await rowsPerDay(warehouse)).toEqual(before)
   })
 })
 
@@ -135,6 +96,23 @@ describe('findDeleted: what a killed retention run did', () => {
         ['5m', 'not deleted', 0, 1],
         ['1h', 'unknown', null, 1],
       ])
+    } finally {
+      warehouse.close()
+    }
+  })
+
+  it("without holding the target (a dry run) a run whose process is alive is not taken for killed; the real run settles it", async () => {
+    const home = tempDir()
+    const warehouse = await openTestWarehouse(home)
+    try {
+      const file = join(home, 'state', 'audit.jsonl')
+      mkdirSync(join(home, 'state'), {recursive: true})
+      // An intent of another process that is alive (this test's parent).
+      const intent = {id: 'alive-run', command: 'retention', at: '2026-03-01T00:00:00Z', outcome: 'started', user: 'u', host: hostname(), pid: process.ppid, pidStartTicks: processStartTime(process.ppid), details: {warehouse: 'w', tables: []}}
+      appendFileSync(file, JSON.stringify(intent) + '\n')
+      const log = new AuditLog(file)
+      expect(await settleInterruptedRetentions(DuckdbEngine.over(warehouse), log, 'w', false)).toEqual([])
+      expect((await settleInterruptedRetentions(DuckdbEngine.over(warehouse), log, 'w', true)).map((run) => run.id)).toEqual(['alive-run'])
     } finally {
       warehouse.close()
     }

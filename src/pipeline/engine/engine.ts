@@ -135,6 +135,20 @@ export interface RetentionStats {
   newestKeptMicros: number | null
   /** An estimate of the bytes the expired rows take (null when none of the table is on disk yet). */
   bytesEstimate: number | null
+  /**
+   * Data files that hold rows on both sides of the cutoff: the delete rewrites them (Spark). 0 when
+   * the delete only drops whole files or partitions (metadata only), and on DuckDB.
+   */
+  filesToRewrite: number
+}
+
+/** What reclaiming space did beyond the bytes, where the engine keeps old versions (Iceberg snapshots). */
+export interface ReclaimedSpace {
+  /** The tables whose older snapshots were expired: those retention changed. */
+  tables: string[]
+  snapshotsExpired: number
+  /** Data and delete files removed from storage: no snapshot kept referenced them. */
+  filesDeleted: number
 }
 
 /**
@@ -225,8 +239,11 @@ export interface Engine {
   deleteExpired(target: RetentionTarget, cutoff: string, guard: DeletionGuard): Promise<number>
   /** Rows dated before each cutoff, now. */
   countExpired(tables: Array<{target: RetentionTarget; cutoff: string}>): Promise<number[]>
-  /** Lets the engine reuse (and give back) the space of deleted rows. */
-  reclaimSpace(): Promise<void>
+  /**
+   * Lets the engine reuse (and give back) the space of the rows deleteExpired deleted in this
+   * session; on an engine that keeps old versions, what it expired so that the space is really freed.
+   */
+  reclaimSpace(): Promise<ReclaimedSpace | void>
   /** The bytes the target takes on disk (0 when it cannot tell). */
   storageBytes(): Promise<number>
 

@@ -48,6 +48,7 @@ export async function retentionStats(warehouse: Warehouse, tables: Array<{target
       oldestKeptMicros: kept.oldest === null ? null : Number(kept.oldest),
       newestKeptMicros: kept.newest === null ? null : Number(kept.newest),
       bytesEstimate: rows === 0 ? 0 : await estimateBytes(warehouse, rule.table, rows, Number(kept.total)),
+      filesToRewrite: 0,
     })
   }
 

@@ -1,21 +1,22 @@
 import type * as seam from '../engine.js'
 import type {IngestOptions, IngestResult} from '../../ingest/ingest-types.js'
 import type {CheckQueries} from '../check-queries.js'
+import type {RetentionTarget} from '../../retention-policy.js'
 import type {Timeframe} from '../../timeframes.js'
 import type {TapeValidator} from './ingest.js'
 
 import {NOTHING_INGESTED} from '../engine.js'
 import {formatMicros} from '../../time.js'
-import {notOnSpark} from '../unsupported.js'
 import {ensureSparkSchema} from './adopt.js'
 import {ingestTape} from './ingest.js'
 import {verifySparkTarget} from './integrity.js'
 import {candlesUpdatedAt, measureRanges, summarize} from './range-reads.js'
 import {dropViewsSql, mergeSql, prepareReplaceSql} from './replace-sql.js'
+import {SparkTableRule, countExpired, deleteExpired, retentionStats, sparkTableRule} from './retention.js'
+import {expireSnapshots, storageBytes} from './retention-snapshots.js'
 import {sqlBigint, sqlInstant, sqlString} from './sql-text.js'
 import {SparkTables} from './tables.js'
 import {SparkCheckQueries} from './check-queries/spark-check-queries.js'
-import {icebergBytes} from './storage-bytes.js'
 
 /** One result set of the driver: column names and rows, values JSON-safe (decimals as text). */
 export interface SparkResult {
@@ -39,6 +40,8 @@ export class SparkEngine implements seam.Engine {
   readonly kind = 'spark' as const
   readonly tables: SparkTables
   private checkQueries?: SparkCheckQueries
+  /** The tables deleteExpired changed in this session: reclaimSpace expires their old snapshots. */
+  private readonly retentionChanged = new Map<string, SparkTableRule>()
 
   constructor(
     readonly session: SparkSql,
@@ -205,23 +208,29 @@ export class SparkEngine implements seam.Engine {
   }
 
   storageBytes(): Promise<number> {
-    return icebergBytes(this.session, this.tables)
+    return storageBytes(this.session, this.tables)
   }
 
-  async retentionStats(): Promise<seam.RetentionStats[]> {
-    throw notOnSpark('retention')
+  retentionStats(tables: Array<{target: RetentionTarget; cutoff: string}>): Promise<seam.RetentionStats[]> {
+    return retentionStats(this.session, this.tables, tables)
   }
 
-  async deleteExpired(): Promise<number> {
-    throw notOnSpark('retention')
+  async deleteExpired(target: RetentionTarget, cutoff: string, guard: seam.DeletionGuard): Promise<number> {
+    const deleted = await deleteExpired(this.session, this.tables, target, cutoff, guard)
+    const rule = sparkTableRule(this.tables, target)
+    if (deleted > 0) this.retentionChanged.set(rule.table, rule)
+    return deleted
   }
 
-  async countExpired(): Promise<number[]> {
-    throw notOnSpark('retention')
+  countExpired(tables: Array<{target: RetentionTarget; cutoff: string}>): Promise<number[]> {
+    return countExpired(this.session, this.tables, tables)
   }
 
-  async reclaimSpace(): Promise<void> {
-    throw notOnSpark('retention')
+  /** Expires the older snapshots of the tables retention changed: until then they still hold the deleted files. */
+  async reclaimSpace(): Promise<seam.ReclaimedSpace> {
+    const reclaimed = await expireSnapshots(this.session, this.tables, [...this.retentionChanged.values()], Date.now())
+    this.retentionChanged.clear()
+    return reclaimed
   }
 
   /** Every table loaded and read whole, every data and delete file of its current snapshot present (integrity.ts). */

@@ -3,6 +3,7 @@ import type {
   CountMismatchFigures,
   CountMismatchOptions,
   DoomedTradesFigures,
+  DoomedTradesRequest,
   DuplicateKeyFigures,
   FreshnessFigures,
   MarketVolumeFigures,
@@ -20,7 +21,7 @@ import type {
 import type {SparkResult, SparkSql} from '../spark-engine.js'
 import type {Timeframe} from '../../../timeframes.js'
 
-import {notOnSpark} from '../../unsupported.js'
+import {doomedTrades} from './doomed-trades.js'
 import {SparkTables} from '../tables.js'
 import {duplicateKeysSql, readDuplicateKeys, readRowInvariants, rowInvariantsSql} from './invariant-queries.js'
 import {RequestBatch} from './request-batch.js'
@@ -39,7 +40,7 @@ export class SparkCheckQueries implements CheckQueries {
   private readonly batch: RequestBatch
 
   constructor(
-    session: SparkSql,
+    private readonly session: SparkSql,
     private readonly tables: SparkTables,
   ) {
     this.batch = new RequestBatch(session)
@@ -79,9 +80,9 @@ export class SparkCheckQueries implements CheckQueries {
     return this.perItem(spans, (span) => countMismatchesSql(this.tables, span, limit, Boolean(options.sinceOldestTrade)), readCountMismatches)
   }
 
-  /** Retention does not run on Spark yet (its own refusal comes first): nothing asks this here. */
-  doomedTrades(): Promise<DoomedTradesFigures> {
-    return Promise.reject(notOnSpark('retention'))
+  /** Retention's trades check (its own requests: retention plans before it asks). */
+  doomedTrades(request: DoomedTradesRequest): Promise<DoomedTradesFigures> {
+    return doomedTrades(this.session, this.tables, request)
   }
 
   sourceTrades(request: SourceTradeRequest): Promise<SourceTradeFigures> {
