@@ -167,6 +167,50 @@ export interface SchemaChange {
 }
 
 /**
+ * What maintenance keeps (times in ms of the machine's clock: snapshot commit times and file ages
+ * are the storage's real times, whatever K2OPS_NOW says).
+ */
+export interface MaintenancePolicy {
+  /** Snapshots committed before this instant may be expired… */
+  expireBeforeMs: number
+  /** …but the newest `retainLast` of each table are kept. */
+  retainLast: number
+  /** Files no snapshot references, older than this instant, are removed (never less than 3 days back). */
+  orphansBeforeMs: number
+  /** Compact the partitions written since this instant (the last maintenance run); undefined: every partition. */
+  writtenSinceMs?: number
+}
+
+/** A table's storage as maintenance sees it (null: the engine has no such thing). */
+export interface StorageFigures {
+  snapshots: number | null
+  /** The current snapshot's data files and their bytes. */
+  dataFiles: number
+  dataBytes: number
+  /** Every data file any kept snapshot references (what is on disk), and their bytes. */
+  storedFiles: number
+  storedBytes: number
+}
+
+/** One maintenance step on one table: what it did (or, in a dry run, would do). */
+export interface MaintenanceStep {
+  /** checkpoint | rewrite_data_files | rewrite_manifests | expire_snapshots | remove_orphan_files */
+  step: string
+  /** For people: one line. */
+  summary: string
+  /** The figures behind it, as the engine reports them (files rewritten, snapshots expired, …). */
+  counts: Record<string, number>
+}
+
+export interface TableMaintenance {
+  table: string
+  before: StorageFigures
+  /** null in a dry run. */
+  after: StorageFigures | null
+  steps: MaintenanceStep[]
+}
+
+/**
  * One open engine session. The methods here are the operations every engine provides; an
  * operation an engine does not provide yet throws a UsageError that says so (exit 2).
  */
@@ -225,6 +269,12 @@ export interface Engine {
   countExpired(tables: Array<{target: RetentionTarget; cutoff: string}>): Promise<number[]>
   /** Lets the engine reuse (and give back) the space of deleted rows. */
   reclaimSpace(): Promise<void>
+  /**
+   * Table maintenance, per table: on DuckDB a CHECKPOINT; on Spark Iceberg's compaction of the
+   * partitions written since the last run, manifest rewrite, snapshot expiry and orphan-file
+   * removal. Never changes a row. With dryRun, says what each step would do and changes nothing.
+   */
+  maintain(policy: MaintenancePolicy, options: {dryRun: boolean}): Promise<TableMaintenance[]>
   /** The bytes the target takes on disk (0 when it cannot tell). */
   storageBytes(): Promise<number>
 

@@ -9,6 +9,7 @@ import {formatMicros} from '../../time.js'
 import {notOnSpark} from '../unsupported.js'
 import {ensureSparkSchema} from './adopt.js'
 import {ingestTape} from './ingest.js'
+import {maintainSparkTables} from './maintain.js'
 import {candlesUpdatedAt, measureRanges, summarize} from './range-reads.js'
 import {dropViewsSql, mergeSql, prepareReplaceSql} from './replace-sql.js'
 import {sqlBigint, sqlInstant, sqlString} from './sql-text.js'
@@ -197,6 +198,10 @@ export class SparkEngine implements seam.Engine {
 
   summarize(): Promise<seam.EngineSummary> {
     return summarize(this.session, this.tables)
+  }
+
+  maintain(policy: seam.MaintenancePolicy, options: {dryRun: boolean}): Promise<seam.TableMaintenance[]> {
+    return maintainSparkTables(this.session, this.tables, policy, options)
   }
 
   async storageBytes(): Promise<number> {
