@@ -16,11 +16,13 @@ export function renderMaintenance(document: MaintainDocument): string {
   )
   if (document.engine !== 'spark') return [...lines, ...(document.auditId ? ['', `Audit record ${document.auditId}.`] : [])].join('\n')
   lines.push('')
-  const figures = (f: StorageFigures | null) => (f ? [f.snapshots ?? '-', f.dataFiles, bytes(f.dataBytes), f.storedFiles, bytes(f.storedBytes)] : ['', '', '', '', ''])
+  const figures = (f: StorageFigures) => [f.snapshots ?? '-', f.dataFiles, bytes(f.dataBytes), f.storedFiles, bytes(f.storedBytes)]
+  const columns = ['SNAPSHOTS', 'FILES', 'BYTES', 'STORED FILES', 'STORED BYTES']
+  // A dry run has the figures of now only; a real run's before → after.
   lines.push(
     renderTable(
-      ['TABLE', 'SNAPSHOTS', 'FILES', 'BYTES', 'STORED FILES', 'STORED BYTES', '', 'SNAPSHOTS', 'FILES', 'BYTES', 'STORED FILES', 'STORED BYTES'],
-      document.tables.map((table) => [table.table, ...figures(table.before), document.dryRun ? '' : '→', ...figures(table.after)]),
+      ['TABLE', ...columns, ...(document.dryRun ? [] : ['', ...columns])],
+      document.tables.map((table) => [table.table, ...figures(table.before), ...(table.after ? ['→', ...figures(table.after)] : [])]),
       {alignRight: [1, 2, 3, 4, 5, 7, 8, 9, 10, 11]},
     ),
   )

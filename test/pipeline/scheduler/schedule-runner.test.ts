@@ -433,6 +433,8 @@ describe('ScheduleRunner', () => {
         ['30m', false, '2024-08-10T02:10:00Z'],
         ['1h', true, null],
         ['1d', false, '2024-08-11T00:05:00Z'],
+        // Maintenance: paused by default on DuckDB.
+        [null, true, null],
       ])
       expect(states.find((state) => state.timeframe === '5m')?.lastRun).toMatchObject({state: 'Completed', scheduledFor: '2024-08-10T01:50:00Z'})
       expect(states.find((state) => state.timeframe === '1m')?.lastRun).toBeNull()

@@ -48,7 +48,8 @@ export function targetSizeSql(table: MaintainedTable): string {
 
 /**
  * The data files added since the last run, and the span of dates they hold (from their column
- * statistics): the partitions to compact. Entries of files deleted since are left out.
+ * statistics): the partitions to compact. Entries of files deleted since are left out, and so are
+ * the files of compactions (`replace` snapshots: the same rows, rewritten by the last run).
  */
 export function writtenSinceSql(table: MaintainedTable, sinceMs: number): string {
   const span = table.dateColumn
@@ -56,7 +57,7 @@ export function writtenSinceSql(table: MaintainedTable, sinceMs: number): string
     : 'CAST(NULL AS STRING), CAST(NULL AS STRING)'
   return `SELECT ${span}, count(*) FROM ${table.name}.entries
     WHERE status <> 2 AND data_file.content = 0
-      AND snapshot_id IN (SELECT snapshot_id FROM ${table.name}.snapshots WHERE committed_at >= ${sqlTimestampMillis(sinceMs)})`
+      AND snapshot_id IN (SELECT snapshot_id FROM ${table.name}.snapshots WHERE committed_at >= ${sqlTimestampMillis(sinceMs)} AND operation <> 'replace')`
 }
 
 /** The dates to compact: every partition (undefined), or those of [first, last]. */
