@@ -28,7 +28,7 @@ export interface PolicyView {
   snapshotAge: string
   keepSnapshots: number
   orphanAge: string
-  /** Snapshots committed before this may be expired (beyond the newest keepSnapshots). */
+  /** Snapshots committed before this (at the latest: the cut is taken when each table's expiry runs) may be expired, beyond the newest keepSnapshots. */
   expireBefore: string
   orphansBefore: string
   /** The partitions written since this instant (the last maintenance run) are compacted; null: every partition. */
@@ -62,16 +62,16 @@ export async function runMaintenance(
   const log = new AuditLog(options.auditFile)
   const writtenSinceMs = lastRunStart(log, engine.target)
   const policy: MaintenancePolicy = {
-    expireBeforeMs: startedMs - settings.snapshotAgeMicros / 1000,
+    snapshotAgeMs: settings.snapshotAgeMicros / 1000,
     retainLast: settings.keepSnapshots,
     orphansBeforeMs: startedMs - Math.max(settings.orphanAgeMicros, 3 * MICROS_PER_DAY) / 1000,
     ...(writtenSinceMs !== undefined && {writtenSinceMs}),
   }
-  const document = (tables: TableMaintenance[], auditId: string | null): MaintainDocument => ({engine: engine.kind, target: engine.target, dryRun: options.dryRun, policy: view(settings, policy), tables, auditId})
+  const document = (tables: TableMaintenance[], auditId: string | null): MaintainDocument => ({engine: engine.kind, target: engine.target, dryRun: options.dryRun, policy: view(settings, policy, startedMs), tables, auditId})
   if (options.dryRun) return document(await engine.maintain(policy, {dryRun: true}), null)
 
   const at = formatMicros(options.nowMicros)
-  const started = log.begin({command: AUDIT_COMMAND, at, details: {warehouse: engine.target, engine: engine.kind, startedAtMs: startedMs, policy: view(settings, policy)}})
+  const started = log.begin({command: AUDIT_COMMAND, at, details: {warehouse: engine.target, engine: engine.kind, startedAtMs: startedMs, policy: view(settings, policy, startedMs)}})
   try {
     const tables = await engine.maintain(policy, {dryRun: false})
     log.finish(started, {outcome: 'completed', details: {tables: tables.map((table) => ({table: table.table, before: table.before, after: table.after, steps: Object.fromEntries(table.steps.map((step) => [step.step, step.counts]))}))}})
@@ -89,12 +89,12 @@ function lastRunStart(log: AuditLog, target: string): number | undefined {
   return typeof started === 'number' ? started : undefined
 }
 
-function view(settings: MaintenanceSettings, policy: MaintenancePolicy): PolicyView {
+function view(settings: MaintenanceSettings, policy: MaintenancePolicy, startedMs: number): PolicyView {
   return {
     snapshotAge: formatDays(settings.snapshotAgeMicros),
     keepSnapshots: settings.keepSnapshots,
     orphanAge: formatDays(settings.orphanAgeMicros),
-    expireBefore: formatMillis(policy.expireBeforeMs),
+    expireBefore: formatMillis(startedMs - policy.snapshotAgeMs),
     orphansBefore: formatMillis(policy.orphansBeforeMs),
     writtenSince: policy.writtenSinceMs === undefined ? null : formatMillis(policy.writtenSinceMs),
   }

@@ -171,8 +171,11 @@ export interface SchemaChange {
  * are the storage's real times, whatever K2OPS_NOW says).
  */
 export interface MaintenancePolicy {
-  /** Snapshots committed before this instant may be expired… */
-  expireBeforeMs: number
+  /**
+   * Snapshots older than this (ms) when the expiry runs may be expired (taken then, so that with 0
+   * the snapshots of this run's own compaction count too)…
+   */
+  snapshotAgeMs: number
   /** …but the newest `retainLast` of each table are kept. */
   retainLast: number
   /** Files no snapshot references, older than this instant, are removed (never less than 3 days back). */

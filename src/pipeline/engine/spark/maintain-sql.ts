@@ -18,6 +18,13 @@ export const DEFAULT_TARGET_FILE_BYTES = 512 * 1024 * 1024
 /** rewrite_data_files' default `min-file-size-bytes`: files below 75 % of the target are small. */
 export const SMALL_FILE_SHARE = 0.75
 
+/** The policy with the expiry's cut taken now: snapshots committed before expireBeforeMs may go. */
+export type Cuts = MaintenancePolicy & {expireBeforeMs: number}
+
+export function cutsNow(policy: MaintenancePolicy): Cuts {
+  return {...policy, expireBeforeMs: Date.now() - policy.snapshotAgeMs}
+}
+
 /** Every table k2ops keeps: the trades, the five candle tables, the marks and the ingested files. */
 export function maintainedTables(tables: SparkTables): MaintainedTable[] {
   const catalog = `${sqlName(tables.target.catalog)}.`
@@ -68,7 +75,7 @@ function datePredicate(column: string, written: {first: string; last: string}): 
 }
 
 /** What a dry run reads per table: the small files to compact, the manifests, the snapshots to expire. */
-export function planSql(table: MaintainedTable, written: Written, targetBytes: number, policy: MaintenancePolicy, catalog: string): string[] {
+export function planSql(table: MaintainedTable, written: Written, targetBytes: number, policy: Cuts, catalog: string): string[] {
   const overlap = written && table.dateColumn
     ? ` AND readable_metrics.${table.dateColumn}.upper_bound >= DATE ${sqlString(written.first)} AND readable_metrics.${table.dateColumn}.lower_bound <= DATE ${sqlString(written.last)}`
     : ''
@@ -88,7 +95,7 @@ export function planSql(table: MaintainedTable, written: Written, targetBytes: n
  * (each a new snapshot), then the expiry, which deletes the files only expired snapshots still
  * referenced, then the orphan files (written by no commit: a failed or killed write).
  */
-export function stepsSql(table: MaintainedTable, written: Written, policy: MaintenancePolicy, catalog: string): string[] {
+export function stepsSql(table: MaintainedTable, written: Written, policy: Cuts, catalog: string): string[] {
   const procedure = (name: string) => `CALL ${sqlName(catalog)}.system.${name}`
   const where = written && table.dateColumn ? `, where => ${sqlString(datePredicate(table.dateColumn, written))}` : ''
   return [

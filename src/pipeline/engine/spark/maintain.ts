@@ -4,7 +4,7 @@ import type {SparkTables} from './tables.js'
 
 import {WarehouseBusyError, errorMessage} from '../../errors.js'
 import {formatMillis} from '../../time.js'
-import {DEFAULT_TARGET_FILE_BYTES, MaintainedTable, SMALL_FILE_SHARE, Written, figuresSql, maintainedTables, planSql, stepsSql, targetSizeSql, writtenSinceSql} from './maintain-sql.js'
+import {Cuts, DEFAULT_TARGET_FILE_BYTES, MaintainedTable, cutsNow, SMALL_FILE_SHARE, Written, figuresSql, maintainedTables, planSql, stepsSql, targetSizeSql, writtenSinceSql} from './maintain-sql.js'
 import {SparkError} from './spark-error.js'
 
 const num = (value: unknown): number => Number(value ?? 0)
@@ -22,22 +22,26 @@ interface Survey {
 /**
  * Iceberg maintenance of every table of the target, with its own procedures. One request surveys
  * every table; then a dry run reads each step's plan in one more request, and a real run sends each
- * table's four procedures as one request, then measures again.
+ * table's rewrites as one request and its expiry and orphan removal as another, then measures again.
  */
 export async function maintainSparkTables(session: SparkSql, tables: SparkTables, policy: MaintenancePolicy, options: {dryRun: boolean}): Promise<TableMaintenance[]> {
   const surveys = await survey(session, maintainedTables(tables), policy)
   const {catalog} = tables.target
   if (options.dryRun) {
-    const results = await session.sql(surveys.flatMap((s) => planSql(s.table, s.written, s.targetBytes, policy, catalog)))
-    return surveys.map((s, index) => ({table: s.table.ident, before: s.before, after: null, steps: plannedSteps(s, results.slice(index * 4, index * 4 + 4), policy)}))
+    const cuts = cutsNow(policy)
+    const results = await session.sql(surveys.flatMap((s) => planSql(s.table, s.written, s.targetBytes, cuts, catalog)))
+    return surveys.map((s, index) => ({table: s.table.ident, before: s.before, after: null, steps: plannedSteps(s, results.slice(index * 4, index * 4 + 4), cuts)}))
   }
 
   const done: Array<{survey: Survey; steps: MaintenanceStep[]}> = []
   for (const s of surveys) {
-    const statements = stepsSql(s.table, s.written, policy, catalog)
     // No file added since the last run: compaction has nothing new to look at.
-    const results = await run(session, tables, s.table, s.nothingWritten ? statements.slice(1) : statements)
-    done.push({survey: s, steps: stepsDone(s, s.nothingWritten ? [undefined, ...results] : results, policy)})
+    const [compact, manifests] = stepsSql(s.table, s.written, cutsNow(policy), catalog)
+    const rewritten = await run(session, tables, s.table, s.nothingWritten ? [manifests] : [compact, manifests])
+    // The expiry's cut is taken after the rewrites committed: with a snapshot age of 0 they count too.
+    const cuts = cutsNow(policy)
+    const expired = await run(session, tables, s.table, stepsSql(s.table, s.written, cuts, catalog).slice(2))
+    done.push({survey: s, steps: stepsDone(s, [...(s.nothingWritten ? [undefined] : []), ...rewritten, ...expired], cuts)})
   }
 
   const after = await session.sql(surveys.map((s) => figuresSql(s.table)))
@@ -78,7 +82,7 @@ function where(s: Survey): string {
   return s.written ? ` of ${s.written.first === s.written.last ? s.written.first : `${s.written.first} … ${s.written.last}`}` : ''
 }
 
-function plannedSteps(s: Survey, [small, manifests, expired, orphans]: SparkResult[], policy: MaintenancePolicy): MaintenanceStep[] {
+function plannedSteps(s: Survey, [small, manifests, expired, orphans]: SparkResult[], policy: Cuts): MaintenanceStep[] {
   const [files, partitions] = small.rows[0] ?? []
   const under = `under ${Math.round((s.targetBytes * SMALL_FILE_SHARE) / 1024 / 1024)} MiB`
   const smallCounts = {smallFiles: num(files), partitions: num(partitions)}
@@ -92,7 +96,7 @@ function plannedSteps(s: Survey, [small, manifests, expired, orphans]: SparkResu
   ]
 }
 
-function stepsDone(s: Survey, [rewrite, manifests, expired, orphans]: Array<SparkResult | undefined>, policy: MaintenancePolicy): MaintenanceStep[] {
+function stepsDone(s: Survey, [rewrite, manifests, expired, orphans]: Array<SparkResult | undefined>, policy: Cuts): MaintenanceStep[] {
   const data = counts(rewrite)
   const lists = counts(manifests)
   const gone = counts(expired)
