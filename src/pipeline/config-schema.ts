@@ -163,14 +163,9 @@ const runSettings = {
   timeoutSeconds: v.optional(integer(0, MAX_SECONDS, `an integer from 0 (no timeout) to ${MAX_SECONDS}`)),
   paused: v.optional(v.boolean('true or false')),
 }
-const deployment = section({
-  cron: runSettings.cron,
-  lookback: v.optional(duration(MICROS_PER_SECOND, 366 * MICROS_PER_DAY, 'a duration such as 10m, 2h or 2d, from 1s to 366d')),
-  retries: runSettings.retries,
-  retryDelaySeconds: runSettings.retryDelaySeconds,
-  timeoutSeconds: runSettings.timeoutSeconds,
-  paused: runSettings.paused,
-})
+const {cron: cronSetting, ...otherRunSettings} = runSettings
+const lookback = v.optional(duration(MICROS_PER_SECOND, 366 * MICROS_PER_DAY, 'a duration such as 10m, 2h or 2d, from 1s to 366d'))
+const deployment = section({cron: cronSetting, lookback, ...otherRunSettings})
 
 /** The maintenance deployment: a flow's settings but the lookback (it recomputes no window). */
 const maintenanceDeployment = section(runSettings)
