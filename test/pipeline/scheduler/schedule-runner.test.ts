@@ -27,7 +27,8 @@ interface FakeFlow {
 }
 
 interface ExecutorCall {
-  timeframe: Timeframe
+  /** null: the maintenance deployment. */
+  timeframe: Timeframe | null
   runId: string
   attempt?: number
   trigger: string
@@ -49,7 +50,7 @@ function fakeExecutor(clock: FakeClock, flows: Partial<Record<Timeframe, FakeFlo
   let active = 0
   let maxActive = 0
   const executor: FlowExecutor = async (deployment, run, signal) => {
-    const flow = flows[deployment.timeframe] ?? {}
+    const flow = (deployment.timeframe === null ? undefined : flows[deployment.timeframe]) ?? {}
     const call: ExecutorCall = {timeframe: deployment.timeframe, runId: run.id, attempt: run.attempt, trigger: run.trigger, scheduledFor: run.scheduledFor, startedAt: clock.now(), sawAbort: false}
     calls.push(call)
     active++
