@@ -3,7 +3,7 @@
 // on DuckDB, on the same synthetic trades. Run with `npm run bench:spark` (builds first) or
 // `node bench/spark.mjs` after a build and `npm run spark:setup`. See bench/README.md.
 //
-//   node bench/spark.mjs [--trades N] [--days D] [--no-cold-backfill] [--no-duckdb] [--keep] [--json]
+//   node bench/spark.mjs [--trades N] [--days D] [--no-cold-backfill] [--no-maintain] [--no-duckdb] [--keep] [--json]
 import {existsSync, mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import {availableParallelism, cpus, loadavg, totalmem} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
@@ -24,6 +24,7 @@ const {values: flags} = parseArgs({
     trades: {type: 'string'},
     days: {type: 'string'},
     'no-cold-backfill': {type: 'boolean'},
+    'no-maintain': {type: 'boolean'},
     'no-duckdb': {type: 'boolean'},
     keep: {type: 'boolean'},
     json: {type: 'boolean'},
@@ -32,10 +33,11 @@ const {values: flags} = parseArgs({
   strict: true,
 })
 if (flags.help) {
-  process.stdout.write(`usage: node bench/spark.mjs [--trades N] [--days D] [--no-cold-backfill] [--no-duckdb] [--keep] [--json]
+  process.stdout.write(`usage: node bench/spark.mjs [--trades N] [--days D] [--no-cold-backfill] [--no-maintain] [--no-duckdb] [--keep] [--json]
   --trades N          synthetic trades (default 5000000; env BENCH_TRADES)
   --days D            days they span, from 2024-08-01 (default 7; env BENCH_DAYS)
   --no-cold-backfill  skip the second backfill with the driver stopped first
+  --no-maintain       skip k2ops maintain (after the backfill and triggers, on both homes)
   --no-duckdb         skip the same backfill on a DuckDB home
   --keep              keep the work directory under bench/out/ (env BENCH_KEEP=1)
   --json              print one JSON document instead of the table (env BENCH_JSON=1)
@@ -54,6 +56,7 @@ const options = {
   trades: positiveInt(flags.trades ?? process.env.BENCH_TRADES ?? '5000000', '--trades'),
   days: positiveInt(flags.days ?? process.env.BENCH_DAYS ?? '7', '--days'),
   coldBackfill: !flags['no-cold-backfill'],
+  maintain: !flags['no-maintain'],
   duckdb: !flags['no-duckdb'],
   keep: Boolean(flags.keep) || envFlag('BENCH_KEEP'),
   json: Boolean(flags.json) || envFlag('BENCH_JSON'),
@@ -108,6 +111,7 @@ try {
   await ingestSpark()
   await backfillWarm()
   await triggers()
+  if (options.maintain) result.sparkMaintain = await maintain(sparkHomeDir)
   if (options.coldBackfill) await backfillCold()
   await floor(home)
   if (options.duckdb) await duckdb()
@@ -207,6 +211,21 @@ async function triggers() {
   log(`trigger 1m (cold: driver stopped first) ${result.sparkTriggerCold.seconds} s`)
 }
 
+/**
+ * `k2ops maintain --dry-run`, then `k2ops maintain`, as whole processes, on the tables the backfill
+ * and the triggers wrote; with the storage summed over the tables before and after.
+ */
+async function maintain(homeDir) {
+  const dry = await k2ops(['maintain', '--dry-run', '--home', homeDir, '--json'], {homeDir})
+  const run = await k2ops(['maintain', '--home', homeDir, '--json'], {homeDir})
+  const tables = json(run.stdout, 'maintain').tables
+  const sum = (side, key) => tables.reduce((n, table) => n + (table[side]?.[key] ?? 0), 0)
+  const storage = (side) => ({snapshots: sum(side, 'snapshots'), dataFiles: sum(side, 'dataFiles'), storedFiles: sum(side, 'storedFiles'), storedBytes: sum(side, 'storedBytes')})
+  const measured = {dryRun: withoutStdout(dry), ...withoutStdout(run), tables: tables.length, before: storage('before'), after: storage('after')}
+  log(`maintain (${homeDir === sparkHomeDir ? 'Spark' : 'DuckDB'}): dry run ${dry.seconds} s, run ${run.seconds} s; snapshots ${measured.before.snapshots} → ${measured.after.snapshots}, stored files ${measured.before.storedFiles} → ${measured.after.storedFiles}`)
+  return measured
+}
+
 async function backfillCold() {
   await stopHomeDrivers(sparkHomeDir, childEnv)
   copyTree(afterIngest, join(sparkHomeDir, 'iceberg'))
@@ -254,6 +273,7 @@ async function duckdb() {
   const ingest = await k2ops(['ingest', tape, '--format', 'k2', '--home', duckHomeDir, '--json'], {homeDir: duckHomeDir})
   result.duckdbIngest = {...withoutStdout(ingest), tradesPerSecond: Math.round(result.generate.rows / ingest.seconds)}
   result.duckdbBackfill = backfillOutput(await k2ops(backfillArgs(duckHomeDir), {homeDir: duckHomeDir}))
+  if (options.maintain) result.duckdbMaintain = await maintain(duckHomeDir)
   result.ratios.sparkWarmToDuckdb = +(result.sparkBackfillWarm.seconds / result.duckdbBackfill.seconds).toFixed(2)
   result.candlesAgree = result.duckdbBackfill.candles === result.sparkBackfillWarm.candles && result.duckdbBackfill.trades === result.sparkBackfillWarm.trades
   log(`DuckDB backfill ${result.duckdbBackfill.seconds} s → Spark/DuckDB ${result.ratios.sparkWarmToDuckdb}×; candle counts agree: ${result.candlesAgree}`)

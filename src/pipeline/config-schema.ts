@@ -155,18 +155,38 @@ export const THRESHOLDS_SCHEMA = section({
 })
 
 const MAX_SECONDS = 86_400
-const deployment = section({
+/** What every deployment may set; a flow's also its lookback. */
+const runSettings = {
   cron: v.optional(cron),
-  lookback: v.optional(duration(MICROS_PER_SECOND, 366 * MICROS_PER_DAY, 'a duration such as 10m, 2h or 2d, from 1s to 366d')),
   retries: v.optional(integer(0, 100)),
   retryDelaySeconds: v.optional(integer(0, MAX_SECONDS)),
   timeoutSeconds: v.optional(integer(0, MAX_SECONDS, `an integer from 0 (no timeout) to ${MAX_SECONDS}`)),
   paused: v.optional(v.boolean('true or false')),
+}
+const {cron: cronSetting, ...otherRunSettings} = runSettings
+const lookback = v.optional(duration(MICROS_PER_SECOND, 366 * MICROS_PER_DAY, 'a duration such as 10m, 2h or 2d, from 1s to 366d'))
+const deployment = section({cron: cronSetting, lookback, ...otherRunSettings})
+
+/** The maintenance deployment: a flow's settings but the lookback (it recomputes no window). */
+const maintenanceDeployment = section(runSettings)
+
+/** The name of the sixth deployment, the daily table maintenance. */
+export const MAINTENANCE_DEPLOYMENT = 'maintain-scheduled'
+/** The five flows' deployments and the maintenance one. */
+export const DEPLOYMENT_COUNT = TIMEFRAMES.length + 1
+
+export const DEPLOYMENTS_SCHEMA = section({
+  ...(Object.fromEntries(TIMEFRAMES.map((tf) => [TIMEFRAME_SPECS[tf].deployment, v.optional(deployment)])) as Record<string, v.OptionalSchema<typeof deployment, undefined>>),
+  [MAINTENANCE_DEPLOYMENT]: v.optional(maintenanceDeployment),
 })
 
-export const DEPLOYMENTS_SCHEMA = section(
-  Object.fromEntries(TIMEFRAMES.map((tf) => [TIMEFRAME_SPECS[tf].deployment, v.optional(deployment)])) as Record<string, v.OptionalSchema<typeof deployment, undefined>>,
-)
+/** Iceberg's own defaults: snapshots kept 5 days (and at least 1), orphan files removed after 3 days. */
+export const MIN_ORPHAN_AGE_MICROS = 3 * MICROS_PER_DAY
+export const MAINTENANCE_SCHEMA = section({
+  snapshotAge: v.optional(duration(0, 3660 * MICROS_PER_DAY, 'a duration such as 5d or 12h, from 0s to 3660d')),
+  keepSnapshots: v.optional(integer(1, 100_000, 'a whole number of snapshots from 1 to 100000')),
+  orphanAge: v.optional(duration(MIN_ORPHAN_AGE_MICROS, 3660 * MICROS_PER_DAY, 'a duration of at least 3d, such as 3d or 1w (a younger file may belong to a write still in progress)')),
+})
 
 /** Days kept per candle table and for the source trades: a century is the longest policy taken. */
 export const RETENTION_SCHEMA = section(
@@ -246,6 +266,8 @@ export const CONFIG_SCHEMA = section(
       }),
     ),
     retention: v.optional(RETENTION_SCHEMA),
+    /** Table maintenance (`k2ops maintain`): what Iceberg's snapshot expiry keeps, when orphan files go. */
+    maintenance: v.optional(MAINTENANCE_SCHEMA),
     /** What ingest accepts as a trade's time: from earliestTime to now + maxFuture. */
     ingest: v.optional(
       section({

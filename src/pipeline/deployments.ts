@@ -2,16 +2,19 @@ import {Cron} from 'croner'
 import {existsSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 
 import {checkedSection} from './config-file.js'
-import {DEPLOYMENTS_SCHEMA} from './config-schema.js'
+import {DEPLOYMENTS_SCHEMA, MAINTENANCE_DEPLOYMENT} from './config-schema.js'
 import {UsageError} from './errors.js'
 import {parseDuration} from './time.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe} from './timeframes.js'
 
-/** One scheduled flow: the runbook's deployment, with the settings the config file may change. */
+/** One scheduled job: a runbook's flow deployment or the table maintenance, with the settings the config file may change. */
 export interface Deployment {
   name: string
   flow: string
-  timeframe: Timeframe
+  /** The flow's timeframe; null for the maintenance deployment. */
+  timeframe: Timeframe | null
+  /** The k2ops command an attempt runs: `trigger 1m`, `maintain`. */
+  command: string[]
   /** Five-field cron, evaluated in UTC. */
   cron: string
   lookbackMicros: number
@@ -22,6 +25,17 @@ export interface Deployment {
   /** The runbook's duration target. */
   targetSeconds: number
 }
+
+/** The sixth deployment: daily table maintenance (`k2ops maintain`), short name `maintain`. */
+export const MAINTENANCE = {
+  name: MAINTENANCE_DEPLOYMENT,
+  flow: 'Table-Maintenance',
+  alias: 'maintain',
+  cron: '30 3 * * *',
+  /** Compaction of a large table takes longer than a flow may. */
+  timeoutSeconds: 3600,
+  targetSeconds: 600,
+} as const
 
 /** What `<home>/config.json` may say of a deployment, under `deployments.<name>`. */
 export interface DeploymentOverrides {
@@ -38,33 +52,54 @@ export const DEFAULT_RETRIES = 2
 export const DEFAULT_RETRY_DELAY_SECONDS = 60
 export const DEFAULT_TIMEOUT_SECONDS = 300
 
-/** The five deployments of the runbook, with the config file's overrides laid over them. */
-export function loadDeployments(overrides: unknown, where = 'config.json: deployments'): Deployment[] {
+/**
+ * The five flow deployments of the runbook and the maintenance one, with the config file's
+ * overrides laid over them. Maintenance is paused by default on DuckDB (where it is a CHECKPOINT and
+ * nothing more) and active on Spark, whose Iceberg tables need it.
+ */
+export function loadDeployments(overrides: unknown, where = 'config.json: deployments', engine: 'duckdb' | 'spark' = 'duckdb'): Deployment[] {
   // The schema checks every setting (cron included) and rejects unknown deployment names.
   const byName: Record<string, DeploymentOverrides | undefined> = checkedSection(DEPLOYMENTS_SCHEMA, overrides, where)
-  return TIMEFRAMES.map((tf) => {
+  const settings = (own: DeploymentOverrides) => ({
+    retries: own.retries ?? DEFAULT_RETRIES,
+    retryDelaySeconds: own.retryDelaySeconds ?? DEFAULT_RETRY_DELAY_SECONDS,
+    timeoutSeconds: own.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
+  })
+  const flows = TIMEFRAMES.map((tf): Deployment => {
     const spec = TIMEFRAME_SPECS[tf]
     const own = byName[spec.deployment] ?? {}
-    const path = `${where}.${spec.deployment}`
-    const deployment: Deployment = {
+    return {
       name: spec.deployment,
       flow: spec.flow,
       timeframe: tf,
+      command: ['trigger', tf],
       cron: own.cron ?? spec.cron,
-      lookbackMicros: own.lookback === undefined ? spec.lookbackMicros : parseDuration(own.lookback, `${path}.lookback`),
-      retries: own.retries ?? DEFAULT_RETRIES,
-      retryDelaySeconds: own.retryDelaySeconds ?? DEFAULT_RETRY_DELAY_SECONDS,
-      timeoutSeconds: own.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
+      lookbackMicros: own.lookback === undefined ? spec.lookbackMicros : parseDuration(own.lookback, `${where}.${spec.deployment}.lookback`),
+      ...settings(own),
       paused: own.paused ?? false,
       targetSeconds: spec.targetSeconds,
     }
-    return deployment
   })
+  const own = byName[MAINTENANCE.name] ?? {}
+  const maintenance: Deployment = {
+    name: MAINTENANCE.name,
+    flow: MAINTENANCE.flow,
+    timeframe: null,
+    command: ['maintain'],
+    cron: own.cron ?? MAINTENANCE.cron,
+    lookbackMicros: 0,
+    ...settings(own),
+    timeoutSeconds: own.timeoutSeconds ?? MAINTENANCE.timeoutSeconds,
+    paused: own.paused ?? engine === 'duckdb',
+    targetSeconds: MAINTENANCE.targetSeconds,
+  }
+  return [...flows, maintenance]
 }
 
-/** The deployment called `name` (or its timeframe, `1m`), or a usage error listing the names. */
+/** The deployment called `name` (or its timeframe, `1m`, or `maintain`), or a usage error listing the names. */
 export function findDeployment(deployments: Deployment[], name: string): Deployment {
-  const found = deployments.find((deployment) => deployment.name === name || deployment.timeframe === name || deployment.flow === name)
+  const alias = (deployment: Deployment) => deployment.timeframe ?? MAINTENANCE.alias
+  const found = deployments.find((deployment) => deployment.name === name || alias(deployment) === name || deployment.flow === name)
   if (!found) throw new UsageError(`unknown deployment '${name}' (expected one of ${deployments.map((d) => d.name).join(', ')})`, {code: 'unknown_deployment'})
   return found
 }

@@ -121,7 +121,7 @@ export class FullRecovery {
       },
       {
         name: 'scheduler-api',
-        title: 'Check the scheduler API and the five deployments',
+        title: 'Check the scheduler API and the six deployments',
         next: () => `k2ops scheduler status and k2ops scheduler logs; check the deployments in ${home.configFile}, ${again}`,
         run: async () => {
           const api = await checkSchedulerApi(home)

@@ -7,8 +7,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, CliResult, k2ops} from '../helpers/cli.js'
 import {useTempDir} from '../helpers/temp-home.js'
 
-const DEPLOYMENT_NAMES = 'ohlcv-1m-scheduled, ohlcv-5m-scheduled, ohlcv-30m-scheduled, ohlcv-1h-scheduled, ohlcv-1d-scheduled'
-const TOP_KEYS = 'warehouse, lockTimeoutSeconds, memoryLimit, threads, thresholds, deployments, scheduler, retention, ingest, engine, spark'
+const DEPLOYMENT_NAMES = 'ohlcv-1m-scheduled, ohlcv-5m-scheduled, ohlcv-30m-scheduled, ohlcv-1h-scheduled, ohlcv-1d-scheduled, maintain-scheduled'
+const TOP_KEYS = 'warehouse, lockTimeoutSeconds, memoryLimit, threads, thresholds, deployments, scheduler, retention, maintenance, ingest, engine, spark'
 const MEMORY = 'a DuckDB memory size such as 512MB, 4GB or 2GiB (units KB MB GB TB, KiB MiB GiB TiB), at least 16MB'
 const CRON = 'a five-field cron in UTC (minute hour day month weekday), e.g. */5 * * * *'
 

@@ -289,7 +289,7 @@ describe('k2ops deployments', () => {
   const CLOCK = '2024-08-10T12:34:56Z'
   const deployments = (home: string, args: string[] = []) => k2ops(['deployments', '--home', home, ...args], {K2OPS_NOW: CLOCK})
 
-  it('lists exactly the five deployments with their crons and next runs', async () => {
+  it('lists exactly the six deployments (the five flows, then maintenance, paused on DuckDB) with their crons and next runs', async () => {
     const home = tempDir()
     const [json, text] = await Promise.all([deployments(home, ['--json']), deployments(home)])
     expect(json.exitCode, json.stderr).toBe(0)
@@ -299,11 +299,28 @@ describe('k2ops deployments', () => {
       ['ohlcv-30m-scheduled', '10,40 * * * *', '2024-08-10T12:40:00Z'],
       ['ohlcv-1h-scheduled', '15 * * * *', '2024-08-10T13:15:00Z'],
       ['ohlcv-1d-scheduled', '5 0 * * *', '2024-08-11T00:05:00Z'],
+      ['maintain-scheduled', '30 3 * * *', null],
     ])
+    expect(json.json.deployments[5]).toEqual({
+      name: 'maintain-scheduled',
+      flow: 'Table-Maintenance',
+      timeframe: null,
+      command: 'k2ops maintain',
+      cron: '30 3 * * *',
+      nextRun: null,
+      lookback: null,
+      lookbackSeconds: null,
+      retries: 2,
+      retryDelaySeconds: 60,
+      timeoutSeconds: 3600,
+      paused: true,
+      targetSeconds: 600,
+    })
     expect(json.json.deployments[0]).toEqual({
       name: 'ohlcv-1m-scheduled',
       flow: 'OHLCV-1m-Pipeline',
       timeframe: '1m',
+      command: 'k2ops trigger 1m',
       cron: '*/5 * * * *',
       nextRun: '2024-08-10T12:35:00Z',
       lookback: '10m',
@@ -314,14 +331,15 @@ describe('k2ops deployments', () => {
       paused: false,
       targetSeconds: 20,
     })
-    expect(json.json.deployments.map((d: {lookback: string}) => d.lookback)).toEqual(['10m', '20m', '1h', '2h', '2d'])
+    expect(json.json.deployments.map((d: {lookback: string}) => d.lookback)).toEqual(['10m', '20m', '1h', '2h', '2d', null])
 
     expect(text.exitCode, text.stderr).toBe(0)
     const lines = text.stdout.split('\n')
-    expect(lines).toHaveLength(6)
+    expect(lines).toHaveLength(7)
     expect(lines[0]).toMatch(/^NAME\s+FLOW\s+CRON \(UTC\)\s+NEXT RUN \(UTC\)\s+LOOKBACK\s+RETRIES\s+RETRY DELAY\s+TIMEOUT$/)
     expect(lines[1]).toMatch(/^ohlcv-1m-scheduled\s+OHLCV-1m-Pipeline\s+\*\/5 \* \* \* \*\s+2024-08-10T12:35:00Z \(in 4 s\)\s+10m\s+2\s+60 s\s+300 s$/)
     expect(lines[5]).toMatch(/^ohlcv-1d-scheduled\s+OHLCV-1d-Pipeline\s+5 0 \* \* \*\s+2024-08-11T00:05:00Z \(in 11 h 30 min\)\s+2d\s+2\s+60 s\s+300 s$/)
+    expect(lines[6]).toMatch(/^maintain-scheduled\s+Table-Maintenance\s+30 3 \* \* \*\s+paused\s+-\s+2\s+60 s\s+3600 s$/)
   })
 
   it('pause and resume round-trip through config.json, keeping its other keys', async () => {
@@ -341,7 +359,8 @@ describe('k2ops deployments', () => {
 
     const [listed, table] = await Promise.all([deployments(home, ['--json']), deployments(home)])
     expect(listed.json.deployments.find((d: {name: string}) => d.name === 'ohlcv-1h-scheduled')).toMatchObject({paused: true, nextRun: null, lookback: '6h', retries: 5})
-    expect(listed.json.deployments.filter((d: {paused: boolean}) => d.paused)).toHaveLength(1)
+    // Paused now: this one, and maintenance (paused by default on DuckDB).
+    expect(listed.json.deployments.filter((d: {paused: boolean}) => d.paused).map((d: {name: string}) => d.name)).toEqual(['ohlcv-1h-scheduled', 'maintain-scheduled'])
     expect(table.stdout).toMatch(/^ohlcv-1h-scheduled\s+OHLCV-1h-Pipeline\s+15 \* \* \* \*\s+paused\s+6h\s+5\s+60 s\s+300 s$/m)
 
     // Pausing again says so and writes nothing.
@@ -375,7 +394,7 @@ describe('k2ops deployments', () => {
     ])
     expect(text.exitCode).toBe(2)
     expect(text.stderr.trim()).toBe(
-      "k2ops: unknown deployment 'ohlcv-2m-scheduled' (expected one of ohlcv-1m-scheduled, ohlcv-5m-scheduled, ohlcv-30m-scheduled, ohlcv-1h-scheduled, ohlcv-1d-scheduled)",
+      "k2ops: unknown deployment 'ohlcv-2m-scheduled' (expected one of ohlcv-1m-scheduled, ohlcv-5m-scheduled, ohlcv-30m-scheduled, ohlcv-1h-scheduled, ohlcv-1d-scheduled, maintain-scheduled)",
     )
     expect(json.exitCode).toBe(2)
     expect(json.json.error).toMatchObject({code: 'unknown_deployment', exit: 2})

@@ -7,14 +7,17 @@ import {renderTable} from '../../render/table.js'
 export interface DeploymentView {
   name: string
   flow: string
-  timeframe: string
+  /** null: the maintenance deployment. */
+  timeframe: string | null
+  /** What a run executes: `k2ops trigger 1m`, `k2ops maintain`. */
+  command: string
   /** Five-field cron, UTC. */
   cron: string
   /** The next tick after now, ISO-8601; null while paused. */
   nextRun: string | null
-  /** As the config file writes it: `10m`, `2h`, `2d`. */
-  lookback: string
-  lookbackSeconds: number
+  /** As the config file writes it: `10m`, `2h`, `2d`; null for maintenance (it has none). */
+  lookback: string | null
+  lookbackSeconds: number | null
   retries: number
   retryDelaySeconds: number
   timeoutSeconds: number
@@ -27,8 +30,8 @@ export interface DeploymentsResult {
 }
 
 export default class Deployments extends BaseCommand<typeof Deployments> {
-  static override summary = 'List the five scheduled deployments: cron (UTC), next run, lookback, retries, timeout, paused.'
-  static override description = `The runbook's "Should see 5 deployments", with the settings <home>/config.json gives them (under "deployments.<name>": cron, lookback, retries, retryDelaySeconds, timeoutSeconds, paused). The next run is the cron's next tick after now (K2OPS_NOW replaces the clock); a paused deployment shows "paused" instead. Pause and resume one with k2ops deployments pause|resume NAME.`
+  static override summary = 'List the six scheduled deployments (five flows and maintenance): cron (UTC), next run, lookback, retries, timeout, paused.'
+  static override description = `The runbook's "Should see 5 deployments" (the five candle flows), and maintain-scheduled, the daily k2ops maintain (paused by default on DuckDB, where it is a CHECKPOINT; active on Spark), with the settings <home>/config.json gives them (under "deployments.<name>": cron, lookback, retries, retryDelaySeconds, timeoutSeconds, paused). The next run is the cron's next tick after now (K2OPS_NOW replaces the clock); a paused deployment shows "paused" instead. Pause and resume one with k2ops deployments pause|resume NAME.`
 
   static override examples = [
     '<%= config.bin %> deployments',
@@ -39,7 +42,7 @@ export default class Deployments extends BaseCommand<typeof Deployments> {
   async run(): Promise<DeploymentsResult> {
     const home = this.home
     const nowMs = Math.floor(this.now() / 1000)
-    const deployments = loadDeployments(home.config.deployments, `${home.configFile}: deployments`).map((deployment) => view(deployment, nowMs))
+    const deployments = loadDeployments(home.config.deployments, `${home.configFile}: deployments`, home.engine).map((deployment) => view(deployment, nowMs))
     if (!this.jsonEnabled()) this.display(deployments, nowMs)
     return {deployments}
   }
@@ -53,7 +56,7 @@ export default class Deployments extends BaseCommand<typeof Deployments> {
           d.flow,
           d.cron,
           d.nextRun === null ? 'paused' : `${d.nextRun} (in ${formatWait(Date.parse(d.nextRun) - nowMs)})`,
-          d.lookback,
+          d.lookback ?? '-',
           d.retries,
           `${d.retryDelaySeconds} s`,
           `${d.timeoutSeconds} s`,
@@ -70,10 +73,11 @@ function view(deployment: Deployment, nowMs: number): DeploymentView {
     name: deployment.name,
     flow: deployment.flow,
     timeframe: deployment.timeframe,
+    command: `k2ops ${deployment.command.join(' ')}`,
     cron: deployment.cron,
     nextRun: next === undefined ? null : formatMillis(next),
-    lookback: formatLookback(deployment.lookbackMicros),
-    lookbackSeconds: deployment.lookbackMicros / MICROS_PER_SECOND,
+    lookback: deployment.timeframe === null ? null : formatLookback(deployment.lookbackMicros),
+    lookbackSeconds: deployment.timeframe === null ? null : deployment.lookbackMicros / MICROS_PER_SECOND,
     retries: deployment.retries,
     retryDelaySeconds: deployment.retryDelaySeconds,
     timeoutSeconds: deployment.timeoutSeconds,

@@ -7,7 +7,8 @@ import {formatMillis} from '../../pipeline/time.js'
 export interface PauseResult {
   deployment: string
   flow: string
-  timeframe: string
+  /** null: the maintenance deployment. */
+  timeframe: string | null
   paused: boolean
   /** False when the deployment already was so: nothing was written. */
   changed: boolean
@@ -19,7 +20,7 @@ export interface PauseResult {
 /** Pause and resume: write `paused` for one deployment into <home>/config.json and say what changed. */
 export abstract class SetPausedCommand extends BaseCommand<typeof SetPausedCommand> {
   static override args = {
-    name: Args.string({description: 'Deployment name (ohlcv-1m-scheduled), or its timeframe (1m) or flow (OHLCV-1m-Pipeline).', required: true}),
+    name: Args.string({description: 'Deployment name (ohlcv-1m-scheduled, maintain-scheduled), its timeframe (1m) or flow (OHLCV-1m-Pipeline), or maintain.', required: true}),
   }
 
   protected abstract readonly paused: boolean
@@ -27,7 +28,7 @@ export abstract class SetPausedCommand extends BaseCommand<typeof SetPausedComma
   async run(): Promise<PauseResult> {
     const home = this.home
     // Loading validates the whole config first: a broken file is reported, not written over.
-    const deployment = findDeployment(loadDeployments(home.config.deployments, `${home.configFile}: deployments`), this.args.name)
+    const deployment = findDeployment(loadDeployments(home.config.deployments, `${home.configFile}: deployments`, home.engine), this.args.name)
     const changed = deployment.paused !== this.paused
     if (changed) setDeploymentPaused(home.configFile, deployment.name, this.paused)
     const next = this.paused ? undefined : nextRunTimes(deployment.cron, Math.floor(this.now() / 1000))[0]
@@ -52,7 +53,7 @@ export abstract class SetPausedCommand extends BaseCommand<typeof SetPausedComma
     }
 
     const what = result.paused
-      ? `Paused ${result.deployment} (${result.flow}): no scheduled runs until \`k2ops deployments resume ${result.timeframe}\`.`
+      ? `Paused ${result.deployment} (${result.flow}): no scheduled runs until \`k2ops deployments resume ${result.timeframe ?? 'maintain'}\`.`
       : `Resumed ${result.deployment} (${result.flow}).${nextRun}`
     this.log(what)
     this.log(`Written to ${result.configFile}; a running scheduler picks it up at its next decision (it re-reads the config).`)

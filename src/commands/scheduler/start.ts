@@ -10,7 +10,7 @@ export interface SchedulerStartResult {
 }
 
 export default class SchedulerStart extends BaseCommand<typeof SchedulerStart> {
-  static override summary = 'Start the scheduler: the five deployments on their crons, one flow at a time, with a local API.'
+  static override summary = 'Start the scheduler: the six deployments (five flows, maintenance) on their crons, one at a time, with a local API.'
   static override description = `Starts a daemon in the background (--foreground stays attached, for systemd and containers). One
 scheduler per home: a second start is refused, naming the pid that runs; a pid file left by a crash is recovered,
 and runs it left Running are marked Crashed. After downtime each flow whose ticks were missed runs once (catch-up),

@@ -40,7 +40,7 @@ export interface SchedulerStatusResult {
 }
 
 export default class SchedulerStatus extends BaseCommand<typeof SchedulerStatus> {
-  static override summary = 'Is the scheduler running? Its pid, uptime, the five deployments with next and last runs, the flow running now.'
+  static override summary = 'Is the scheduler running? Its pid, uptime, the six deployments (five flows, maintenance) with next and last runs, the flow running now.'
   static override description = `Exit 0 when the scheduler runs and its API answers; 1 when it is stopped, dead (a pid file left by a
 crash: k2ops scheduler start recovers) or unhealthy (the process runs but its API does not answer).
 Reads only the home's state files and the daemon's API: it answers at once, even while a job holds the warehouse.
@@ -121,7 +121,7 @@ On the Spark engine it also tells whether a warm Spark driver is up (from its no
   /** Without a daemon: the deployments as configured, with their last runs from the history. */
   private fromConfig(): DeploymentStatus[] {
     const runs = new RunHistory(this.home.runHistoryFile).list()
-    return loadDeployments(this.home.config.deployments, `${this.home.configFile}: deployments`).map((d) => ({
+    return loadDeployments(this.home.config.deployments, `${this.home.configFile}: deployments`, this.home.engine).map((d) => ({
       name: d.name,
       flow: d.flow,
       cron: d.cron,

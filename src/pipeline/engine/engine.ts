@@ -7,6 +7,7 @@
 import type {IngestOptions, IngestResult} from '../ingest/ingest-types.js'
 import type {CheckQueries} from './check-queries.js'
 import type {RetentionTarget} from '../retention-policy.js'
+import type {MaintenancePolicy, TableMaintenance} from './maintenance-types.js'
 import type {Timeframe} from '../timeframes.js'
 
 export type EngineKind = 'duckdb' | 'spark'
@@ -182,6 +183,11 @@ export interface SchemaChange {
   changes: string[]
 }
 
+/** null in a dry run. */
+  after: StorageFigures | null
+  steps: MaintenanceStep[]
+}
+
 /**
  * One open engine session. The methods here are the operations every engine provides; an
  * operation an engine does not provide yet throws a UsageError that says so (exit 2).
@@ -244,6 +250,12 @@ export interface Engine {
    * session; on an engine that keeps old versions, what it expired so that the space is really freed.
    */
   reclaimSpace(): Promise<ReclaimedSpace | void>
+  /**
+   * Table maintenance, per table: on DuckDB a CHECKPOINT; on Spark Iceberg's compaction of the
+   * partitions written since the last run, manifest rewrite, snapshot expiry and orphan-file
+   * removal. Never changes a row. With dryRun, says what each step would do and changes nothing.
+   */
+  maintain(policy: MaintenancePolicy, options: {dryRun: boolean}): Promise<TableMaintenance[]>
   /** The bytes the target takes on disk (0 when it cannot tell). */
   storageBytes(): Promise<number>
 
@@ -254,3 +266,5 @@ export interface Engine {
   /** Reads every table back whole; throws (exit 1) when the target is damaged or lacks a table. */
   checkIntegrity(): Promise<IntegrityReport>
 }
+
+export type {MaintenancePolicy, MaintenanceStep, StorageFigures, TableMaintenance} from './maintenance-types.js'

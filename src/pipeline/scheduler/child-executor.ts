@@ -13,7 +13,7 @@ export interface ChildExecutorOptions {
 }
 
 /**
- * Runs each attempt as a child `k2ops trigger TF --run-by-scheduler` process: a flow that hangs or
+ * Runs each attempt as a child `k2ops trigger TF --run-by-scheduler` (or `k2ops maintain`) process: a flow that hangs or
  * crashes takes only its own process with it, a timeout kills it, and the daemon itself never holds
  * the warehouse (it is opened and closed by the child, as by any other command). The child watches
  * this process: if the daemon dies (kill -9), it records the run Crashed and stops (watch-parent.ts).
@@ -22,9 +22,11 @@ export function childProcessExecutor(options: ChildExecutorOptions): FlowExecuto
   return async (deployment, run, signal) => {
     const {execa} = await import('execa')
     const lookbackSeconds = Math.max(1, Math.round(deployment.lookbackMicros / 1_000_000))
+    // A flow runs with its deployment's lookback; maintenance has none.
+    const lookback = deployment.timeframe === null ? [] : ['--lookback', `${lookbackSeconds}s`]
     const result = await execa(
       process.execPath,
-      [options.bin, 'trigger', deployment.timeframe, '--json', '--lookback', `${lookbackSeconds}s`, '--home', options.home, '--warehouse', options.warehouse, '--run-by-scheduler', '--run-id', run.id, '--scheduler-pid', String(process.pid)],
+      [options.bin, ...deployment.command, '--json', ...lookback, '--home', options.home, '--warehouse', options.warehouse, '--run-by-scheduler', '--run-id', run.id, '--scheduler-pid', String(process.pid)],
       {reject: false, cancelSignal: signal, forceKillAfterDelay: 5000, env: {...options.env, NO_COLOR: '1'}, stdin: 'ignore'},
     )
     return outcomeOf(result.stdout, result.stderr, result.exitCode, result.isCanceled)
@@ -44,6 +46,9 @@ function outcomeOf(stdout: string, stderr: string, exitCode: number | undefined,
   if (exitCode === 0 && run?.state === 'Completed') {
     return {state: 'Completed', fields: Object.fromEntries(FLOW_FIELDS.map((key) => [key, run[key]]))}
   }
+
+  // A job without flow runs (maintenance): its exit code tells.
+  if (exitCode === 0 && parsed && !parsed.runs && !parsed.error) return {state: 'Completed'}
 
   const why = run?.error ?? parsed?.error?.message ?? (stderr.trim().split('\n').pop() || `the flow process exited ${exitCode}`)
   return {state: 'Failed', error: why}

@@ -18,7 +18,7 @@ export interface ApiOutcome {
   deployments: Array<{name: string; paused: boolean; nextRun: string | null}>
 }
 
-/** The daemon's API answers /api/health and lists the five deployments of the runbook. */
+/** The daemon's API answers /api/health and lists the five deployments of the runbook (and maintenance). */
 export async function checkSchedulerApi(home: Pick<Home, 'logsDir' | 'stateDir'>): Promise<ApiOutcome & {client: SchedulerConnection}> {
   const client = await connectToScheduler(home)
   if (!client) throw new K2Error('no scheduler runs on this home', {code: 'scheduler_not_running', exit: ExitCode.failed})

@@ -127,12 +127,12 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
  * keeps the last good deployments and says so in the log.
  */
 function liveDeployments(home: Home, log: SchedulerLog): () => Deployment[] {
-  let lastGood = loadDeployments(home.config.deployments, `${home.configFile}: deployments`)
+  let lastGood = loadDeployments(home.config.deployments, `${home.configFile}: deployments`, home.engine)
   let lastError = ''
   return () => {
     try {
       const config = existsSync(home.configFile) ? (JSON.parse(readFileSync(home.configFile, 'utf8')) as {deployments?: unknown}) : {}
-      lastGood = loadDeployments(config.deployments, `${home.configFile}: deployments`)
+      lastGood = loadDeployments(config.deployments, `${home.configFile}: deployments`, home.engine)
       lastError = ''
     } catch (error) {
       const message = (error as Error).message

@@ -89,7 +89,7 @@ export class RunRecorder {
       id: randomUUID(),
       flow: deployment.flow,
       deployment: deployment.name,
-      timeframe: deployment.timeframe,
+      timeframe: deployment.timeframe ?? '-',
       trigger,
       state,
       startedAt: formatMillis(at),

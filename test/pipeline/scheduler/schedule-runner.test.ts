@@ -27,7 +27,8 @@ interface FakeFlow {
 }
 
 interface ExecutorCall {
-  timeframe: Timeframe
+  /** null: the maintenance deployment. */
+  timeframe: Timeframe | null
   runId: string
   attempt?: number
   trigger: string
@@ -49,7 +50,7 @@ function fakeExecutor(clock: FakeClock, flows: Partial<Record<Timeframe, FakeFlo
   let active = 0
   let maxActive = 0
   const executor: FlowExecutor = async (deployment, run, signal) => {
-    const flow = flows[deployment.timeframe] ?? {}
+    const flow = (deployment.timeframe === null ? undefined : flows[deployment.timeframe]) ?? {}
     const call: ExecutorCall = {timeframe: deployment.timeframe, runId: run.id, attempt: run.attempt, trigger: run.trigger, scheduledFor: run.scheduledFor, startedAt: clock.now(), sawAbort: false}
     calls.push(call)
     active++
@@ -433,6 +434,8 @@ describe('ScheduleRunner', () => {
         ['30m', false, '2024-08-10T02:10:00Z'],
         ['1h', true, null],
         ['1d', false, '2024-08-11T00:05:00Z'],
+        // Maintenance: paused by default on DuckDB.
+        [null, true, null],
       ])
       expect(states.find((state) => state.timeframe === '5m')?.lastRun).toMatchObject({state: 'Completed', scheduledFor: '2024-08-10T01:50:00Z'})
       expect(states.find((state) => state.timeframe === '1m')?.lastRun).toBeNull()

@@ -10,17 +10,20 @@ import type {
   EngineSummary,
   FlowMark,
   IntegrityReport,
+  MaintenancePolicy,
   RangesResult,
   ReplaceOptions,
   ReplaceResult,
   RetentionStats,
   SchemaChange,
+  TableMaintenance,
   TimeframeRange,
   WindowSelection,
 } from '../engine.js'
 import type {ExportedTape, ExportOptions} from './ingest/export-validated.js'
 
 import {knownMarkets, readCandles} from './candle-query.js'
+import {maintainWarehouse} from './maintain.js'
 import {DuckdbCheckQueries} from './check-queries/duckdb-check-queries.js'
 import {summarizeWarehouse} from './demo.js'
 import {candlesUpdatedAt, measureRanges, tradeSpan} from './range-queries.js'
@@ -137,6 +140,11 @@ export class DuckdbEngine implements Engine {
 
   reclaimSpace(): Promise<void> {
     return checkpoint(this.warehouse)
+  }
+
+  /** CHECKPOINT only: the policy is Iceberg's (snapshots, orphan files); a DuckDB file has neither. */
+  maintain(_policy: MaintenancePolicy, options: {dryRun: boolean}): Promise<TableMaintenance[]> {
+    return maintainWarehouse(this.warehouse, options)
   }
 
   async storageBytes(): Promise<number> {

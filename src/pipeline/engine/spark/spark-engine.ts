@@ -10,6 +10,7 @@ import {formatMicros} from '../../time.js'
 import {ensureSparkSchema} from './adopt.js'
 import {ingestTape} from './ingest.js'
 import {verifySparkTarget} from './integrity.js'
+import {maintainSparkTables} from './maintain.js'
 import {candlesUpdatedAt, measureRanges, summarize} from './range-reads.js'
 import {dropViewsSql, mergeSql, prepareReplaceSql} from './replace-sql.js'
 import {SparkTableRule, countExpired, deleteExpired, retentionStats, sparkTableRule} from './retention.js'
@@ -205,6 +206,10 @@ export class SparkEngine implements seam.Engine {
 
   summarize(): Promise<seam.EngineSummary> {
     return summarize(this.session, this.tables)
+  }
+
+  maintain(policy: seam.MaintenancePolicy, options: {dryRun: boolean}): Promise<seam.TableMaintenance[]> {
+    return maintainSparkTables(this.session, this.tables, policy, options)
   }
 
   storageBytes(): Promise<number> {
