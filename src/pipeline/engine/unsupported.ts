@@ -1,10 +1,9 @@
 import {UsageError} from '../errors.js'
 
-/** What the Spark engine does not run yet: the checks, retention and recover. */
-export type SparkGap = 'checks' | 'retention' | 'recover'
+/** What the Spark engine does not run yet: retention and recover. */
+export type SparkGap = 'retention' | 'recover'
 
 const WHAT: Record<SparkGap, string> = {
-  checks: 'the checks (validate, freshness, gaps, reconcile, inspect trades, health daily) do not',
   retention: 'retention does not',
   recover: 'recover does not',
 }
