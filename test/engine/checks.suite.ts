@@ -87,7 +87,7 @@ export function checksSuite(fixture: ChecksFixture): void {
       const trades = await run(['inspect', 'trades'])
       expect(trades.exit).toBe(0)
       expect(notPassing(trades.report)).toEqual([])
-      expect(find(trades.report, 'trade_values').checked).toBe(20_040)
+      expect(find(trades.report, 'trade_values').checked).toBe(20_038)
     })
 
     it('validate finds a broken invariant, with the candle as evidence and the backfill that rebuilds it', async () => {

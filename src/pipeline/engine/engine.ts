@@ -183,11 +183,6 @@ export interface SchemaChange {
   changes: string[]
 }
 
-/** null in a dry run. */
-  after: StorageFigures | null
-  steps: MaintenanceStep[]
-}
-
 /**
  * One open engine session. The methods here are the operations every engine provides; an
  * operation an engine does not provide yet throws a UsageError that says so (exit 2).

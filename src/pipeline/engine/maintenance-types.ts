@@ -42,4 +42,7 @@ export interface MaintenanceStep {
 export interface TableMaintenance {
   table: string
   before: StorageFigures
-  
+  /** null in a dry run. */
+  after: StorageFigures | null
+  steps: MaintenanceStep[]
+}

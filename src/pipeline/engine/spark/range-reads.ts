@@ -11,7 +11,7 @@ import {SparkTables} from './tables.js'
 
 /** The ranges of one timeframe as an inline table r(i, lo, hi). */
 function rangesRelation(ranges: Array<{range: TimeframeRange; index: number}>): string {
-  return `(SELECT * FROM VALUES ${ranges.map(({range, index}) => `(${index}, ${sqlBigint(range.fromMicros)}, ${sqlBigint(range.toMicros)})`).join(', ')} AS r(i, lo, hi))`
+  return `(SELECT * FROM VALUES ${ranges.map(({range, index}) => `(${index}, ${sqlBigint(range.fromMicros)}, ${sqlBigint(range.toMicros)})`).join(', ')} AS v(i, lo, hi)) r`
 }
 
 function byTimeframe(ranges: TimeframeRange[]): Array<[Timeframe, Array<{range: TimeframeRange; index: number}>]> {
