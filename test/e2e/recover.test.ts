@@ -13,6 +13,7 @@ import {BIN, k2ops} from '../helpers/cli.js'
 import {killWhenStderr} from '../helpers/kill-at.js'
 import {useTempDir} from '../helpers/temp-home.js'
 import {corruptedCopy, isProcessAlive} from '../helpers/warehouse.js'
+import {STOPPED_AT_INTEGRITY, stepStatuses} from '../helpers/full-recovery-steps.js'
 
 // recover end to end with real processes: repairs on copies of one demo warehouse, and --full with a real daemon. (slow: ~60 s)
 
@@ -542,14 +543,7 @@ describe('recover --full (real processes)', () => {
     const {exitCode, json} = await k2ops(['recover', '--full', '--home', home, '--json'])
     expect(exitCode).toBe(1)
     expect(json.status).toBe('fail')
-    expect(json.steps.map((step: {name: string; status: string}) => `${step.name} ${step.status}`)).toEqual([
-      'stop-scheduler pass',
-      'warehouse-integrity fail',
-      'start-scheduler skipped',
-      'scheduler-api skipped',
-      'run-1m skipped',
-      'health-daily skipped',
-    ])
+    expect(stepStatuses(json)).toEqual(STOPPED_AT_INTEGRITY)
     expect(json.steps[0].result).toBe('not running')
     expect(json.steps[1].result).toContain('cannot open the warehouse')
     expect(json.next).toMatch(/^restore .*warehouse\.duckdb from a backup/)

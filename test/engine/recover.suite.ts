@@ -9,6 +9,7 @@ import type {EngineKind} from '../../src/pipeline/engine/engine.js'
 import type {StoredCandle} from '../helpers/warehouse.js'
 
 import {k2ops} from '../helpers/cli.js'
+import {STOPPED_AT_INTEGRITY, stepStatuses} from '../helpers/full-recovery-steps.js'
 
 // recover as an operator runs it, the same on every engine (run by test/e2e/recover-duckdb.test.ts
 // and test/spark/recover.test.ts): the CLI in real processes on one demo home, whose candles each
@@ -222,14 +223,7 @@ export function recoverSuite(engine: RecoverSuiteEngine): void {
       const named = await engine.damage(home)
       const {exitCode, json} = await cli(['recover', '--full', '--json'], FULL_NOW)
       expect(exitCode).toBe(1)
-      expect(json.steps.map((step: {name: string; status: string}) => `${step.name} ${step.status}`)).toEqual([
-        'stop-scheduler pass',
-        'warehouse-integrity fail',
-        'start-scheduler skipped',
-        'scheduler-api skipped',
-        'run-1m skipped',
-        'health-daily skipped',
-      ])
+      expect(stepStatuses(json)).toEqual(STOPPED_AT_INTEGRITY)
       expect(json.steps[1].result).toMatch(named)
       expect(json.next).toMatch(/then run k2ops recover --full again$/)
       expect(json.scheduler).toBeNull()

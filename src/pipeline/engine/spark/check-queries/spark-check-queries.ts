@@ -1,23 +1,4 @@
-import type {
-  CheckQueries,
-  CountMismatchFigures,
-  CountMismatchOptions,
-  DoomedTradesFigures,
-  DoomedTradesRequest,
-  DuplicateKeyFigures,
-  FreshnessFigures,
-  MarketVolumeFigures,
-  MissingWindowFigures,
-  RollupFigures,
-  RollupRequest,
-  RowInvariantFigures,
-  SilenceFigures,
-  SilenceRequest,
-  SourceTradeFigures,
-  SourceTradeRequest,
-  TimeframeSince,
-  TimeframeSpan,
-} from '../../check-queries.js'
+import type * as q from '../../check-queries.js'
 import type {SparkResult, SparkSql} from '../spark-engine.js'
 import type {Timeframe} from '../../../timeframes.js'
 
@@ -36,7 +17,7 @@ import {countMismatchesSql, missingWindowsSql, readCountMismatches, readMissingW
  * turn of the event loop go to the driver as one request: a check command that asks for all of its
  * figures at once pays for one request.
  */
-export class SparkCheckQueries implements CheckQueries {
+export class SparkCheckQueries implements q.CheckQueries {
   private readonly batch: RequestBatch
 
   constructor(
@@ -46,29 +27,29 @@ export class SparkCheckQueries implements CheckQueries {
     this.batch = new RequestBatch(session)
   }
 
-  freshness(timeframes: Timeframe[]): Promise<FreshnessFigures> {
+  freshness(timeframes: Timeframe[]): Promise<q.FreshnessFigures> {
     return this.batch.ask(freshnessSql(this.tables, timeframes), (results) => readFreshness(timeframes, results))
   }
 
-  rowInvariants(spans: TimeframeSince[], limit: number): Promise<RowInvariantFigures[]> {
+  rowInvariants(spans: q.TimeframeSince[], limit: number): Promise<q.RowInvariantFigures[]> {
     if (spans.length === 0) return Promise.resolve([])
     return this.batch.ask([rowInvariantsSql(this.tables, spans, limit)], ([result]) => readRowInvariants(spans, limit, result))
   }
 
-  duplicateKeys(spans: TimeframeSince[], limit: number): Promise<DuplicateKeyFigures[]> {
+  duplicateKeys(spans: q.TimeframeSince[], limit: number): Promise<q.DuplicateKeyFigures[]> {
     if (spans.length === 0) return Promise.resolve([])
     return this.batch.ask([duplicateKeysSql(this.tables, spans, limit)], ([result]) => readDuplicateKeys(spans, result))
   }
 
-  rollupMismatches(requests: RollupRequest[], limit: number): Promise<RollupFigures[]> {
+  rollupMismatches(requests: q.RollupRequest[], limit: number): Promise<q.RollupFigures[]> {
     return this.perItem(requests, (request) => rollupSql(this.tables, request, limit), readRollup)
   }
 
-  missingWindows(spans: TimeframeSpan[], limit: number): Promise<MissingWindowFigures[]> {
+  missingWindows(spans: q.TimeframeSpan[], limit: number): Promise<q.MissingWindowFigures[]> {
     return this.perItem(spans, (span) => missingWindowsSql(this.tables, span, limit), readMissingWindows)
   }
 
-  tradeSilences(request: SilenceRequest): Promise<SilenceFigures> {
+  tradeSilences(request: q.SilenceRequest): Promise<q.SilenceFigures> {
     return this.batch.ask([silencesSql(this.tables, request)], ([result]) => readSilences(result))
   }
 
@@ -76,20 +57,20 @@ export class SparkCheckQueries implements CheckQueries {
     return this.batch.ask([`SELECT min(\`timestamp\`) FROM ${this.tables.trades}`], ([result]) => numOrNull(result.rows[0]?.[0]))
   }
 
-  countMismatches(spans: TimeframeSpan[], limit: number, options: CountMismatchOptions = {}): Promise<CountMismatchFigures[]> {
+  countMismatches(spans: q.TimeframeSpan[], limit: number, options: q.CountMismatchOptions = {}): Promise<q.CountMismatchFigures[]> {
     return this.perItem(spans, (span) => countMismatchesSql(this.tables, span, limit, Boolean(options.sinceOldestTrade)), readCountMismatches)
   }
 
   /** Retention's trades check (its own requests: retention plans before it asks). */
-  doomedTrades(request: DoomedTradesRequest): Promise<DoomedTradesFigures> {
+  doomedTrades(request: q.DoomedTradesRequest): Promise<q.DoomedTradesFigures> {
     return doomedTrades(this.session, this.tables, request)
   }
 
-  sourceTrades(request: SourceTradeRequest): Promise<SourceTradeFigures> {
+  sourceTrades(request: q.SourceTradeRequest): Promise<q.SourceTradeFigures> {
     return this.batch.ask(sourceTradesSql(this.tables, request), readSourceTrades)
   }
 
-  marketVolumes(request: {dayFromMicros: number; hourFromMicros: number; throughMicros: number; limit: number}): Promise<MarketVolumeFigures> {
+  marketVolumes(request: {dayFromMicros: number; hourFromMicros: number; throughMicros: number; limit: number}): Promise<q.MarketVolumeFigures> {
     return this.batch.ask([marketVolumesSql(this.tables, request)], ([result]) => readMarketVolumes(result))
   }
 

@@ -56,16 +56,17 @@ function totalsAndShown(result: SparkResult): {totals: Record<string, unknown>; 
   return {totals: rows[0], shown: rows.filter((row) => row.symbol !== null)}
 }
 
+/** The counts every pending-aware figure has, from its totals row. */
+function pendingAwareTotals(span: TimeframeSpan, totals: Record<string, unknown>) {
+  return {timeframe: span.timeframe, total: num(totals.total), broken: num(totals.broken), firstMicros: numOrNull(totals.first_start), lastMicros: numOrNull(totals.last_start)}
+}
+
 export function readMissingWindows(span: TimeframeSpan, result: SparkResult): MissingWindowFigures {
   const {totals, shown} = totalsAndShown(result)
   return {
-    timeframe: span.timeframe,
+    ...pendingAwareTotals(span, totals),
     windows: num(totals.windows),
     quiet: num(totals.quiet),
-    total: num(totals.total),
-    broken: num(totals.broken),
-    firstMicros: numOrNull(totals.first_start),
-    lastMicros: numOrNull(totals.last_start),
     rows: shown.map((row) => ({symbol: text(row.symbol), exchange: text(row.exchange), window_start: text(row.window_start), trades: num(row.trades), pending: row.pending === true})),
   }
 }
@@ -147,12 +148,8 @@ export function countMismatchesSql(tables: SparkTables, span: TimeframeSpan, lim
 export function readCountMismatches(span: TimeframeSpan, result: SparkResult): CountMismatchFigures {
   const {totals, shown} = totalsAndShown(result)
   return {
-    timeframe: span.timeframe,
+    ...pendingAwareTotals(span, totals),
     candles: num(totals.candles),
-    total: num(totals.total),
-    broken: num(totals.broken),
-    firstMicros: numOrNull(totals.first_start),
-    lastMicros: numOrNull(totals.last_start),
     rows: shown.map((row) => ({
       symbol: text(row.symbol),
       exchange: text(row.exchange),
