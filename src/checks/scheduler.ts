@@ -45,7 +45,7 @@ export async function schedulerChecks(options: SchedulerCheckOptions): Promise<C
     const [health, snapshot] = await Promise.all([client.health(), client.deployments()])
     const ms = Date.now() - began
     const names = snapshot.deployments.map((deployment) => deployment.name)
-    // Maintenance is paused by default on DuckDB (it is a CHECKPOINT there): only a paused flow warns.
+    // Maintenance is paused by default on DuckDB (it is a checkpoint there): only a paused flow warns.
     const paused = snapshot.deployments.filter((deployment) => deployment.paused && deployment.name !== MAINTENANCE_DEPLOYMENT).map((deployment) => deployment.name)
     const ok = health.ok && names.length === DEPLOYMENT_COUNT
     return [

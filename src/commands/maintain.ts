@@ -11,8 +11,8 @@ import {RunHistory} from '../pipeline/run-history.js'
 import {renderMaintenance} from '../render/maintain.js'
 
 export default class Maintain extends BaseCommand<typeof Maintain> {
-  static override summary = 'Table maintenance: on Spark, Iceberg compaction, manifest rewrite, snapshot expiry and orphan-file removal; on DuckDB, a CHECKPOINT.'
-  static override description = `On Spark, for each table (the trades, the five candle tables, k2ops' marks and ingested files), Iceberg's own procedures: rewrite_data_files over the partitions written since the last maintenance run (to the table's write.target-file-size-bytes), rewrite_manifests, expire_snapshots (those older than maintenance.snapshotAge, default 5d, beyond the newest maintenance.keepSnapshots, default 1), and remove_orphan_files older than maintenance.orphanAge (default 3d, never less). On DuckDB: CHECKPOINT and nothing more. No row of any table changes.
+  static override summary = 'Table maintenance: on Spark, Iceberg compaction, manifest rewrite, snapshot expiry and orphan-file removal; on DuckDB, a checkpoint.'
+  static override description = `On Spark, for each table (the trades, the five candle tables, k2ops' marks and ingested files), Iceberg's own procedures: rewrite_data_files over the partitions written since the last maintenance run (to the table's write.target-file-size-bytes), rewrite_manifests, expire_snapshots (those older than maintenance.snapshotAge, default 5d, beyond the newest maintenance.keepSnapshots, default 1), and remove_orphan_files older than maintenance.orphanAge (default 3d, never less). On DuckDB: checkpoint and nothing more. No row of any table changes.
 
 It takes the target's lock as the flows do (never while a flow runs; exit 4 naming the holder); an ingest may run beside it. --dry-run lists what each step would do and changes nothing. A real run reports each table's snapshots, files and bytes before and after, and writes an audit record. The scheduler runs it daily as the deployment maintain-scheduled (paused by default on DuckDB).
 

@@ -54,7 +54,7 @@ export const DEFAULT_TIMEOUT_SECONDS = 300
 
 /**
  * The five flow deployments of the runbook and the maintenance one, with the config file's
- * overrides laid over them. Maintenance is paused by default on DuckDB (where it is a CHECKPOINT and
+ * overrides laid over them. Maintenance is paused by default on DuckDB (where it is a checkpoint and
  * nothing more) and active on Spark, whose Iceberg tables need it.
  */
 export function loadDeployments(overrides: unknown, where = 'config.json: deployments', engine: 'duckdb' | 'spark' = 'duckdb'): Deployment[] {

@@ -31,7 +31,7 @@ export interface DeploymentsResult {
 
 export default class Deployments extends BaseCommand<typeof Deployments> {
   static override summary = 'List the six scheduled deployments (five flows and maintenance): cron (UTC), next run, lookback, retries, timeout, paused.'
-  static override description = `The runbook's "Should see 5 deployments" (the five candle flows), and maintain-scheduled, the daily k2ops maintain (paused by default on DuckDB, where it is a CHECKPOINT; active on Spark), with the settings <home>/config.json gives them (under "deployments.<name>": cron, lookback, retries, retryDelaySeconds, timeoutSeconds, paused). The next run is the cron's next tick after now (K2OPS_NOW replaces the clock); a paused deployment shows "paused" instead. Pause and resume one with k2ops deployments pause|resume NAME.`
+  static override description = `The runbook's "Should see 5 deployments" (the five candle flows), and maintain-scheduled, the daily k2ops maintain (paused by default on DuckDB, where it is a checkpoint; active on Spark), with the settings <home>/config.json gives them (under "deployments.<name>": cron, lookback, retries, retryDelaySeconds, timeoutSeconds, paused). The next run is the cron's next tick after now (K2OPS_NOW replaces the clock); a paused deployment shows "paused" instead. Pause and resume one with k2ops deployments pause|resume NAME.`
 
   static override examples = [
     '<%= config.bin %> deployments',

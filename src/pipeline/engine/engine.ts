@@ -246,7 +246,7 @@ export interface Engine {
    */
   reclaimSpace(): Promise<ReclaimedSpace | void>
   /**
-   * Table maintenance, per table: on DuckDB a CHECKPOINT; on Spark Iceberg's compaction of the
+   * Table maintenance, per table: on DuckDB a checkpoint; on Spark Iceberg's compaction of the
    * partitions written since the last run, manifest rewrite, snapshot expiry and orphan-file
    * removal. Never changes a row. With dryRun, says what each step would do and changes nothing.
    */
