@@ -507,7 +507,7 @@ describe('recover --full (real processes)', () => {
 
     expect(json.steps[0].result).toBe(`not running; removed the pid file left by pid ${first.json.pid}`)
     expect(json.steps[1].result).toMatch(/^7 tables, [\d,]+ rows read back in \d+ ms$/)
-    expect(json.steps[3].result).toMatch(/; 6 deployments$/)
+    expect(json.steps[3].result).toMatch(/; 6 deployments, paused: maintain-scheduled$/)
     const {pid, port} = json.scheduler
     expect(pid).not.toBe(first.json.pid)
     expect(alive(pid)).toBe(true)
