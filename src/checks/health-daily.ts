@@ -47,6 +47,8 @@ export class HealthDaily {
   /** Each warehouse step's checks, and their answers once asked (when the warehouse opened). */
   private readonly works = new Map<string, (queries: CheckQueries) => Promise<CheckResult[]>>()
   private readonly asked = new Map<string, Promise<CheckResult[]>>()
+  /** The warehouse's size, asked with the checks (Spark: in their request). */
+  private bytes?: Promise<number>
   /** Each warehouse step's results, for the coverage check after them. */
   private readonly families = new Map<string, CheckResult[]>()
 
@@ -118,7 +120,7 @@ export class HealthDaily {
   private async storageSize(): Promise<StorageSize> {
     const {engineTarget, storageAtRest} = await import('../pipeline/engine/index.js')
     const {home} = this.options
-    if (this.session) return {bytes: await this.session.storageBytes(), target: this.session.target}
+    if (this.session) return {bytes: await (this.bytes ?? this.session.storageBytes()), target: this.session.target}
     const bytes = storageAtRest(home)
     if (bytes !== undefined) return {bytes, target: engineTarget(home)}
     const failure = this.openFailure
@@ -154,6 +156,9 @@ export class HealthDaily {
       asked.catch(() => {})
       this.asked.set(family, asked)
     }
+
+    this.bytes = this.session?.storageBytes()
+    this.bytes?.catch(() => {})
   }
 
   private async open(): Promise<CheckResult> {

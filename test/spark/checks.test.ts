@@ -1,7 +1,7 @@
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {afterAll, beforeAll, expect, vi} from 'vitest'
+import {afterAll, beforeAll, expect, it, vi} from 'vitest'
 
 import type {SparkEngine} from '../../src/pipeline/engine/spark/spark-engine.js'
 import type {Timeframe} from '../../src/pipeline/timeframes.js'
@@ -28,7 +28,9 @@ describeSpark('Spark engine', () => {
   beforeAll(async () => {
     const demo = await k2ops(['demo', '--home', homeDir, ...CHECKS_DEMO, '--json'], {K2OPS_NOW: CHECKS_NOW, K2OPS_ENGINE: 'spark'}, {timeoutMs: 900_000})
     expect(demo.exitCode, demo.stderr).toBe(0)
-    writeFileSync(join(homeDir, 'config.json'), JSON.stringify({engine: 'spark'}))
+    // The demo home stays a Spark home for the commands it suggests (they name only --home).
+    expect(demo.json.warehouse).toBe(`${home().spark.catalog.name}.${home().spark.namespace}`)
+    expect(JSON.parse(readFileSync(join(homeDir, 'config.json'), 'utf8'))).toEqual({engine: 'spark'})
     engine = (await openEngine(home(), {operation: 'test faults', lockTimeoutMs: 60_000, readOnly: true})) as SparkEngine
   }, SPARK_START_TIMEOUT_MS + 900_000)
   afterAll(async () => {
@@ -61,5 +63,19 @@ describeSpark('Spark engine', () => {
         tf,
         (table) => `DELETE FROM ${table} WHERE window_start >= TIMESTAMP ${sqlString(fromIso)}${market ? ` AND symbol = ${sqlString(market.symbol)} AND exchange = ${sqlString(market.exchange)}` : ''}`,
       ),
+  })
+
+  // The statement log (K2OPS_SPARK_SQL_LOG) shows each request the command sent to the driver.
+  it.each([
+    [['validate', '--timeframe', 'all']],
+    [['health', 'daily']],
+  ])('%s sends every query of its checks in one request, beside the look for the tables', async (args) => {
+    const log = join(dir, `${args.join('-')}.sql`)
+    const result = await k2ops([...args, '--home', homeDir, '--json'], {K2OPS_NOW: CHECKS_NOW, K2OPS_SPARK_SQL_LOG: log}, {timeoutMs: 900_000})
+    expect(result.stderr).not.toMatch(/Error/)
+    const requests = readFileSync(log, 'utf8').split(/^-- k2ops /m).slice(1)
+    const queries = requests.filter((request) => !/^SHOW TABLES /m.test(request))
+    expect(queries).toHaveLength(1)
+    expect(queries[0]).toMatch(/statement\(s\), ok/)
   })
 })

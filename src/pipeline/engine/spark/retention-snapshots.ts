@@ -1,5 +1,5 @@
 import type {ReclaimedSpace} from '../engine.js'
-import type {SparkSql} from './spark-engine.js'
+import type {SparkResult, SparkSql} from './spark-engine.js'
 import type {SparkTableRule} from './retention.js'
 import type {SparkTables} from './tables.js'
 
@@ -13,9 +13,12 @@ function referencedBytesSql(table: string): string {
   return `SELECT coalesce(sum(file_size_in_bytes), 0) FROM (SELECT DISTINCT file_path, file_size_in_bytes FROM ${table}.all_files)`
 }
 
-/** engine.ts storageBytes: the files the target's tables reference, by any snapshot (one request). */
-export async function storageBytes(session: SparkSql, tables: SparkTables): Promise<number> {
-  const results = await session.sql(tables.definitions().map((table) => referencedBytesSql(table.name)))
+/** engine.ts storageBytes: the statements that count the files the target's tables reference, by any snapshot. */
+export function storageBytesSql(tables: SparkTables): string[] {
+  return tables.definitions().map((table) => referencedBytesSql(table.name))
+}
+
+export function readStorageBytes(results: SparkResult[]): number {
   return results.reduce((sum, result) => sum + Number(result.rows[0]?.[0] ?? 0), 0)
 }
 

@@ -14,7 +14,7 @@ import {maintainSparkTables} from './maintain.js'
 import {candlesUpdatedAt, measureRanges, summarize} from './range-reads.js'
 import {dropViewsSql, mergeSql, prepareReplaceSql} from './replace-sql.js'
 import {SparkTableRule, countExpired, deleteExpired, retentionStats, sparkTableRule} from './retention.js'
-import {expireSnapshots, storageBytes} from './retention-snapshots.js'
+import {expireSnapshots} from './retention-snapshots.js'
 import {sqlBigint, sqlInstant, sqlString} from './sql-text.js'
 import {SparkTables} from './tables.js'
 import {SparkCheckQueries} from './check-queries/spark-check-queries.js'
@@ -54,8 +54,7 @@ export class SparkEngine implements seam.Engine {
 
   /** The checks' queries in Spark SQL; the questions asked together go to the driver as one request. */
   get checks(): CheckQueries {
-    this.checkQueries ??= new SparkCheckQueries(this.session, this.tables)
-    return this.checkQueries
+    return this.sparkChecks()
   }
 
   get target(): string {
@@ -212,8 +211,14 @@ export class SparkEngine implements seam.Engine {
     return maintainSparkTables(this.session, this.tables, policy, options)
   }
 
+  /** Through the checks' batch: asked in the same turn as checks, it joins their request. */
   storageBytes(): Promise<number> {
-    return storageBytes(this.session, this.tables)
+    return this.sparkChecks().storageBytes()
+  }
+
+  private sparkChecks(): SparkCheckQueries {
+    this.checkQueries ??= new SparkCheckQueries(this.session, this.tables)
+    return this.checkQueries
   }
 
   retentionStats(tables: Array<{target: RetentionTarget; cutoff: string}>): Promise<seam.RetentionStats[]> {

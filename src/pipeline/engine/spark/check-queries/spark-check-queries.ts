@@ -5,6 +5,7 @@ import type {Timeframe} from '../../../timeframes.js'
 import {doomedTrades} from './doomed-trades.js'
 import {SparkTables} from '../tables.js'
 import {duplicateKeysSql, readDuplicateKeys, readRowInvariants, rowInvariantsSql} from './invariant-queries.js'
+import {readStorageBytes, storageBytesSql} from '../retention-snapshots.js'
 import {RequestBatch} from './request-batch.js'
 import {readRollup, rollupSql} from './rollup-query.js'
 import {numOrNull} from './spark-check-sql.js'
@@ -72,6 +73,11 @@ export class SparkCheckQueries implements q.CheckQueries {
 
   marketVolumes(request: {dayFromMicros: number; hourFromMicros: number; throughMicros: number; limit: number}): Promise<q.MarketVolumeFigures> {
     return this.batch.ask([marketVolumesSql(this.tables, request)], ([result]) => readMarketVolumes(result))
+  }
+
+  /** engine.ts storageBytes, in the same request as the checks asked with it (health daily's warehouse_size). */
+  storageBytes(): Promise<number> {
+    return this.batch.ask(storageBytesSql(this.tables), readStorageBytes)
   }
 
   /** One statement per item, read in the items' order. */
