@@ -6,12 +6,13 @@ import type {EngineSummary} from '../pipeline/engine/engine.js'
 
 import {BaseCommand} from '../base-command.js'
 import {CheckStatus, plural, worstStatus} from '../checks/check.js'
+import {updateConfigFile} from '../pipeline/config-file.js'
 import {ExitCode, UsageError} from '../pipeline/errors.js'
 import {retentionKeptFrom} from '../pipeline/retention-policy.js'
 import {RunHistory, RunRecord} from '../pipeline/run-history.js'
 import {formatMicros} from '../pipeline/time.js'
 import {TIMEFRAMES} from '../pipeline/timeframes.js'
-import {withEngine} from '../pipeline/engine/index.js'
+import {engineTarget, withEngine} from '../pipeline/engine/index.js'
 import {renderRuns} from '../render/runs.js'
 import {renderTable} from '../render/table.js'
 import {runTasks} from '../render/tasks.js'
@@ -54,8 +55,10 @@ export default class Demo extends BaseCommand<typeof Demo> {
 
   async run(): Promise<DemoResult> {
     resetDemoHome(this.demoHome)
-    const {warehouse: warehousePath, dir: home} = this.home
+    const {dir: home} = this.home
     writeFileSync(join(home, DEMO_MARKER), 'made by k2ops demo; the next demo run wipes this directory\n')
+    // A Spark demo home stays one for the commands it suggests next (they name only --home).
+    if (this.home.engine === 'spark') updateConfigFile(this.home.configFile, (config) => void (config.engine = 'spark'))
     const now = this.now()
     const history = new RunHistory(this.home.runHistoryFile)
     const runs: RunRecord[] = []
@@ -109,7 +112,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
       `k2ops trigger all ${homeFlag}`,
       `k2ops backfill --timeframe 1h --from -1d ${homeFlag}`,
     ]
-    const result: DemoResult = {home, warehouse: warehousePath, trades: summary.trades, lateTrades: summary.lateTrades, markets: summary.markets, candles: summary.candles, runs, health, next}
+    const result: DemoResult = {home, warehouse: engineTarget(this.home), trades: summary.trades, lateTrades: summary.lateTrades, markets: summary.markets, candles: summary.candles, runs, health, next}
     if (!this.jsonEnabled()) this.display(result)
     if (runs.some((run) => run.state !== 'Completed') || health.status === 'fail') process.exitCode = ExitCode.failed
     return result

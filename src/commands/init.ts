@@ -4,6 +4,7 @@ import {existsSync} from 'node:fs'
 import type {SchemaChange} from '../pipeline/engine/engine.js'
 
 import {BaseCommand} from '../base-command.js'
+import {updateConfigFile} from '../pipeline/config-file.js'
 import {withEngine} from '../pipeline/engine/index.js'
 import {SCHEMA_TABLES} from '../pipeline/schema.js'
 import {renderSchemaChanges} from '../render/schema.js'
@@ -19,6 +20,8 @@ export interface InitResult {
   dryRun: boolean
   /** What init did (or, with --dry-run, would do) to each table. */
   schema: SchemaChange[]
+  /** The engine init wrote into config.json (a flag or K2OPS_ENGINE chose one config.json did not name), so that the home's later commands use it. */
+  recordedEngine: 'spark' | null
 }
 
 export default class Init extends BaseCommand<typeof Init> {
@@ -47,10 +50,14 @@ export default class Init extends BaseCommand<typeof Init> {
             missingFile ? SCHEMA_TABLES.map((table): SchemaChange => ({table, action: 'created', changes: []})) : engine.ensureSchema({dryRun}),
           )
     const target = spark ? `${this.home.spark.catalog.name}.${this.home.spark.namespace}` : warehouse
-    const result: InitResult = {home: dir, warehouse: target, created: schema.some((t) => t.action === 'created'), tables: schema.map((t) => t.table), engine: this.home.engine, dryRun, schema}
+    // A home made on Spark by --engine or K2OPS_ENGINE stays a Spark home for the commands that name neither.
+    const recordedEngine = spark && !dryRun && this.home.config.engine === undefined ? 'spark' : null
+    if (recordedEngine) updateConfigFile(this.home.configFile, (config) => void (config.engine = recordedEngine))
+    const result: InitResult = {home: dir, warehouse: target, created: schema.some((t) => t.action === 'created'), tables: schema.map((t) => t.table), engine: this.home.engine, dryRun, schema, recordedEngine}
     if (!this.jsonEnabled()) {
       this.log(renderSchemaChanges(result))
       this.log(`Home ${dir} (private, 0700)`)
+      if (recordedEngine) this.log(`Engine spark recorded in ${this.home.configFile}: this home's commands use Spark without --engine`)
       if (!dryRun) this.log('Next: k2ops ingest FILE...  then  k2ops trigger all')
     }
 

@@ -1,6 +1,6 @@
 import type {GenericSchema, InferOutput} from 'valibot'
 
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 
 import {CONFIG_SCHEMA, ConfigIssue, ENGINE, FileConfig, LOCK_TIMEOUT, MEMORY_LIMIT, THREADS, isUnknownKey, validate} from './config-schema.js'
 import {UsageError} from './errors.js'
@@ -16,6 +16,15 @@ export function readConfigFile(file: string): FileConfig {
   }
 
   return checked(CONFIG_SCHEMA, parsed, (path) => (path ? `${file}: ${path}` : file))
+}
+
+/** Changes the config file (made if missing) by `change`, keeping everything else in it; written whole, by rename. */
+export function updateConfigFile(file: string, change: (config: Record<string, unknown>) => void): void {
+  const config: Record<string, unknown> = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {}
+  change(config)
+  const temporary = `${file}.${process.pid}.tmp`
+  writeFileSync(temporary, JSON.stringify(config, null, 2) + '\n', {mode: 0o600})
+  renameSync(temporary, file)
 }
 
 /**

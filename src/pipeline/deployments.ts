@@ -1,7 +1,6 @@
 import {Cron} from 'croner'
-import {existsSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 
-import {checkedSection} from './config-file.js'
+import {checkedSection, updateConfigFile} from './config-file.js'
 import {DEPLOYMENTS_SCHEMA, MAINTENANCE_DEPLOYMENT} from './config-schema.js'
 import {UsageError} from './errors.js'
 import {parseDuration} from './time.js'
@@ -126,11 +125,9 @@ export function runTimesBetween(cron: string, afterMs: number, throughMs: number
 
 /** Writes `paused` for one deployment into the config file, keeping everything else in it. */
 export function setDeploymentPaused(configFile: string, name: string, paused: boolean): void {
-  const config: Record<string, unknown> = existsSync(configFile) ? (JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>) : {}
-  const deployments = (typeof config.deployments === 'object' && config.deployments !== null ? config.deployments : {}) as Record<string, DeploymentOverrides>
-  deployments[name] = {...deployments[name], paused}
-  config.deployments = deployments
-  const temporary = `${configFile}.${process.pid}.tmp`
-  writeFileSync(temporary, JSON.stringify(config, null, 2) + '\n', {mode: 0o600})
-  renameSync(temporary, configFile)
+  updateConfigFile(configFile, (config) => {
+    const deployments = (typeof config.deployments === 'object' && config.deployments !== null ? config.deployments : {}) as Record<string, DeploymentOverrides>
+    deployments[name] = {...deployments[name], paused}
+    config.deployments = deployments
+  })
 }

@@ -57,6 +57,7 @@ describe('k2ops CLI', () => {
       engine: 'duckdb',
       dryRun: false,
       schema: expect.arrayContaining([{table: 'market_data.gold_ohlcv_1d', action: 'created', changes: []}]),
+      recordedEngine: null,
     })
     const again = await k2ops(['init', '--home', home, '--json'])
     expect(again.json.created).toBe(false)

@@ -1,4 +1,4 @@
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, expect, it, vi} from 'vitest'
@@ -102,7 +102,7 @@ describeSpark('adopting the original platform tables on Spark', () => {
   it('init --dry-run shows the widening and the missing tables, and changes nothing', async () => {
     const dryRun = await cli(['init', '--dry-run', '--json'])
     expect(dryRun.exitCode, dryRun.stderr).toBe(0)
-    expect(dryRun.json).toMatchObject({engine: 'spark', dryRun: true, warehouse: NS})
+    expect(dryRun.json).toMatchObject({engine: 'spark', dryRun: true, warehouse: NS, recordedEngine: null})
     expect(dryRun.json.schema).toEqual(widened)
     const human = await cli(['init', '--dry-run'])
     expect(human.exitCode, human.stderr).toBe(0)
@@ -118,13 +118,16 @@ describeSpark('adopting the original platform tables on Spark', () => {
   it('init widens the columns and creates the missing tables; a second init adopts them as they are', async () => {
     const init = await cli(['init', '--json'])
     expect(init.exitCode, init.stderr).toBe(0)
-    expect(init.json).toMatchObject({dryRun: false})
+    // Made on Spark by --engine, the home says so in its config.json: its later commands need no flag.
+    expect(init.json).toMatchObject({dryRun: false, recordedEngine: 'spark'})
+    expect(JSON.parse(readFileSync(join(spark.dir, 'config.json'), 'utf8'))).toEqual({engine: 'spark'})
     expect(init.json.schema).toEqual(widened)
     expect(await describe('gold_crypto_trades')).toMatchObject({quantity: 'decimal(38,8)', message_id: 'string', vendor_data: 'map<string,string>'})
     for (const tf of TIMEFRAMES) expect(await describe(`gold_ohlcv_${tf}`)).toMatchObject({volume: 'decimal(38,8)'})
     const again = await cli(['init', '--json'])
     expect(again.exitCode, again.stderr).toBe(0)
     expect(again.json.schema).toEqual(widened.map(({table}) => ({table, action: 'adopted', changes: []})))
+    expect(again.json.recordedEngine).toBeNull()
   })
 
   it.skipIf(!hasRealData)('ingests and backfills into the adopted tables, with the candles DuckDB gives', async () => {
