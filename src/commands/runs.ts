@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
+import {MAINTENANCE} from '../pipeline/deployments.js'
 import {UsageError} from '../pipeline/errors.js'
 import {RUN_STATES, RunHistory, RunRecord, RunState} from '../pipeline/run-history.js'
 import {FlowRunStats, flowRunStats} from '../pipeline/run-stats.js'
@@ -30,7 +31,7 @@ export default class Runs extends BaseCommand<typeof Runs> {
   ]
 
   static override flags = {
-    flow: Flags.string({summary: 'Only this flow: its name (OHLCV-1m-Pipeline), timeframe (1m), deployment (ohlcv-1m-scheduled), or backfill.'}),
+    flow: Flags.string({summary: 'Only this flow: its name (OHLCV-1m-Pipeline), timeframe (1m), deployment (ohlcv-1m-scheduled), backfill, or maintain (Table-Maintenance).'}),
     state: Flags.option({
       summary: 'Only runs in these states (any case; repeat the flag or separate with commas).',
       options: RUN_STATES,
@@ -90,16 +91,17 @@ export default class Runs extends BaseCommand<typeof Runs> {
   }
 }
 
-/** The recorded flow name that --flow means: a flow, timeframe or deployment of the five, backfill, or any flow in the history; any case. */
+/** The recorded flow name that --flow means: a flow, timeframe or deployment of the five, backfill, maintain, or any flow in the history; any case. */
 function resolveFlow(value: string, runs: RunRecord[]): string {
   const wanted = value.trim().toLowerCase()
   const spec = TIMEFRAMES.map((tf) => TIMEFRAME_SPECS[tf]).find((candidate) => [candidate.name, candidate.flow.toLowerCase(), candidate.deployment].includes(wanted))
   if (spec) return spec.flow
   if (wanted === BACKFILL_FLOW) return BACKFILL_FLOW
+  if ([MAINTENANCE.alias, MAINTENANCE.name, MAINTENANCE.flow.toLowerCase()].includes(wanted)) return MAINTENANCE.flow
   const recorded = runs.find((run) => run.flow.toLowerCase() === wanted)
   if (recorded) return recorded.flow
   throw new UsageError(
-    `--flow: no flow '${value}' (expected a flow such as OHLCV-1m-Pipeline, a timeframe (${TIMEFRAMES.join(', ')}), a deployment such as ohlcv-1m-scheduled, or ${BACKFILL_FLOW})`,
+    `--flow: no flow '${value}' (expected a flow such as OHLCV-1m-Pipeline, a timeframe (${TIMEFRAMES.join(', ')}), a deployment such as ohlcv-1m-scheduled, ${BACKFILL_FLOW} or ${MAINTENANCE.alias})`,
     {code: 'unknown_flow'},
   )
 }

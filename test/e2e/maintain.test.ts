@@ -38,6 +38,9 @@ describe('k2ops maintain on DuckDB', () => {
 
     const runs = await k2ops(['runs', '--home', home, '--json'])
     expect(runs.json.runs.map((r: {flow: string; state: string; trigger: string}) => [r.flow, r.state, r.trigger])).toEqual([['Table-Maintenance', 'Completed', 'manual']])
+    const byName = await k2ops(['runs', '--flow', 'maintain', '--home', home, '--json'])
+    expect(byName.exitCode, byName.stderr).toBe(0)
+    expect(byName.json.runs.map((r: {flow: string}) => r.flow)).toEqual(['Table-Maintenance'])
   })
 
   it('waits for the warehouse like the flows, then exits 4 naming the holder', async () => {

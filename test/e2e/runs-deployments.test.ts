@@ -226,7 +226,7 @@ describe('k2ops runs', () => {
     expect(state.stderr.split('\n')[0]).toBe('k2ops: Expected --state=Done to be one of: Scheduled, Running, Completed, Failed, TimedOut, Crashed, Cancelled, Skipped See more help with --help')
     expect(sort.stderr.split('\n')[0]).toBe('k2ops: Expected --sort=name to be one of: start, duration See more help with --help')
     expect(flow.stderr.trim()).toBe(
-      "k2ops: --flow: no flow '2m' (expected a flow such as OHLCV-1m-Pipeline, a timeframe (1m, 5m, 30m, 1h, 1d), a deployment such as ohlcv-1m-scheduled, or backfill)",
+      "k2ops: --flow: no flow '2m' (expected a flow such as OHLCV-1m-Pipeline, a timeframe (1m, 5m, 30m, 1h, 1d), a deployment such as ohlcv-1m-scheduled, backfill or maintain)",
     )
     // --since is --from's deprecated spelling: the note first, then the error naming the flag typed.
     expect(since.stderr.trim().split('\n')).toEqual(['k2ops: --since is deprecated: use --from yesterday', expect.stringMatching(/^k2ops: --since: 'yesterday' is not an ISO-8601 instant/)])
