@@ -167,3 +167,17 @@ export function summarizeStatementLog(requests) {
   const total = (key) => +requests.reduce((sum, r) => sum + (r[key] ?? 0) / 1000, 0).toFixed(2)
   return {requests: requests.length, statements: requests.reduce((n, r) => n + r.statements.length, 0), driverSeconds: total('driverMs'), roundTripSeconds: total('roundTripMs'), kinds}
 }
+
+/** A command's --json output, or an error naming the command. */
+export function json(text, what) {
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new Error(`${what}: --json output is not JSON: ${text.slice(0, 200)}`)
+  }
+}
+
+/** A measured run without the output it was read from. */
+export function withoutStdout({stdout: _, ...rest}) {
+  return rest
+}

@@ -30,12 +30,15 @@ export function sparkSummary(result) {
   const t = result.sparkTriggerWarm
   row('Spark: trigger 1m (warm, median of 5)', t ? `${secs(t.medianSeconds)} (${t.requestsPerRun} requests/run)` : 'n/a', `≤ ${TARGETS.triggerSeconds} s`, t ? t.medianSeconds <= TARGETS.triggerSeconds : undefined)
   row('Spark: trigger 1m (cold: driver stopped first)', secs(result.sparkTriggerCold?.seconds))
+  const checked = (c) => `validate --timeframe all ${secs(c.validate.seconds)} (${count(c.validate.checked)} rows checked), health daily ${secs(c.healthDaily.seconds)}${c.healthDailyCold ? `, cold ${secs(c.healthDailyCold.seconds)}` : ''}`
+  if (result.sparkChecks) row('Spark: checks (warm driver)', checked(result.sparkChecks))
   const maintained = (m) => `${secs(m.seconds)} (dry run ${secs(m.dryRun.seconds)}); snapshots ${count(m.before.snapshots)} → ${count(m.after.snapshots)}, stored files ${count(m.before.storedFiles)} → ${count(m.after.storedFiles)}`
   if (result.sparkMaintain) row('Spark: k2ops maintain (after backfill and triggers)', maintained(result.sparkMaintain))
   const di = result.duckdbIngest
   if (di) row('DuckDB: k2ops ingest --format k2', `${secs(di.seconds)}, ${count(di.tradesPerSecond)} trades/s`)
   const d = result.duckdbBackfill
   if (d) row('DuckDB: backfill --timeframe all', `${secs(d.seconds)} (CPU ${d.cpuSeconds?.toFixed(1)} s)`)
+  if (result.duckdbChecks) row('DuckDB: checks', checked(result.duckdbChecks))
   if (result.duckdbMaintain) row('DuckDB: k2ops maintain (CHECKPOINT)', `${secs(result.duckdbMaintain.seconds)} (dry run ${secs(result.duckdbMaintain.dryRun.seconds)})`)
   if (r.sparkWarmToDuckdb !== undefined) row('  Spark (warm) / DuckDB backfill', `${r.sparkWarmToDuckdb.toFixed(2)}×`)
   if (result.candlesAgree !== undefined) row('  candles and trades counted agree', result.candlesAgree ? `yes (${count(d.candles)} candles)` : `no (Spark ${count(w.candles)}, DuckDB ${count(d.candles)})`)

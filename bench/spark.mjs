@@ -11,7 +11,7 @@ import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
 
 import {contention, machineCpu, median, runProcess} from './measure.mjs'
-import {copyTree, driversCpuSeconds, loadHome, readStatementLog, sparkSqlCommand, sparkSqlStatementSeconds, stopHomeDrivers, summarizeStatementLog, writeSyntheticTape} from './spark-lib.mjs'
+import {copyTree, driversCpuSeconds, json, loadHome, readStatementLog, sparkSqlCommand, sparkSqlStatementSeconds, stopHomeDrivers, summarizeStatementLog, withoutStdout, writeSyntheticTape} from './spark-lib.mjs'
 import {renderSparkTable} from './spark-report.mjs'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -111,6 +111,7 @@ try {
   await ingestSpark()
   await backfillWarm()
   await triggers()
+  result.sparkChecks = await checks(sparkHomeDir)
   if (options.maintain) result.sparkMaintain = await maintain(sparkHomeDir)
   if (options.coldBackfill) await backfillCold()
   await floor(home)
@@ -161,14 +162,6 @@ async function k2ops(args, {env = {}, homeDir = sparkHomeDir, okCodes = [0]} = {
   return {...measured, stdout: run.stdout}
 }
 
-function json(text, what) {
-  try {
-    return JSON.parse(text)
-  } catch {
-    throw new Error(`${what}: --json output is not JSON: ${text.slice(0, 200)}`)
-  }
-}
-
 async function ingestSpark() {
   log('k2ops init on the Spark home (starts the driver: a cold start)')
   const init = withoutStdout(await k2ops(['init', '--home', sparkHomeDir, '--json']))
@@ -180,10 +173,6 @@ async function ingestSpark() {
   result.sparkIngest = {...withoutStdout(run), tradesPerSecond: Math.round(result.generate.rows / run.seconds), inserted}
   log(`ingest ${run.seconds} s (${result.sparkIngest.tradesPerSecond} trades/s, ${inserted} inserted)`)
   copyTree(join(sparkHomeDir, 'iceberg'), afterIngest)
-}
-
-function withoutStdout({stdout: _, ...rest}) {
-  return rest
 }
 
 function backfillOutput(run, logFile) {
@@ -209,6 +198,27 @@ async function triggers() {
   await stopHomeDrivers(sparkHomeDir, childEnv)
   result.sparkTriggerCold = withoutStdout(await k2ops(['trigger', '1m', '--home', sparkHomeDir, '--json']))
   log(`trigger 1m (cold: driver stopped first) ${result.sparkTriggerCold.seconds} s`)
+}
+
+/**
+ * `k2ops validate --timeframe all` (its 7-day lookback covers the data) and `k2ops health daily`, as
+ * whole processes, on what the backfill wrote; on Spark health daily once more with the driver
+ * stopped first (cron's case). Both exit 1 here: the feed is an hour old (source_lag fails).
+ */
+async function checks(homeDir) {
+  const engine = homeDir === sparkHomeDir ? 'Spark' : 'DuckDB'
+  const timed = async (args) => {
+    const run = await k2ops([...args, '--home', homeDir, '--json'], {homeDir, okCodes: [0, 1]})
+    const checks = json(run.stdout, args.join(' ')).checks ?? []
+    return {...withoutStdout(run), checks: checks.length, checked: checks.reduce((n, check) => n + (check.checked ?? 0), 0)}
+  }
+  const measured = {validate: await timed(['validate', '--timeframe', 'all']), healthDaily: await timed(['health', 'daily'])}
+  if (engine === 'Spark') {
+    await stopHomeDrivers(homeDir, childEnv)
+    measured.healthDailyCold = await timed(['health', 'daily'])
+  }
+  log(`${engine}: validate ${measured.validate.seconds} s (${measured.validate.checks} checks), health daily ${measured.healthDaily.seconds} s${measured.healthDailyCold ? `, cold ${measured.healthDailyCold.seconds} s` : ''}`)
+  return measured
 }
 
 /**
@@ -273,6 +283,7 @@ async function duckdb() {
   const ingest = await k2ops(['ingest', tape, '--format', 'k2', '--home', duckHomeDir, '--json'], {homeDir: duckHomeDir})
   result.duckdbIngest = {...withoutStdout(ingest), tradesPerSecond: Math.round(result.generate.rows / ingest.seconds)}
   result.duckdbBackfill = backfillOutput(await k2ops(backfillArgs(duckHomeDir), {homeDir: duckHomeDir}))
+  result.duckdbChecks = await checks(duckHomeDir)
   if (options.maintain) result.duckdbMaintain = await maintain(duckHomeDir)
   result.ratios.sparkWarmToDuckdb = +(result.sparkBackfillWarm.seconds / result.duckdbBackfill.seconds).toFixed(2)
   result.candlesAgree = result.duckdbBackfill.candles === result.sparkBackfillWarm.candles && result.duckdbBackfill.trades === result.sparkBackfillWarm.trades
