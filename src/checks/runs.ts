@@ -43,7 +43,7 @@ function successRateCheck(stats: ReturnType<typeof flowRunStats>, options: RunCh
     thresholds,
     evidence: status === 'pass' ? [] : evidence.slice(0, options.limit),
     evidenceOmitted: status === 'pass' ? 0 : Math.max(0, evidence.length - options.limit),
-    hint: status === 'pass' ? null : 'k2ops runs --state Failed shows the errors',
+    hint: status === 'pass' ? null : 'k2ops runs --state Failed,TimedOut,Crashed shows the errors',
   })
 }
 
@@ -62,7 +62,7 @@ function failureStreakCheck(options: RunChecksOptions): CheckResult {
     thresholds,
     evidence: failing.slice(0, options.limit).map((flow) => ({flow: flow.flow, failures_in_a_row: flow.failureStreak, last_error: lastError(options.runs, flow.flow)})),
     evidenceOmitted: Math.max(0, failing.length - options.limit),
-    hint: `k2ops runs --flow ${failing[0].flow} --state Failed`,
+    hint: `k2ops runs --flow ${failing[0].flow} --state Failed,TimedOut,Crashed`,
   })
 }
 

@@ -71,6 +71,8 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
       // No closed window to rebuild (the trades are in windows still open): the lock goes at once.
       if (plan.chunks.length === 0) return
       const record = history.start({flow: 'backfill', deployment: '-', timeframe: timeframes.join(','), trigger: 'backfill', warehouse: engine.target, rangeFrom: formatMicros(clamped.fromMicros), rangeTo: formatMicros(clamped.toMicros)})
+      const days = (done: number) => `${done} of ${plural(plan.chunks.length, 'day')} done${done > 0 ? ` (${formatMicros(plan.chunks[0].fromMicros).slice(0, 10)} … ${formatMicros(plan.chunks[done - 1].fromMicros).slice(0, 10)})` : ''}`
+      history.progress(record, days(0))
       try {
         await runTasks(
           [
@@ -82,6 +84,7 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
                   totals.candles += result.candles
                   totals.removed += result.removed
                   totals.trades += result.trades
+                  history.progress(record, days(index + 1))
                   task.output = `${progressBar(index + 1, plan.chunks.length)} days, ${formatMicros(chunk.fromMicros).slice(0, 10)} done, ${plural(totals.candles, 'candle')}`
                 }
 

@@ -4,6 +4,7 @@ import {dirname} from 'node:path'
 
 import {appendPrivateFile, privateDir} from './private-files.js'
 import {currentProcess, isOwnerAlive} from './process-owner.js'
+import {closeRun, openRun, setRunProgress} from './run-signals.js'
 import {formatMillis} from './time.js'
 
 /** Skipped: a tick missed while the scheduler was down, coalesced into one catch-up run. */
@@ -50,6 +51,9 @@ export interface RunRecord {
   attempt?: number
   /** Why a run was skipped or cancelled, or what an earlier attempt ran into: for people, not for scripts. */
   note?: string
+  /** A run cancelled by someone (`k2ops runs cancel`, the API): who, and when (ISO-8601). */
+  cancelledBy?: string
+  cancelledAt?: string
 }
 
 /** States in which a run needs its owner alive: a dead owner means the run Crashed. */
@@ -69,22 +73,24 @@ export class RunHistory {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  /** Records a run of this process as Running; until it is finished, a SIGTERM records it Cancelled. */
+  /**
+   * Records a run of this process as Running; until it is finished, a SIGINT or SIGTERM records it
+   * Cancelled (run-signals.ts), with what `progress` last said was kept.
+   */
   start(run: Omit<RunRecord, 'id' | 'state' | 'startedAt' | 'pid'> & {id?: string; startedAt?: string}): RunRecord {
     const record: RunRecord = {...currentProcess(), ...run, id: run.id ?? randomUUID(), state: 'Running', startedAt: run.startedAt ?? formatMillis(this.clock())}
     this.append(record)
-    if (this.file) {
-      openRuns.set(record.id, {history: this, run: record})
-      if (process.listeners('SIGTERM').includes(onSigterm)) return record
-      process.once('SIGTERM', onSigterm)
-    }
-
+    if (this.file) openRun(this, record)
     return record
   }
 
+  /** What an interruption of this open run keeps (e.g. "2 of 6 days done, through 2024-01-02"): told to the user and stored. */
+  progress(run: RunRecord, kept: string): void {
+    setRunProgress(run.id, kept)
+  }
+
   finish(run: RunRecord, outcome: Partial<RunRecord> & {state: RunState}): RunRecord {
-    openRuns.delete(run.id)
-    if (openRuns.size === 0) process.removeListener('SIGTERM', onSigterm)
+    closeRun(run.id)
     const endedAt = new Date(this.clock())
     const record: RunRecord = {...run, ...outcome, endedAt: formatMillis(endedAt.getTime()), durationMs: endedAt.getTime() - Date.parse(run.startedAt)}
     this.append(record)
@@ -164,34 +170,4 @@ export class RunHistory {
 
 function crashedOutcome(run: RunRecord): {state: 'Crashed'; error: string} {
   return {state: 'Crashed', error: `process ${run.pid} ended while the run was ${run.state}`}
-}
-
-/** Runs started by this process and not finished yet: what a SIGTERM must still record. */
-const openRuns = new Map<string, {history: RunHistory; run: RunRecord}>()
-
-/**
- * Records every run this process has open as Cancelled (a SIGTERM arrived, or the scheduler that
- * asked for them is gone). Returns them.
- */
-function cancelOpenRuns(why: string): RunRecord[] {
-  const cancelled: RunRecord[] = []
-  for (const {history, run} of [...openRuns.values()]) {
-    try {
-      cancelled.push(history.finish(run, {state: 'Cancelled', error: why}))
-    } catch {
-      // Recording must not keep the process from stopping (a full disk, say).
-    }
-  }
-
-  return cancelled
-}
-
-/**
- * A SIGTERM (kill, systemd, a container stop) to a command with runs open: they are recorded
- * Cancelled, then the signal takes its default course, so the process ends as killed by SIGTERM.
- * What the run was writing never committed: the warehouse rolls it back.
- */
-function onSigterm(): void {
-  cancelOpenRuns('stopped by SIGTERM before it finished')
-  if (process.listenerCount('SIGTERM') === 0) process.kill(process.pid, 'SIGTERM')
 }

@@ -1,6 +1,7 @@
 import type {RunRecord} from '../pipeline/run-history.js'
 import type {FlowRunStats} from '../pipeline/run-stats.js'
 
+import {SHORT_ID_LENGTH} from '../pipeline/run-lookup.js'
 import {TIMEFRAME_SPECS, Timeframe} from '../pipeline/timeframes.js'
 import {renderTable} from './table.js'
 
@@ -66,8 +67,9 @@ const ERROR_WIDTH = 80
 /** The run history as `k2ops runs` lists it: one row per run, whichever process made it. */
 export function renderRunHistory(runs: RunRecord[]): string {
   return renderTable(
-    ['FLOW', 'STATE', 'TRIGGER', 'STARTED (UTC)', 'DURATION', 'ATTEMPT', 'RANGE', 'CANDLES', 'ERROR'],
+    ['ID', 'FLOW', 'STATE', 'TRIGGER', 'STARTED (UTC)', 'DURATION', 'ATTEMPT', 'RANGE', 'CANDLES', 'ERROR'],
     runs.map((run) => [
+      run.id.slice(0, SHORT_ID_LENGTH),
       run.flow,
       run.state,
       run.trigger,
@@ -78,7 +80,7 @@ export function renderRunHistory(runs: RunRecord[]): string {
       run.candles ?? '-',
       truncate(run.error ?? run.note ?? '', ERROR_WIDTH),
     ]),
-    {alignRight: [4, 5, 7]},
+    {alignRight: [5, 6, 8]},
   )
 }
 

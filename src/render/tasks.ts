@@ -11,6 +11,8 @@ export async function runTasks<Ctx extends object>(tasks: Array<ListrTask<Ctx>>,
     ctx: options.context,
     concurrent: options.concurrent ?? false,
     exitOnError: true,
+    // A SIGINT or SIGTERM is the run history's to handle: it records the open runs Cancelled.
+    registerSignalListeners: false,
     silentRendererCondition: options.json,
     fallbackRendererCondition: !process.stderr.isTTY || Boolean(process.env.CI),
     rendererOptions: {logger, collapseSubtasks: false},

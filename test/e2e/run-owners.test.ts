@@ -69,11 +69,28 @@ async function homeWithTrades(dir: string): Promise<string> {
   return home
 }
 
-function startBackfill(home: string) {
-  const child = execa('node', [BIN, 'backfill', '--timeframe', 'all', '--from', '2024-06-01', '--to', '2024-11-01', '--home', home, '--json'], {reject: false, env: {NO_COLOR: '1', ...env}})
+const BACKFILL = ['backfill', '--timeframe', 'all', '--from', '2024-06-01', '--to', '2024-11-01']
+
+function startBackfill(home: string, options: {json?: boolean} = {}) {
+  const child = execa('node', [BIN, ...BACKFILL, '--home', home, ...(options.json === false ? [] : ['--json'])], {reject: false, env: {NO_COLOR: '1', ...env}})
   started.push(child.pid!)
   return child
 }
+
+/** Resolves once the backfill's progress line (stderr, without --json) says `days` days are done. */
+function daysDone(backfill: ReturnType<typeof startBackfill>, days: number): Promise<number> {
+  let text = ''
+  return new Promise((resolve, reject) => {
+    backfill.stderr!.on('data', (chunk: Buffer) => {
+      text += chunk.toString()
+      const done = [...text.matchAll(/(\d+)\/150 days/g)].map((match) => Number(match[1]))
+      if (done.length > 0 && Math.max(...done) >= days) resolve(Math.max(...done))
+    })
+    void backfill.then(() => reject(new Error(`the backfill ended before ${days} days were done:\n${text}`)))
+  })
+}
+
+const KEPT = /^kept: (\d+) of 150 days done \(2024-06-01 … 2024-\d\d-\d\d\)$/
 
 describe('runs whose process is gone', () => {
   const tempDir = useTempDir()
@@ -176,5 +193,79 @@ describe('a scheduler killed with SIGKILL', () => {
     } finally {
       await holder.release()
     }
+  })
+})
+
+describe('runs interrupted by the user', () => {
+  const tempDir = useTempDir()
+
+  it('Ctrl-C (SIGINT) during a backfill: exit 130, run Cancelled, the days kept named, and health daily does not count it', async () => {
+    const home = await homeWithTrades(tempDir())
+    const backfill = startBackfill(home, {json: false})
+    await daysDone(backfill, 2)
+    process.kill(backfill.pid!, 'SIGINT')
+    const result = await backfill
+    expect(result.exitCode, result.stderr).toBe(130)
+
+    const run = [...lastLines(home).values()].find((candidate) => candidate.flow === 'backfill')!
+    expect(run).toMatchObject({state: 'Cancelled', error: 'stopped by SIGINT (Ctrl-C) before it finished', note: expect.stringMatching(KEPT)})
+    const kept = Number(KEPT.exec(run.note!)![1])
+    expect(kept).toBeGreaterThanOrEqual(2)
+    expect(kept).toBeLessThan(150)
+    expect(result.stderr).toContain(`k2ops: backfill run ${run.id.slice(0, 8)} stopped by SIGINT (Ctrl-C) before it finished; recorded Cancelled. Kept: ${run.note!.slice('kept: '.length)}; rerun \`k2ops ${BACKFILL.join(' ')} --home ${home}\` to finish.`)
+
+    // A cancel is not a failure: the success rate has no finished run to count.
+    const daily = await k2ops(['health', 'daily', '--home', home, '--json'], env)
+    expect(daily.json.checks.find((check: {name: string}) => check.name === 'run_success_rate')).toMatchObject({status: 'warn', summary: 'no finished flow runs in the last 24 h'})
+  })
+
+  it('k2ops runs cancel stops a backfill running in another terminal; rerunning it gives the candles of one clean run', async () => {
+    const dir = tempDir()
+    for (const sub of ['cancelled', 'clean']) mkdirSync(join(dir, sub))
+    const home = await homeWithTrades(join(dir, 'cancelled'))
+    const backfill = startBackfill(home, {json: false})
+    await daysDone(backfill, 2)
+    const run = runningIn(home)!
+    const cancel = await k2ops(['runs', 'cancel', run.id.slice(0, 8), '--home', home], env)
+    expect(cancel.exitCode, cancel.stderr).toBe(0)
+    expect((await backfill).signal).toBe('SIGTERM')
+    const stored = lastStored(home, run.id)!
+    expect(stored).toMatchObject({state: 'Cancelled', error: 'stopped by SIGTERM before it finished', cancelledBy: expect.stringMatching(/ \(k2ops runs cancel\)$/), note: expect.stringMatching(KEPT)})
+    expect(cancel.stdout).toBe(`Cancelled backfill run ${run.id}: its process stopped on SIGTERM.\nKept: ${stored.note!.slice('kept: '.length)}; rerun the same command to finish.`)
+
+    const rerun = await k2ops([...BACKFILL, '--home', home, '--json'], env)
+    expect(rerun.exitCode, rerun.stderr).toBe(0)
+    const clean = await homeWithTrades(join(dir, 'clean'))
+    expect((await k2ops([...BACKFILL, '--home', clean, '--json'], env)).exitCode).toBe(0)
+    for (const timeframe of ['1m', '1d']) {
+      const candles = async (target: string) => (await k2ops(['candles', 'BTCUSDT', '--timeframe', timeframe, '--limit', '1000', '--home', target, '--json'], env)).json.candles
+      const [after, once] = await Promise.all([candles(home), candles(clean)])
+      // 1m keeps 90 days (retention): fewer than the 150 days of 1d.
+      expect(after.length).toBeGreaterThan(50)
+      expect(after).toEqual(once)
+    }
+  })
+
+  it('runs show prints a run in full; runs cancel refuses a run that ended and an unknown id, in one line', async () => {
+    const home = await homeWithTrades(tempDir())
+    const done = await k2ops([...BACKFILL, '--home', home, '--json'], env)
+    expect(done.exitCode, done.stderr).toBe(0)
+    const run = [...lastLines(home).values()].find((candidate) => candidate.flow === 'backfill')!
+
+    const show = await k2ops(['runs', 'show', run.id.slice(0, 8), '--home', home], env)
+    expect(show.exitCode, show.stderr).toBe(0)
+    expect(show.stdout).toMatch(new RegExp(`^Run ${run.id}: Completed in \\d+\\.\\d\\d s\n {2}flow: +backfill\n`))
+    expect(show.stdout).toMatch(/^ {2}candles: +\d+$/m)
+    expect((await k2ops(['runs', 'show', run.id, '--home', home, '--json'], env)).json.run).toEqual(run)
+
+    const ended = await k2ops(['runs', 'cancel', run.id, '--home', home], env)
+    expect(ended.exitCode).toBe(1)
+    expect(ended.stderr.trim()).toMatch(new RegExp(`^k2ops: run ${run.id} already ended Completed at \\S+: nothing to cancel$`))
+    const unknown = await k2ops(['runs', 'cancel', 'deadbeef', '--home', home], env)
+    expect(unknown.exitCode).toBe(2)
+    expect(unknown.stderr.split('\n')[0]).toBe(`k2ops: no run 'deadbeef' in ${join(home, 'state', 'runs.jsonl')}`)
+    const short = await k2ops(['runs', 'show', 'abc', '--home', home], env)
+    expect(short.exitCode).toBe(2)
+    expect(short.stderr.split('\n')[0]).toBe("k2ops: run id 'abc': give at least 8 characters of it")
   })
 })

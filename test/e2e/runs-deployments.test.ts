@@ -173,11 +173,11 @@ describe('k2ops runs', () => {
 
     expect(text.exitCode, text.stderr).toBe(0)
     const lines = text.stdout.split('\n')
-    expect(lines[0]).toMatch(/^FLOW\s+STATE\s+TRIGGER\s+STARTED \(UTC\)\s+DURATION\s+ATTEMPT\s+RANGE\s+CANDLES\s+ERROR$/)
-    expect(lines[1]).toMatch(/^OHLCV-1m-Pipeline\s+Running\s+scheduled\s+2024-08-10T12:00:00Z\s+-\s+1\s+-\s+-$/)
-    expect(text.stdout).toMatch(/^OHLCV-1m-Pipeline\s+Completed\s+scheduled\s+2024-08-10T11:55:00Z\s+0\.80 s\s+1\s+2024-08-10T11:40:00Z → 11:50:00Z\s+61$/m)
+    expect(lines[0]).toMatch(/^ID\s+FLOW\s+STATE\s+TRIGGER\s+STARTED \(UTC\)\s+DURATION\s+ATTEMPT\s+RANGE\s+CANDLES\s+ERROR$/)
+    expect(lines[1]).toMatch(/^\S{1,8}\s+OHLCV-1m-Pipeline\s+Running\s+scheduled\s+2024-08-10T12:00:00Z\s+-\s+1\s+-\s+-$/)
+    expect(text.stdout).toMatch(/^\S{1,8}\s+OHLCV-1m-Pipeline\s+Completed\s+scheduled\s+2024-08-10T11:55:00Z\s+0\.80 s\s+1\s+2024-08-10T11:40:00Z → 11:50:00Z\s+61$/m)
     // Without an error, the note says why a run was skipped.
-    expect(text.stdout).toMatch(/^OHLCV-5m-Pipeline\s+Skipped\s+scheduled\s+2024-08-10T11:37:00Z\s+0\.00 s\s+1\s+-\s+-\s+the scheduler was down at this tick$/m)
+    expect(text.stdout).toMatch(/^\S{1,8}\s+OHLCV-5m-Pipeline\s+Skipped\s+scheduled\s+2024-08-10T11:37:00Z\s+0\.00 s\s+1\s+-\s+-\s+the scheduler was down at this tick$/m)
     expect(lines.slice(-5)).toEqual([
       '20 of 34 matching runs shown (--limit); per flow, over all 34:',
       expect.stringMatching(/^OHLCV-1m-Pipeline\s+25 runs\s+83\.3% ok\s+p50 1\.00 s\s+p95 1\.90 s\s+\(target < 20 s\)$/),

@@ -1,95 +1,16 @@
-import {readFileSync, writeFileSync} from 'node:fs'
-import {request as httpRequest} from 'node:http'
+import {readFileSync} from 'node:fs'
 import {networkInterfaces} from 'node:os'
 import {join} from 'node:path'
-import {setTimeout as sleep} from 'node:timers/promises'
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {k2ops, k2opsTracingNativeModules} from '../helpers/cli.js'
+import {alive, call, holdHomeWarehouse, killDaemonsAfterEach, newHome, startScheduler, token, until} from '../helpers/scheduler-e2e.js'
 import {useTempDir} from '../helpers/temp-home.js'
-import {isProcessRunning} from '../../src/pipeline/process-owner.js'
 import {insertTrades, openTestWarehouse} from '../helpers/warehouse.js'
-import {holdWarehouse} from '../helpers/warehouse-holder.js'
 
 // End-to-end with real processes: a detached daemon, its API on 127.0.0.1, flows in child processes. (slow: ~20 s)
 
-/** Daemons started by a test: killed after it, whatever it did (the temp home may be gone by then). */
-const started: number[] = []
-
-/** A daemon that exited is gone even before init reaps it (a zombie a moment longer). */
-const alive = isProcessRunning
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(100)
-  }
-}
-
-/** A home with an empty warehouse and the API on a free port. */
-async function newHome(dir: string, config: Record<string, unknown> = {}): Promise<string> {
-  const home = join(dir, 'home')
-  expect((await k2ops(['init', '--home', home])).exitCode).toBe(0)
-  writeFileSync(join(home, 'config.json'), JSON.stringify({scheduler: {port: 0}, ...config}))
-  return home
-}
-
-function token(home: string): string {
-  return readFileSync(join(home, 'state', 'scheduler.token'), 'utf8').trim()
-}
-
-async function startScheduler(home: string, extra: string[] = []): Promise<{pid: number; port: number}> {
-  const result = await k2ops(['scheduler', 'start', '--home', home, '--json', ...extra])
-  expect(result.exitCode, result.stderr + result.stdout).toBe(0)
-  started.push(result.json.pid)
-  return result.json
-}
-
-/** A raw HTTP call, to see exactly what the API answers (status and JSON body). */
-function call(port: number, method: string, path: string, options: {token?: string; body?: string; host?: string} = {}): Promise<{status: number; json: any}> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = {}
-    if (options.token) headers.authorization = `Bearer ${options.token}`
-    if (options.body !== undefined) headers['content-type'] = 'application/json'
-    const req = httpRequest({host: options.host ?? '127.0.0.1', port, method, path, headers, timeout: 3000}, (res) => {
-      let text = ''
-      res.on('data', (chunk) => (text += chunk))
-      res.on('end', () => {
-        let json: unknown
-        try {
-          json = JSON.parse(text)
-        } catch {
-          json = text
-        }
-
-        resolve({status: res.statusCode ?? 0, json})
-      })
-    })
-    req.on('error', reject)
-    req.on('timeout', () => req.destroy(new Error('timeout')))
-    if (options.body !== undefined) req.write(options.body)
-    req.end()
-  })
-}
-
-/** Another process holding the warehouse read-write, as a long backfill would. */
-const holdHomeWarehouse = (home: string) => holdWarehouse(join(home, 'warehouse.duckdb'), 'test hold')
-
-afterEach(() => {
-  // Never leave a daemon (or the flow process in its group) behind.
-  for (const pid of started.splice(0)) {
-    for (const target of [-pid, pid]) {
-      try {
-        process.kill(target, 'SIGKILL')
-      } catch {
-        // gone
-      }
-    }
-  }
-})
+killDaemonsAfterEach()
 
 describe('k2ops scheduler (real processes)', () => {
   const tempDir = useTempDir()

@@ -37,6 +37,11 @@ export class SchedulerClient {
     return this.call('POST', `/api/deployments/${encodeURIComponent(deployment)}/run`, {})
   }
 
+  /** Queued: Cancelled at once (200); running: being stopped (202), poll flowRun until it ends. */
+  cancel(id: string, by: string): Promise<{flow_run: RunRecord; wasRunning: boolean}> {
+    return this.call('POST', `/api/flow_runs/${encodeURIComponent(id)}/cancel`, {by})
+  }
+
   shutdown(timeoutSeconds: number): Promise<{ok: boolean}> {
     return this.call('POST', '/api/shutdown', {timeoutSeconds})
   }
@@ -69,7 +74,7 @@ export class SchedulerClient {
     if (response.statusCode >= 400) {
       const message = (parsed as {error?: string}).error ?? `HTTP ${response.statusCode}`
       throw new K2Error(`scheduler API ${method} ${path}: ${response.statusCode} ${message}`, {
-        code: response.statusCode === 404 ? 'not_found' : 'scheduler_api_error',
+        code: response.statusCode === 404 ? 'not_found' : response.statusCode === 409 ? 'conflict' : 'scheduler_api_error',
         exit: response.statusCode === 404 ? ExitCode.usage : ExitCode.failed,
       })
     }

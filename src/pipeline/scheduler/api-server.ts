@@ -10,6 +10,7 @@ import {K2Error} from '../errors.js'
 /** What the API needs of the schedule runner. */
 export interface RunnerApi {
   enqueue(request: EnqueueRequest): RunRecord
+  cancel(id: string, by: string): {run: RunRecord; wasRunning: boolean} | undefined
   snapshot(): {running: RunRecord | null; queue: RunRecord[]; deployments: unknown[]}
 }
 
@@ -20,6 +21,8 @@ export interface ApiOptions {
   version: string
   startedAtMs: number
   log: SchedulerLog
+  /** GET /metrics, in Prometheus' text format. */
+  metrics: {text(): Promise<string>; contentType: string}
   /** Asked by POST /api/shutdown: stop gracefully, cancelling a running flow after `timeoutSeconds`. */
   shutdown: (timeoutSeconds: number) => void
 }
@@ -70,6 +73,14 @@ async function handle(request: IncomingMessage, response: ServerResponse, option
     return
   }
 
+  if (path === '/metrics') {
+    allow(method, 'GET')
+    const text = await options.metrics.text()
+    response.writeHead(200, {'content-type': options.metrics.contentType, 'content-length': Buffer.byteLength(text)})
+    response.end(text)
+    return
+  }
+
   if (path === '/api/deployments') {
     allow(method, 'GET')
     const snapshot = options.runner.snapshot()
@@ -90,6 +101,25 @@ async function handle(request: IncomingMessage, response: ServerResponse, option
     const run = options.history.get(runMatch[1])
     if (!run) throw new HttpError(404, `no flow run ${runMatch[1]}`)
     send(response, 200, {flow_run: run})
+    return
+  }
+
+  const cancelMatch = /^\/api\/flow_runs\/([\w-]+)\/cancel$/.exec(path)
+  if (cancelMatch) {
+    allow(method, 'POST')
+    authorize(request, options.token)
+    const body = await readJsonBody(request)
+    const by = body.by ?? 'the scheduler API'
+    if (typeof by !== 'string' || by.length === 0 || by.length > 200) throw new HttpError(400, 'by: expected a non-empty string of at most 200 characters')
+    const outcome = options.runner.cancel(cancelMatch[1], by)
+    if (!outcome) {
+      const run = options.history.get(cancelMatch[1])
+      if (!run) throw new HttpError(404, `no flow run ${cancelMatch[1]}`)
+      throw new HttpError(409, `run ${run.id} is ${run.state}, not queued or running in this scheduler`)
+    }
+
+    options.log('info', 'api.cancel_requested', {id: outcome.run.id, deployment: outcome.run.deployment, by, wasRunning: outcome.wasRunning})
+    send(response, outcome.wasRunning ? 202 : 200, {flow_run: outcome.run, wasRunning: outcome.wasRunning})
     return
   }
 

@@ -13,6 +13,7 @@ import {RunHistory} from '../run-history.js'
 import {formatMillis} from '../time.js'
 import {startApiServer, serverPort} from './api-server.js'
 import {childProcessExecutor} from './child-executor.js'
+import {keepLastGood} from './last-good.js'
 import {DaemonState, alreadyRunningError, claimDaemonState, daemonFiles, releaseDaemonState, updateDaemonState, writeToken} from './daemon-files.js'
 import {ScheduleRunner} from './schedule-runner.js'
 import {systemClock} from './system-clock.js'
@@ -86,6 +87,8 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       return stopping
     }
 
+    const {SchedulerMetrics} = await import('./metrics.js')
+    const metrics = await SchedulerMetrics.create({history, snapshot: () => runner.snapshot(), now: () => systemClock.now()})
     const port = settings.port ?? DEFAULT_API_PORT
     server = await startApiServer(port, {
       runner,
@@ -94,6 +97,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       version: options.version,
       startedAtMs,
       log,
+      metrics,
       shutdown: (timeoutSeconds) => void stop(timeoutSeconds, 'api'),
     }).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'EADDRINUSE') throw error
@@ -127,19 +131,14 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
  * keeps the last good deployments and says so in the log.
  */
 function liveDeployments(home: Home, log: SchedulerLog): () => Deployment[] {
-  let lastGood = loadDeployments(home.config.deployments, `${home.configFile}: deployments`, home.engine)
-  let lastError = ''
-  return () => {
-    try {
+  const read = keepLastGood(
+    () => {
       const config = existsSync(home.configFile) ? (JSON.parse(readFileSync(home.configFile, 'utf8')) as {deployments?: unknown}) : {}
-      lastGood = loadDeployments(config.deployments, `${home.configFile}: deployments`, home.engine)
-      lastError = ''
-    } catch (error) {
-      const message = (error as Error).message
-      if (message !== lastError) log('warn', 'config.unreadable', {file: home.configFile, error: message, keeping: 'the last good deployments'})
-      lastError = message
-    }
-
-    return lastGood
-  }
+      return loadDeployments(config.deployments, `${home.configFile}: deployments`, home.engine)
+    },
+    (error) => log('warn', 'config.unreadable', {file: home.configFile, error, keeping: 'the last good deployments'}),
+  )
+  // A config that is wrong when the daemon starts stops it: there is no good one to keep.
+  read()
+  return read
 }

@@ -8,6 +8,7 @@ import {errorMessage} from '../errors.js'
 /** Why an attempt's signal was aborted (AbortSignal.reason). */
 const TIMED_OUT = 'timed out'
 export const STOPPED = 'scheduler stopped'
+const CANCELLED = 'cancelled'
 
 const NOT_RETRIED = 'not retried: the scheduler stopped'
 
@@ -16,6 +17,13 @@ export interface AttemptResult {
   state: 'Completed' | 'Failed' | 'TimedOut' | 'Cancelled'
   error?: string
   fields?: FlowOutcome['fields']
+  /** A run cancelled by someone (not by a scheduler stop): who and when. */
+  cancelled?: Cancellation
+}
+
+export interface Cancellation {
+  by: string
+  atMs: number
 }
 
 /** The run in the runner's one slot. */
@@ -23,6 +31,20 @@ export interface CurrentRun {
   record: RunRecord
   /** The running attempt's signal; null between attempts (waiting to retry). */
   attempt: AbortController | null
+  /** Set by cancelRun. */
+  cancelled?: Cancellation
+  /** Aborted by cancelRun: ends a wait to retry. */
+  cancelSignal?: AbortController
+}
+
+/**
+ * Cancels the run in the slot: its attempt is aborted (the executor stops the flow's process) and
+ * the run is recorded Cancelled, by `by`, once the executor has let go; a run waiting to retry ends at once.
+ */
+export function cancelRun(current: CurrentRun, cancellation: Cancellation): void {
+  current.cancelled ??= cancellation
+  current.attempt?.abort(CANCELLED)
+  current.cancelSignal?.abort()
 }
 
 /** What a run's attempts need of the runner. */
@@ -42,13 +64,15 @@ export async function runAttempts(context: AttemptContext, deployment: Deploymen
   const {records} = context
   let record = queued
   let note = queued.note
+  const cancelSignal = new AbortController()
+  context.current.cancelSignal = cancelSignal
   for (let attempt = 1; ; attempt++) {
     record = records.running(record, attempt, note)
     context.current.record = record
     context.current.attempt = null
     const result = await attemptOnce(context, deployment, record)
     const retry = result.state === 'Failed' && attempt <= deployment.retries
-    if (!retry || context.stopping()) {
+    if (!retry || context.stopping() || context.current.cancelled) {
       records.finish(record, result, retry ? NOT_RETRIED : undefined)
       return
     }
@@ -58,7 +82,13 @@ export async function runAttempts(context: AttemptContext, deployment: Deploymen
     // The runner keeps the slot while it waits: nothing else runs meanwhile. Simple and
     // predictable (the flow's retry comes before the ticks queued behind it), at the cost of up
     // to retries × retryDelaySeconds of delay for the other flows.
-    await context.clock.sleep(deployment.retryDelaySeconds * 1000, context.stopSignal)
+    await context.clock.sleep(deployment.retryDelaySeconds * 1000, AbortSignal.any([context.stopSignal, cancelSignal.signal]))
+    const {cancelled} = context.current
+    if (cancelled) {
+      records.finish(record, cancelledResult(cancelled, result.fields))
+      return
+    }
+
     if (context.stopping()) {
       records.finish(record, result, NOT_RETRIED)
       return
@@ -83,7 +113,7 @@ async function attemptOnce(context: AttemptContext, deployment: Deployment, reco
 
   try {
     const outcome = await callExecutor(context.executor, deployment, record, abort.signal)
-    return attemptResult(outcome, abort.signal, deployment)
+    return attemptResult(outcome, abort.signal, deployment, context.current.cancelled)
   } finally {
     timer.abort()
     context.current.attempt = null
@@ -98,13 +128,18 @@ async function callExecutor(executor: FlowExecutor, deployment: Deployment, reco
   }
 }
 
-function attemptResult(outcome: FlowOutcome, signal: AbortSignal, deployment: Deployment): AttemptResult {
+function attemptResult(outcome: FlowOutcome, signal: AbortSignal, deployment: Deployment, cancelled: Cancellation | undefined): AttemptResult {
   // A flow that managed to complete did its work, whatever happened to the signal meanwhile.
   if (outcome.state === 'Completed' || !signal.aborted) return outcome
+  if (signal.reason === CANCELLED && cancelled) return cancelledResult(cancelled, outcome.fields)
   if (signal.reason === TIMED_OUT) {
     // Final, no retry: a hung flow would hang again and block every other flow meanwhile.
     return {state: 'TimedOut', error: `timed out after ${deployment.timeoutSeconds} s (timeoutSeconds of ${deployment.name}); the flow was stopped`, fields: outcome.fields}
   }
 
   return {state: 'Cancelled', error: 'the scheduler stopped and the flow did not finish within the stop timeout', fields: outcome.fields}
+}
+
+function cancelledResult(cancelled: Cancellation, fields: FlowOutcome['fields']): AttemptResult {
+  return {state: 'Cancelled', error: `cancelled by ${cancelled.by}`, fields, cancelled}
 }

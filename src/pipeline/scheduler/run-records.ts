@@ -44,10 +44,12 @@ export class RunRecorder {
     return this.skipped(deployment, trigger, at, `${busy.state === 'Running' ? 'running' : 'queued'} already (run ${busy.id})`, 'warn')
   }
 
-  /** A queued run that will not start. */
-  cancelled(run: RunRecord, note: string): void {
-    const cancelled = this.options.history.write({...run, state: 'Cancelled', endedAt: formatMillis(this.options.clock.now()), note})
+  /** A queued run that will not start; `by`: who cancelled it (absent: the scheduler itself). */
+  cancelled(run: RunRecord, note: string, by?: string): RunRecord {
+    const at = formatMillis(this.options.clock.now())
+    const cancelled = this.options.history.write({...run, state: 'Cancelled', endedAt: at, note, ...(by !== undefined && {cancelledBy: by, cancelledAt: at})})
     this.logRun('info', 'run.cancelled', cancelled)
+    return cancelled
   }
 
   /** Attempt 1 sets startedAt; later attempts keep it, so durationMs is the whole run's. */
@@ -64,6 +66,7 @@ export class RunRecorder {
       ...result.fields,
       ...(result.error !== undefined && {error: result.error}),
       ...(note !== undefined && {note}),
+      ...(result.cancelled && {cancelledBy: result.cancelled.by, cancelledAt: formatMillis(result.cancelled.atMs)}),
     })
     const events = {Completed: 'run.completed', Failed: 'run.failed', TimedOut: 'run.timed_out', Cancelled: 'run.cancelled'} as const
     this.logRun(result.state === 'Completed' || result.state === 'Cancelled' ? 'info' : 'error', events[result.state], finished)

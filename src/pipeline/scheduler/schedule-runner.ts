@@ -3,9 +3,10 @@ import {ExitCode, K2Error, errorMessage} from '../errors.js'
 import {FINAL_STATES, type RunHistory, type RunRecord} from '../run-history.js'
 import {formatMillis} from '../time.js'
 import {NextTickCache} from './next-tick-cache.js'
-import {type CurrentRun, STOPPED, runAttempts} from './run-attempts.js'
+import {keepLastGood} from './last-good.js'
+import {type CurrentRun, STOPPED, cancelRun, runAttempts} from './run-attempts.js'
 import {RunRecorder} from './run-records.js'
-import {type TickPlan, catchUpPlan, dueTickPlans} from './tick-plans.js'
+import {type TickPlan, catchUpPlan, dueTickPlans, lastSchedulerTick} from './tick-plans.js'
 import type {Clock, EnqueueRequest, FlowExecutor, LogLevel, SchedulerLog} from './types.js'
 
 export interface ScheduleRunnerOptions {
@@ -61,14 +62,18 @@ export class ScheduleRunner {
   private readonly stopSignal = new AbortController()
   private wakeWorkLoop: (() => void) | null = null
   private loops: Promise<void>[] = []
-  private lastGoodDeployments?: Deployment[]
-  private lastConfigError?: string
+  /**
+   * The deployments as configured now. A config file that stops parsing (an edit in progress) must
+   * not stop the scheduler: the last good deployments stay in force, and the error is logged once.
+   */
+  private readonly deployments: () => Deployment[]
   private readonly nextTicks = new NextTickCache()
   private readonly records: RunRecorder
 
   constructor(private readonly options: ScheduleRunnerOptions) {
     const {history, clock, warehouse, pid} = options
     this.records = new RunRecorder({history, clock, warehouse, pid, log: (level, event, fields) => this.log(level, event, fields)})
+    this.deployments = keepLastGood(options.deployments, (error) => this.log('error', 'config.invalid', {error, using: 'the deployments last read'}))
   }
 
   /** Catch-up (if enabled), then the loops; returns at once. */
@@ -93,6 +98,23 @@ export class ScheduleRunner {
     const busy = this.activeRunOf(deployment.name)
     if (busy) return this.records.busy(deployment, request.trigger, request.scheduledFor ?? this.options.clock.now(), busy)
     return this.queueRun(deployment, request.trigger, request.scheduledFor)
+  }
+
+  /**
+   * Cancels a run, by `by`: a queued one is recorded Cancelled and never starts; the running one is
+   * stopped and recorded Cancelled once it let go of the warehouse. undefined: not queued or running here.
+   */
+  cancel(id: string, by: string): {run: RunRecord; wasRunning: boolean} | undefined {
+    const index = this.queue.findIndex((run) => run.id === id)
+    if (index >= 0) {
+      const [queued] = this.queue.splice(index, 1)
+      return {run: this.records.cancelled(queued, `cancelled by ${by} before it started`, by), wasRunning: false}
+    }
+
+    if (this.current?.record.id !== id) return undefined
+    this.log('info', 'run.cancel_requested', {runId: id, deployment: this.current.record.deployment, by})
+    cancelRun(this.current, {by, atMs: this.options.clock.now()})
+    return {run: {...this.current.record}, wasRunning: true}
   }
 
   snapshot(): RunnerSnapshot {
@@ -175,16 +197,17 @@ export class ScheduleRunner {
   }
 
   /**
-   * For each deployment with scheduled runs in the history, the ticks after the latest one through
-   * `now` were missed: the latest missed tick runs now, in timeframe order, the others are Skipped.
-   * When the latest recorded tick never ran to an end (Cancelled at a stop, Crashed) it counts as
-   * missed too; otherwise a daily run cancelled at a restart would wait a day.
+   * For each deployment, the ticks after its latest scheduled run (none yet: after the scheduler's
+   * last tick) through `now` were missed: the latest runs now, in timeframe order, the others are
+   * Skipped. A latest tick that never ran to an end (Cancelled at a stop, Crashed) counts as missed
+   * too; otherwise a daily run cancelled at a restart would wait a day.
    */
   private catchUp(now: number): void {
     const runs = this.options.history.list()
+    const schedulerTick = lastSchedulerTick(runs)
     for (const deployment of this.deployments()) {
       if (deployment.paused) continue
-      const plan = catchUpPlan(deployment, runs, now)
+      const plan = catchUpPlan(deployment, runs, now, schedulerTick)
       if (!plan) continue
       this.log('info', 'catchup', {deployment: deployment.name, runFor: formatMillis(plan.tick), missedTicks: plan.skipped.length + 1})
       this.queueTick(plan)
@@ -253,24 +276,6 @@ export class ScheduleRunner {
   }
 
   // Shared helpers.
-
-  /**
-   * The deployments as configured now. A config file that stops parsing (an edit in progress) must
-   * not stop the scheduler: the last good deployments stay in force, and the error is logged once.
-   */
-  private deployments(): Deployment[] {
-    try {
-      this.lastGoodDeployments = this.options.deployments()
-      this.lastConfigError = undefined
-    } catch (error) {
-      if (!this.lastGoodDeployments) throw error
-      const message = errorMessage(error)
-      if (message !== this.lastConfigError) this.log('error', 'config.invalid', {error: message, using: 'the deployments last read'})
-      this.lastConfigError = message
-    }
-
-    return this.lastGoodDeployments
-  }
 
   private guard(where: string, work: () => void): void {
     try {

@@ -33,10 +33,20 @@ export function dueTickPlans(deployments: Deployment[], nextTicks: NextTickCache
   return plans
 }
 
-/** The catch-up plan of one deployment, or null when nothing was missed (or it has no scheduled runs yet). */
-export function catchUpPlan(deployment: Deployment, runs: RunRecord[], now: number): TickPlan | null {
+/** The newest cron tick any deployment had a scheduled run for: the scheduler was up then. */
+export function lastSchedulerTick(runs: RunRecord[]): number | undefined {
+  const ticks = runs.filter((run) => run.trigger === 'scheduled' && run.scheduledFor !== undefined).map((run) => Date.parse(run.scheduledFor!))
+  return ticks.length === 0 ? undefined : Math.max(...ticks)
+}
+
+/**
+ * The catch-up plan of one deployment, or null when nothing was missed. A deployment without a
+ * scheduled run yet (a daily one the scheduler was never up for, or one added since) missed the
+ * ticks after `schedulerTick`, the scheduler's last; on a first start ever there is none.
+ */
+export function catchUpPlan(deployment: Deployment, runs: RunRecord[], now: number, schedulerTick = lastSchedulerTick(runs)): TickPlan | null {
   const scheduled = runs.filter((run) => run.deployment === deployment.name && run.trigger === 'scheduled' && run.scheduledFor !== undefined)
-  if (scheduled.length === 0) return null
+  if (scheduled.length === 0) return schedulerTick === undefined ? null : firstCatchUp(deployment, schedulerTick, now)
   const lastTick = Math.max(...scheduled.map((run) => Date.parse(run.scheduledFor!)))
   const lastTickRan = scheduled.some((run) => Date.parse(run.scheduledFor!) === lastTick && !NEVER_RAN_TO_AN_END.has(run.state))
   const missed = runTimesBetween(deployment.cron, lastTick, now)
@@ -49,6 +59,18 @@ export function catchUpPlan(deployment: Deployment, runs: RunRecord[], now: numb
     skipped: missed.slice(0, -1),
     skippedNote: 'missed while the scheduler was down',
     runNote: `catch-up: ${missed.length + (lastTickRan ? 0 : 1)} missed tick(s) since ${formatMillis(lastTick)}`,
+  }
+}
+
+function firstCatchUp(deployment: Deployment, schedulerTick: number, now: number): TickPlan | null {
+  const missed = runTimesBetween(deployment.cron, schedulerTick, now)
+  if (missed.length === 0) return null
+  return {
+    deployment,
+    tick: missed.at(-1)!,
+    skipped: missed.slice(0, -1),
+    skippedNote: 'missed while the scheduler was down',
+    runNote: `catch-up: ${missed.length} missed tick(s) since the scheduler's last tick (${formatMillis(schedulerTick)}); its first scheduled run`,
   }
 }
 

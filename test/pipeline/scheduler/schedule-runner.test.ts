@@ -1,118 +1,14 @@
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {type Deployment, type DeploymentOverrides, loadDeployments, runTimesBetween} from '../../../src/pipeline/deployments.js'
+import {type DeploymentOverrides, loadDeployments, runTimesBetween} from '../../../src/pipeline/deployments.js'
 import {UsageError} from '../../../src/pipeline/errors.js'
 import {RunHistory} from '../../../src/pipeline/run-history.js'
-import {ScheduleRunner} from '../../../src/pipeline/scheduler/schedule-runner.js'
 import {systemClock} from '../../../src/pipeline/scheduler/system-clock.js'
-import type {FlowExecutor, LogLevel} from '../../../src/pipeline/scheduler/types.js'
 import {formatMillis} from '../../../src/pipeline/time.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe} from '../../../src/pipeline/timeframes.js'
-import {FakeClock} from '../../helpers/fake-clock.js'
+import {type ExecutorCall, WAREHOUSE, startRunner} from '../../helpers/schedule-runner-harness.js'
 import {useTempDir} from '../../helpers/temp-home.js'
-
-const WAREHOUSE = '/data/k2ops/warehouse.duckdb'
-
-/** How the fake executor behaves for one timeframe. */
-interface FakeFlow {
-  /** Simulated run time (default 1 s). */
-  durationMs?: number
-  /** Attempts 1..failAttempts fail (Infinity: every one). */
-  failAttempts?: number
-  /** Fail by throwing instead of returning Failed. */
-  throws?: boolean
-  /** Never settle until the signal aborts. */
-  hang?: boolean
-}
-
-interface ExecutorCall {
-  /** null: the maintenance deployment. */
-  timeframe: Timeframe | null
-  runId: string
-  attempt?: number
-  trigger: string
-  scheduledFor?: string
-  startedAt: number
-  endedAt?: number
-  sawAbort: boolean
-}
-
-interface LoggedEvent {
-  level: LogLevel
-  event: string
-  fields: Record<string, unknown>
-}
-
-/** A flow stand-in that takes simulated time and records when it ran and how many ran at once. */
-function fakeExecutor(clock: FakeClock, flows: Partial<Record<Timeframe, FakeFlow>>) {
-  const calls: ExecutorCall[] = []
-  let active = 0
-  let maxActive = 0
-  const executor: FlowExecutor = async (deployment, run, signal) => {
-    const flow = (deployment.timeframe === null ? undefined : flows[deployment.timeframe]) ?? {}
-    const call: ExecutorCall = {timeframe: deployment.timeframe, runId: run.id, attempt: run.attempt, trigger: run.trigger, scheduledFor: run.scheduledFor, startedAt: clock.now(), sawAbort: false}
-    calls.push(call)
-    active++
-    maxActive = Math.max(maxActive, active)
-    try {
-      if (flow.hang) await new Promise((resolve) => signal.addEventListener('abort', resolve, {once: true}))
-      else await clock.sleep(flow.durationMs ?? 1000, signal)
-      call.sawAbort = signal.aborted
-      if (signal.aborted) return {state: 'Failed', error: 'the flow process was stopped'}
-      if ((run.attempt ?? 1) <= (flow.failAttempts ?? 0)) {
-        if (flow.throws) throw new Error(`warehouse busy (attempt ${run.attempt})`)
-        return {state: 'Failed', error: `bad tape (attempt ${run.attempt})`}
-      }
-
-      return {state: 'Completed', fields: {candles: 42, trades: 1000}}
-    } finally {
-      active--
-      call.endedAt = clock.now()
-    }
-  }
-
-  return {executor, calls, maxConcurrency: () => maxActive}
-}
-
-interface RunnerOptions {
-  at: string
-  historyFile: string
-  flows?: Partial<Record<Timeframe, FakeFlow>>
-  deployments?: () => Deployment[]
-  catchUp?: boolean
-  pid?: number
-}
-
-/** A started runner on a fake clock, a real history file and a fake executor. */
-function startRunner(options: RunnerOptions) {
-  const clock = new FakeClock(options.at)
-  const history = new RunHistory(options.historyFile, () => clock.now())
-  const events: LoggedEvent[] = []
-  const fake = fakeExecutor(clock, options.flows ?? {})
-  const defaults = loadDeployments(undefined)
-  const runner = new ScheduleRunner({
-    deployments: options.deployments ?? (() => defaults),
-    executor: fake.executor,
-    history,
-    clock,
-    log: (level, event, fields = {}) => events.push({level, event, fields}),
-    catchUp: options.catchUp ?? true,
-    warehouse: WAREHOUSE,
-    pid: options.pid ?? 4242,
-  })
-  runner.start()
-  return {
-    clock,
-    history,
-    runner,
-    events,
-    ...fake,
-    /** Every run record, oldest first (by startedAt, then as first written: the sort is stable). */
-    runs: () => history.list().sort((a, b) => a.startedAt.localeCompare(b.startedAt)),
-    eventNames: () => events.map((entry) => entry.event),
-  }
-}
 
 /** Runs a runner from `from` to `to`, then stops it (as a scheduler that ran for a while, then was stopped). */
 async function runBetween(historyFile: string, from: string, to: string, pid = 1001): Promise<void> {
@@ -289,6 +185,22 @@ describe('ScheduleRunner', () => {
       // Then the schedule goes on as usual.
       await clock.advanceTo('2024-08-10T01:45:30Z')
       expect(calls.map(label).slice(5)).toEqual(['1m 08-10T01:45'])
+    })
+
+    it('runs once a deployment that never had a scheduled run, when its tick fell in the downtime', async () => {
+      const file = historyFile()
+      // Up from 08:00 to 22:40: the 1d deployment (00:05) never had a tick to run.
+      await runBetween(file, '2024-08-09T08:00:00Z', '2024-08-09T22:40:30Z')
+      expect(new RunHistory(file).list().filter((run) => run.timeframe === '1d')).toEqual([])
+      const {clock, calls, runs} = startRunner({at: '2024-08-10T01:40:30Z', historyFile: file, pid: 1002})
+      await clock.advanceTo('2024-08-10T01:44:59Z')
+
+      expect(calls.map(label)).toEqual(['1m 08-10T01:40', '5m 08-10T01:35', '30m 08-10T01:40', '1h 08-10T01:15', '1d 08-10T00:05'])
+      expect(runs().find((run) => run.timeframe === '1d')).toMatchObject({
+        state: 'Completed',
+        trigger: 'scheduled',
+        note: "catch-up: 1 missed tick(s) since the scheduler's last tick (2024-08-09T22:40:00Z); its first scheduled run",
+      })
     })
 
     it('does not run 1d at catch-up when no 1d tick was missed', async () => {

@@ -1,13 +1,13 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../base-command.js'
-import {MAINTENANCE} from '../pipeline/deployments.js'
-import {UsageError} from '../pipeline/errors.js'
-import {RUN_STATES, RunHistory, RunRecord, RunState} from '../pipeline/run-history.js'
-import {FlowRunStats, flowRunStats} from '../pipeline/run-stats.js'
-import {TIMEFRAMES, TIMEFRAME_SPECS} from '../pipeline/timeframes.js'
-import {renderRunHistory, renderRunSummary} from '../render/runs.js'
-import {deprecatedSinceFlag, timeWindowFlags} from '../time-window-flags.js'
+import {BaseCommand} from '../../base-command.js'
+import {MAINTENANCE} from '../../pipeline/deployments.js'
+import {UsageError} from '../../pipeline/errors.js'
+import {RUN_STATES, RunHistory, RunRecord, RunState} from '../../pipeline/run-history.js'
+import {FlowRunStats, flowRunStats} from '../../pipeline/run-stats.js'
+import {TIMEFRAMES, TIMEFRAME_SPECS} from '../../pipeline/timeframes.js'
+import {renderRunHistory, renderRunSummary} from '../../render/runs.js'
+import {deprecatedSinceFlag, timeWindowFlags} from '../../time-window-flags.js'
 
 export interface RunsResult {
   /** The matching runs, in the order asked for, at most --limit. */
@@ -20,13 +20,15 @@ const BACKFILL_FLOW = 'backfill'
 
 export default class Runs extends BaseCommand<typeof Runs> {
   static override summary = 'List the recorded flow runs, filtered by flow, state and time, with success rate and p50/p95 duration per flow.'
-  static override description = `Reads the run history (<home>/state/runs.jsonl) only, never the warehouse: it answers while a backfill or a flow holds the warehouse. Runs are listed newest first (--sort duration: longest first); under them one line per flow gives the runs, the success rate (Completed out of the finished runs: Completed, Failed, TimedOut, Crashed) and the p50/p95 duration of the completed runs against the runbook's target, over every run that matched the filters, not only the --limit shown.`
+  static override description = `Reads the run history (<home>/state/runs.jsonl) only, never the warehouse: it answers while a backfill or a flow holds the warehouse. Runs are listed newest first (--sort duration: longest first); under them one line per flow gives the runs, the success rate (Completed out of the finished runs: Completed, Failed, TimedOut, Crashed) and the p50/p95 duration of the completed runs against the runbook's target, over every run that matched the filters, not only the --limit shown. Each run's id (its first 8 characters) is what k2ops runs show and k2ops runs cancel take.`
 
   static override examples = [
     '<%= config.bin %> runs',
     '<%= config.bin %> runs --state Failed --lookback 24h',
     '<%= config.bin %> runs --flow 1m --sort duration --limit 10',
     '<%= config.bin %> runs --flow backfill --state failed,timedout,crashed',
+    '<%= config.bin %> runs show 3f2a9c1e',
+    '<%= config.bin %> runs cancel 3f2a9c1e',
     "<%= config.bin %> runs --from 2024-08-08T00:00:00Z --json | jq '.summary[] | {flow, successRate, p95Seconds}'",
   ]
 

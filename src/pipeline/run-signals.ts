@@ -1,0 +1,59 @@
+import type {RunHistory, RunRecord} from './run-history.js'
+
+// The runs this process has open (trigger, backfill, recover from the command line), and what a
+// SIGINT (Ctrl-C) or a SIGTERM (kill, systemd, `k2ops runs cancel`) does to them: each is recorded
+// Cancelled with what was kept, the user is told how to finish the job, and the process ends: exit
+// 130 for SIGINT, killed by SIGTERM (a shell's 143) for SIGTERM. What a run was writing when the
+// signal came never committed: the engine rolls it back, and the units of work done before it stay.
+
+interface OpenRun {
+  history: RunHistory
+  run: RunRecord
+  /** What an interruption keeps, as the run last said. */
+  kept?: string
+}
+
+const openRuns = new Map<string, OpenRun>()
+const SIGNALS = ['SIGINT', 'SIGTERM'] as const
+
+export function openRun(history: RunHistory, run: RunRecord): void {
+  openRuns.set(run.id, {history, run})
+  for (const signal of SIGNALS) if (!process.listeners(signal).includes(onSignal)) process.once(signal, onSignal)
+}
+
+export function setRunProgress(id: string, kept: string): void {
+  const open = openRuns.get(id)
+  if (open) open.kept = kept
+}
+
+export function closeRun(id: string): void {
+  openRuns.delete(id)
+  if (openRuns.size === 0) for (const signal of SIGNALS) process.removeListener(signal, onSignal)
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  const how = signal === 'SIGINT' ? 'stopped by SIGINT (Ctrl-C) before it finished' : 'stopped by SIGTERM before it finished'
+  const lines: string[] = []
+  for (const {history, run, kept} of [...openRuns.values()]) {
+    try {
+      history.finish(run, {state: 'Cancelled', error: how, ...(kept !== undefined && {note: `kept: ${kept}`})})
+    } catch {
+      // Recording must not keep the process from stopping (a full disk, say).
+    }
+
+    lines.push(`k2ops: ${run.flow} run ${run.id.slice(0, 8)} ${how}; recorded Cancelled. ${kept === undefined ? 'Nothing of it was kept' : `Kept: ${kept}`}; rerun \`${rerunCommand()}\` to finish.`)
+  }
+
+  for (const other of SIGNALS) process.removeListener(other, onSignal)
+  // A task list's spinner may have hidden the cursor.
+  if (process.stderr.isTTY) process.stderr.write('\u001B[?25h\n')
+  process.stderr.write(lines.join('\n') + '\n')
+  if (signal === 'SIGINT') process.exit(130)
+  if (process.listenerCount('SIGTERM') === 0) process.kill(process.pid, 'SIGTERM')
+}
+
+/** The command line of this process, as a user would type it again. */
+function rerunCommand(): string {
+  const quote = (arg: string) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`)
+  return ['k2ops', ...process.argv.slice(2).map(quote)].join(' ')
+}
