@@ -82,6 +82,23 @@ describe.runIf(existsSync('/proc/self/cmdline'))('k2ops runs cancel and /metrics
       expect(show.stdout.split('\n')[0]).toMatch(new RegExp(`^Run ${running.id}: Cancelled in \\d+\\.\\d\\d s$`))
       expect(show.stdout).toMatch(/^ {2}cancelled by: +\S+ \(k2ops runs cancel\)$/m)
       expect(show.stdout).toMatch(/^ {2}error: +cancelled by /m)
+
+      // scheduler logs narrows to one run, a level, a time.
+      const about = await k2ops(['scheduler', 'logs', '--run', running.id.slice(0, 8), '-n', '100', '--home', home, '--json'])
+      expect(about.exitCode, about.stderr).toBe(0)
+      const entries = about.json.entries as Array<{event: string; runId?: string; id?: string; level: string}>
+      expect(entries.every((entry) => (entry.runId ?? entry.id) === running.id)).toBe(true)
+      expect(entries.map((entry) => entry.event)).toEqual(expect.arrayContaining(['run.scheduled', 'run.started', 'run.cancel_requested', 'run.cancelled']))
+      const warnings = await k2ops(['scheduler', 'logs', '--level', 'warn', '-n', '100', '--home', home, '--json'])
+      expect((warnings.json.entries as Array<{level: string}>).every((entry) => ['warn', 'error'].includes(entry.level))).toBe(true)
+      const later = await k2ops(['scheduler', 'logs', '--since', '+1h', '--home', home])
+      expect(later.exitCode).toBe(0)
+      expect(later.stdout).toMatch(/^No line of .+scheduler\.log matches \(\d+ lines in it\)\.$/)
+      const recent = await k2ops(['scheduler', 'logs', '--since', '10m', '--level', 'info', '-n', '1', '--home', home])
+      expect(recent.stdout).toMatch(/^\S+ (INFO|WARN|ERROR) +\S+/)
+      const bad = await k2ops(['scheduler', 'logs', '--since', 'yesterday', '--home', home])
+      expect(bad.exitCode).toBe(2)
+      expect(bad.stderr.split('\n')[0]).toMatch(/^k2ops: --since: /)
     } finally {
       await holder.release()
     }
