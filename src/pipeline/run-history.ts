@@ -1,7 +1,8 @@
 import {existsSync, readFileSync} from 'node:fs'
 import {randomUUID} from 'node:crypto'
-import {dirname} from 'node:path'
+import {dirname, join} from 'node:path'
 
+import {forgetHeartbeat, lastSeenAlive} from './heartbeat.js'
 import {appendPrivateFile, privateDir} from './private-files.js'
 import {currentProcess, isOwnerAlive} from './process-owner.js'
 import {closeRun, openRun, setRunProgress} from './run-signals.js'
@@ -91,8 +92,9 @@ export class RunHistory {
 
   finish(run: RunRecord, outcome: Partial<RunRecord> & {state: RunState}): RunRecord {
     closeRun(run.id)
-    const endedAt = new Date(this.clock())
-    const record: RunRecord = {...run, ...outcome, endedAt: formatMillis(endedAt.getTime()), durationMs: endedAt.getTime() - Date.parse(run.startedAt)}
+    // An outcome may say when the run ended (a crash: when its process was last seen alive).
+    const endedMs = outcome.endedAt === undefined ? this.clock() : Date.parse(outcome.endedAt)
+    const record: RunRecord = {...run, ...outcome, endedAt: formatMillis(endedMs), durationMs: endedMs - Date.parse(run.startedAt)}
     this.append(record)
     return record
   }
@@ -122,8 +124,10 @@ export class RunHistory {
   markCrashed(): RunRecord[] {
     const crashed: RunRecord[] = []
     for (const run of this.stored().values()) {
-      if (this.ownerIsGone(run)) crashed.push(this.finish(run, crashedOutcome(run)))
+      if (this.ownerIsGone(run)) crashed.push(this.finish(run, this.crashedOutcome(run)))
     }
+
+    if (this.file) for (const run of crashed) forgetHeartbeat(join(dirname(this.file), 'alive'), run)
 
     return crashed
   }
@@ -137,7 +141,18 @@ export class RunHistory {
 
   /** A run as readers see it: one left open by a process that is gone reads as Crashed. */
   private asRead(run: RunRecord): RunRecord {
-    return this.ownerIsGone(run) ? {...run, ...crashedOutcome(run)} : run
+    if (!this.ownerIsGone(run)) return run
+    const outcome = this.crashedOutcome(run)
+    return {...run, ...outcome, ...(outcome.endedAt !== undefined && {durationMs: Date.parse(outcome.endedAt) - Date.parse(run.startedAt)})}
+  }
+
+  /** Crashed, at the time its process was last seen alive (its heartbeat) when that is known. */
+  private crashedOutcome(run: RunRecord): {state: 'Crashed'; error: string; endedAt?: string} {
+    const seen = this.file === null ? undefined : lastSeenAlive(join(dirname(this.file), 'alive'), run)
+    const error = `process ${run.pid} ended while the run was ${run.state}`
+    if (seen === undefined) return {state: 'Crashed', error}
+    const endedAt = formatMillis(Math.max(Date.parse(run.startedAt), Math.floor(seen)))
+    return {state: 'Crashed', error: `${error} (last seen alive at ${endedAt})`, endedAt}
   }
 
   private ownerIsGone(run: RunRecord): boolean {
@@ -166,8 +181,4 @@ export class RunHistory {
     privateDir(dirname(this.file))
     appendPrivateFile(this.file, JSON.stringify(record) + '\n')
   }
-}
-
-function crashedOutcome(run: RunRecord): {state: 'Crashed'; error: string} {
-  return {state: 'Crashed', error: `process ${run.pid} ended while the run was ${run.state}`}
 }

@@ -1,4 +1,8 @@
+import {dirname, join} from 'node:path'
+
 import type {RunHistory, RunRecord} from './run-history.js'
+
+import {startHeartbeat} from './heartbeat.js'
 
 // The runs this process has open (trigger, backfill, recover from the command line), and what a
 // SIGINT (Ctrl-C) or a SIGTERM (kill, systemd, `k2ops runs cancel`) does to them: each is recorded
@@ -14,10 +18,13 @@ interface OpenRun {
 }
 
 const openRuns = new Map<string, OpenRun>()
+/** Stops this process's heartbeat: it beats while any run is open. */
+let stopHeartbeat: (() => void) | undefined
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const
 
 export function openRun(history: RunHistory, run: RunRecord): void {
   openRuns.set(run.id, {history, run})
+  if (history.file) stopHeartbeat ??= startHeartbeat(join(dirname(history.file), 'alive'))
   for (const signal of SIGNALS) if (!process.listeners(signal).includes(onSignal)) process.once(signal, onSignal)
 }
 
@@ -28,7 +35,10 @@ export function setRunProgress(id: string, kept: string): void {
 
 export function closeRun(id: string): void {
   openRuns.delete(id)
-  if (openRuns.size === 0) for (const signal of SIGNALS) process.removeListener(signal, onSignal)
+  if (openRuns.size > 0) return
+  for (const signal of SIGNALS) process.removeListener(signal, onSignal)
+  stopHeartbeat?.()
+  stopHeartbeat = undefined
 }
 
 function onSignal(signal: NodeJS.Signals): void {

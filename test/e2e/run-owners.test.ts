@@ -100,12 +100,18 @@ describe('runs whose process is gone', () => {
     const backfill = startBackfill(home)
     const run = await until('the backfill to be Running', () => runningIn(home))
     expect(run).toMatchObject({flow: 'backfill', pid: backfill.pid})
+    const killedAt = Date.now()
     process.kill(backfill.pid!, 'SIGKILL')
     expect((await backfill).signal).toBe('SIGKILL')
     expect(lastStored(home, run.id)?.state).toBe('Running')
 
+    // Crashed when its process was last seen alive (its heartbeat), not when somebody looked.
     const runs = await k2ops(['runs', '--home', home, '--json'], env)
-    expect(runs.json.runs.find((r: RunRecord) => r.id === run.id)).toMatchObject({state: 'Crashed', error: `process ${backfill.pid} ended while the run was Running`})
+    const crashed = runs.json.runs.find((r: RunRecord) => r.id === run.id) as RunRecord
+    expect(crashed).toMatchObject({state: 'Crashed', error: `process ${backfill.pid} ended while the run was Running (last seen alive at ${crashed.endedAt})`})
+    expect(Date.parse(crashed.endedAt!)).toBeLessThanOrEqual(killedAt)
+    expect(Date.parse(crashed.endedAt!)).toBeGreaterThanOrEqual(Date.parse(run.startedAt))
+    expect(crashed.durationMs).toBe(Date.parse(crashed.endedAt!) - Date.parse(run.startedAt))
     const crashedOnly = await k2ops(['runs', '--home', home, '--state', 'Crashed', '--json'], env)
     expect(crashedOnly.json.runs.map((r: RunRecord) => r.id)).toEqual([run.id])
 
@@ -185,7 +191,7 @@ describe('a scheduler killed with SIGKILL', () => {
       started.push(second.pid)
       const logs = await k2ops(['scheduler', 'logs', '--home', home, '-n', '200', '--json'])
       expect(logs.json.entries.filter((entry: {event: string}) => entry.event === 'run.crashed').map((entry: {id: string}) => entry.id)).toContain(waiting.flow_run.id)
-      expect(lastStored(home, waiting.flow_run.id)).toMatchObject({state: 'Crashed', error: `process ${daemon.pid} ended while the run was Scheduled`})
+      expect(lastStored(home, waiting.flow_run.id)).toMatchObject({state: 'Crashed', error: expect.stringMatching(new RegExp(`^process ${daemon.pid} ended while the run was Scheduled \\(last seen alive at \\S+Z\\)$`))})
 
       await until('the orphaned flow process to end', () => (isProcessRunning(flow) ? undefined : true), 15_000)
       expect(lastStored(home, run.id)).toMatchObject({state: 'Crashed', error: expect.stringContaining(String(daemon.pid))})

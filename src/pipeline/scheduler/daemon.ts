@@ -1,6 +1,7 @@
 import type {Server} from 'node:http'
 
 import {existsSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
 
 import type {Home} from '../home.js'
 import type {SchedulerLog} from './types.js'
@@ -8,6 +9,7 @@ import type {SchedulerLog} from './types.js'
 import {K2Error, ExitCode} from '../errors.js'
 import {Deployment, loadDeployments} from '../deployments.js'
 import {engineTarget} from '../engine/index.js'
+import {startHeartbeat} from '../heartbeat.js'
 import {currentProcess} from '../process-owner.js'
 import {RunHistory} from '../run-history.js'
 import {formatMillis} from '../time.js'
@@ -54,6 +56,8 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     echo: options.echo,
   })
   let server: Server | undefined
+  // The daemon owns its queued and running runs: its heartbeat dates them if it dies.
+  const stopHeartbeat = startHeartbeat(join(home.stateDir, 'alive'))
   try {
     const history = new RunHistory(home.runHistoryFile)
     for (const run of history.markCrashed()) log('warn', 'run.crashed', {id: run.id, flow: run.flow, pid: run.pid, error: run.error})
@@ -120,6 +124,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     server?.close()
     throw error
   } finally {
+    stopHeartbeat()
     releaseDaemonState(files.stateFile)
     await closeLog()
   }
