@@ -1,7 +1,7 @@
-import {distance} from 'fastest-levenshtein'
 import * as v from 'valibot'
 import {createRequire} from 'node:module'
 
+import {unknownKeyText} from './config-key-typos.js'
 import {MICROS_PER_DAY, MICROS_PER_SECOND, parseDuration, parseIsoInstant} from './time.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe} from './timeframes.js'
 
@@ -30,35 +30,6 @@ function section<E extends Entries>(entries: E, allowed = 'an object') {
     v.custom<Record<string, unknown>>(isPlainObject, allowed),
     v.strictObject(entries, (issue) => (isUnknownKey(issue) ? unknownKeyText(String(issue.input), known) : allowed)),
   )
-}
-
-function unknownKeyText(key: string, known: string[]): string {
-  const near = nearestKey(key, known)
-  return `unknown key (${near ? `did you mean '${near}'? ` : ''}known: ${known.join(', ')})`
-}
-
-/**
- * The known key a typo most likely meant: the one a few edits away; else one that the key is the
- * beginning of with a typo or two (`lockTimout` for lockTimeoutSeconds), or a part of (`1m` for
- * ohlcv-1m-scheduled, as the commands accept it).
- */
-function nearestKey(key: string, known: string[]): string | undefined {
-  const typed = key.toLowerCase()
-  const edits = closest(known, (name) => distance(typed, name))
-  // A short key may differ by less than its length: `x` is no typo of anything.
-  if (edits.cost <= Math.min(Math.max(2, Math.floor(key.length / 3)), key.length - 1)) return edits.name
-  const part = closest(known, (name) => (typed.length >= 2 && name.includes(typed) ? 0 : distance(typed, name.slice(0, typed.length))))
-  return part.cost <= Math.floor(key.length / 4) ? part.name : undefined
-}
-
-function closest(known: string[], cost: (lowerCaseName: string) => number): {name?: string; cost: number} {
-  let best: {name?: string; cost: number} = {cost: Infinity}
-  for (const name of known) {
-    const own = cost(name.toLowerCase())
-    if (own < best.cost) best = {name, cost: own}
-  }
-
-  return best
 }
 
 function integer(min: number, max: number, allowed = `an integer from ${min} to ${max}`) {
@@ -155,11 +126,18 @@ export const THRESHOLDS_SCHEMA = section({
 })
 
 const MAX_SECONDS = 86_400
+const BACKOFF_ALLOWED = 'a factor from 1 (the same delay every time) to 10'
+/** What a failed attempt may be retried for; a data error (a bad tape, a damaged table) never is. */
+export const RETRYABLE_FAILURES = ['busy', 'engine', 'other'] as const
+const RETRY_ON_ALLOWED = `a list of ${RETRYABLE_FAILURES.join(', ')} (a data error is never retried)`
 /** What every deployment may set; a flow's also its lookback. */
 const runSettings = {
   cron: v.optional(cron),
   retries: v.optional(integer(0, 100)),
   retryDelaySeconds: v.optional(integer(0, MAX_SECONDS)),
+  retryBackoff: v.optional(v.pipe(v.number(BACKOFF_ALLOWED), v.minValue(1, BACKOFF_ALLOWED), v.maxValue(10, BACKOFF_ALLOWED))),
+  retryJitterSeconds: v.optional(integer(0, MAX_SECONDS)),
+  retryOn: v.optional(v.array(v.picklist(RETRYABLE_FAILURES, RETRY_ON_ALLOWED), RETRY_ON_ALLOWED)),
   timeoutSeconds: v.optional(integer(0, MAX_SECONDS, `an integer from 0 (no timeout) to ${MAX_SECONDS}`)),
   paused: v.optional(v.boolean('true or false')),
 }

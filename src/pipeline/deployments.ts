@@ -1,7 +1,7 @@
 import {Cron} from 'croner'
 
 import {checkedSection, updateConfigFile} from './config-file.js'
-import {DEPLOYMENTS_SCHEMA, MAINTENANCE_DEPLOYMENT} from './config-schema.js'
+import {DEPLOYMENTS_SCHEMA, MAINTENANCE_DEPLOYMENT, RETRYABLE_FAILURES} from './config-schema.js'
 import {UsageError} from './errors.js'
 import {parseDuration} from './time.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe} from './timeframes.js'
@@ -19,6 +19,11 @@ export interface Deployment {
   lookbackMicros: number
   retries: number
   retryDelaySeconds: number
+  /** The delay before retry n is retryDelaySeconds × retryBackoff^(n−1), plus up to retryJitterSeconds. */
+  retryBackoff: number
+  retryJitterSeconds: number
+  /** The failures retried: a busy warehouse, an engine that could not start, any other but a data error. */
+  retryOn: RetryableFailure[]
   timeoutSeconds: number
   paused: boolean
   /** The runbook's duration target. */
@@ -43,13 +48,20 @@ export interface DeploymentOverrides {
   lookback?: string
   retries?: number
   retryDelaySeconds?: number
+  retryBackoff?: number
+  retryJitterSeconds?: number
+  retryOn?: RetryableFailure[]
   timeoutSeconds?: number
   paused?: boolean
 }
 
+export type RetryableFailure = (typeof RETRYABLE_FAILURES)[number]
+
 export const DEFAULT_RETRIES = 2
 export const DEFAULT_RETRY_DELAY_SECONDS = 60
 export const DEFAULT_TIMEOUT_SECONDS = 300
+/** A flow that found the warehouse busy, or its engine not starting, may well succeed a minute later; a failing query would fail again. */
+export const DEFAULT_RETRY_ON: RetryableFailure[] = ['busy', 'engine']
 
 /**
  * The five flow deployments of the runbook and the maintenance one, with the config file's
@@ -62,6 +74,9 @@ export function loadDeployments(overrides: unknown, where = 'config.json: deploy
   const settings = (own: DeploymentOverrides) => ({
     retries: own.retries ?? DEFAULT_RETRIES,
     retryDelaySeconds: own.retryDelaySeconds ?? DEFAULT_RETRY_DELAY_SECONDS,
+    retryBackoff: own.retryBackoff ?? 1,
+    retryJitterSeconds: own.retryJitterSeconds ?? 0,
+    retryOn: own.retryOn ?? DEFAULT_RETRY_ON,
     timeoutSeconds: own.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
   })
   const flows = TIMEFRAMES.map((tf): Deployment => {

@@ -48,7 +48,7 @@ const BAD_FILES: Array<[string, string]> = [
   ['{"deployments": {"ohlcv-1h-scheduled": {"retries": -1}}}', 'deployments.ohlcv-1h-scheduled.retries: -1 is not allowed: an integer from 0 to 100'],
   ['{"deployments": {"ohlcv-1h-scheduled": {"timeoutSeconds": 1e9}}}', 'deployments.ohlcv-1h-scheduled.timeoutSeconds: 1000000000 is not allowed: an integer from 0 (no timeout) to 86400'],
   ['{"deployments": {"ohlcv-1h-scheduled": {"paused": "yes"}}}', 'deployments.ohlcv-1h-scheduled.paused: "yes" is not allowed: true or false'],
-  ['{"deployments": {"ohlcv-1h-scheduled": {"retires": 3}}}', "deployments.ohlcv-1h-scheduled.retires: unknown key (did you mean 'retries'? known: cron, lookback, retries, retryDelaySeconds, timeoutSeconds, paused)"],
+  ['{"deployments": {"ohlcv-1h-scheduled": {"retires": 3}}}', "deployments.ohlcv-1h-scheduled.retires: unknown key (did you mean 'retries'? known: cron, lookback, retries, retryDelaySeconds, retryBackoff, retryJitterSeconds, retryOn, timeoutSeconds, paused)"],
   ['{"ingest": {"earliestTime": "yesterday"}}', 'ingest.earliestTime: "yesterday" is not allowed: an ISO-8601 instant such as 2009-01-01T00:00:00Z, from 1970-01-01 to 2100-01-01'],
   ['{"ingest": {"maxFuture": "1y"}}', 'ingest.maxFuture: "1y" is not allowed: a duration such as 1h or 1d, from 0s to 30d'],
   ['[1]', '[1] is not allowed: a JSON object'],

@@ -1,5 +1,5 @@
 import type {Deployment} from '../../src/pipeline/deployments.js'
-import type {FlowExecutor, LogLevel} from '../../src/pipeline/scheduler/types.js'
+import type {FailureKind, FlowExecutor, LogLevel} from '../../src/pipeline/scheduler/types.js'
 
 import {loadDeployments} from '../../src/pipeline/deployments.js'
 import {RunHistory} from '../../src/pipeline/run-history.js'
@@ -17,8 +17,10 @@ export interface FakeFlow {
   durationMs?: number
   /** Attempts 1..failAttempts fail (Infinity: every one). */
   failAttempts?: number
-  /** Fail by throwing instead of returning Failed. */
+  /** Fail by throwing instead of returning Failed (the runner cannot tell why: an `other` failure). */
   throws?: boolean
+  /** What kind of failure a returned Failed is (default busy: retried by default). */
+  failure?: FailureKind
   /** Never settle until the signal aborts. */
   hang?: boolean
 }
@@ -59,7 +61,7 @@ export function fakeExecutor(clock: FakeClock, flows: Partial<Record<Timeframe, 
       if (signal.aborted) return {state: 'Failed', error: 'the flow process was stopped'}
       if ((run.attempt ?? 1) <= (flow.failAttempts ?? 0)) {
         if (flow.throws) throw new Error(`warehouse busy (attempt ${run.attempt})`)
-        return {state: 'Failed', error: `bad tape (attempt ${run.attempt})`}
+        return {state: 'Failed', error: `bad tape (attempt ${run.attempt})`, failure: flow.failure ?? 'busy'}
       }
 
       return {state: 'Completed', fields: {candles: 42, trades: 1000}}

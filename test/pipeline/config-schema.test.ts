@@ -29,3 +29,17 @@ describe('the config schema', () => {
     for (const size of ['1000', '80%', 'abc', '10GBs', '1000b', '10MB', '0GB', 'none', '-1']) expect(validate(MEMORY_LIMIT, size).issues, size).toBeDefined()
   })
 })
+
+describe('the retry policy of a deployment', () => {
+  it('takes retryBackoff, retryJitterSeconds and retryOn, and never lets a data error be retried', async () => {
+    const {loadDeployments} = await import('../../src/pipeline/deployments.js')
+    const [oneMinute] = loadDeployments({'ohlcv-1m-scheduled': {retryBackoff: 2, retryJitterSeconds: 5, retryOn: ['busy']}})
+    expect(oneMinute).toMatchObject({retryBackoff: 2, retryJitterSeconds: 5, retryOn: ['busy']})
+    // Defaults: the same delay every time, no jitter; a busy warehouse and an engine that did not start are retried.
+    expect(loadDeployments(undefined)[1]).toMatchObject({retryBackoff: 1, retryJitterSeconds: 0, retryOn: ['busy', 'engine']})
+    expect(() => loadDeployments({'ohlcv-1m-scheduled': {retryOn: ['data']}})).toThrow(
+      'config.json: deployments.ohlcv-1m-scheduled.retryOn.0: "data" is not allowed: a list of busy, engine, other (a data error is never retried)',
+    )
+    expect(() => loadDeployments({'ohlcv-1m-scheduled': {retryBackoff: 0.5}})).toThrow(/retryBackoff: 0\.5 is not allowed: a factor from 1/)
+  })
+})

@@ -1,5 +1,7 @@
 import type {RunRecord} from '../run-history.js'
-import type {FlowExecutor, FlowOutcome} from './types.js'
+import type {FailureKind, FlowExecutor, FlowOutcome} from './types.js'
+
+import {ExitCode} from '../errors.js'
 
 import {FLOW_FIELDS} from './types.js'
 
@@ -35,7 +37,7 @@ export function childProcessExecutor(options: ChildExecutorOptions): FlowExecuto
 
 function outcomeOf(stdout: string, stderr: string, exitCode: number | undefined, canceled: boolean): FlowOutcome {
   if (canceled) return {state: 'Failed', error: 'the flow process was stopped'}
-  let parsed: {runs?: RunRecord[]; error?: {message?: string}} | undefined
+  let parsed: {runs?: RunRecord[]; error?: {message?: string; code?: string}} | undefined
   try {
     parsed = JSON.parse(stdout) as typeof parsed
   } catch {
@@ -51,5 +53,17 @@ function outcomeOf(stdout: string, stderr: string, exitCode: number | undefined,
   if (exitCode === 0 && parsed && !parsed.runs && !parsed.error) return {state: 'Completed'}
 
   const why = run?.error ?? parsed?.error?.message ?? (stderr.trim().split('\n').pop() || `the flow process exited ${exitCode}`)
-  return {state: 'Failed', error: why}
+  return {state: 'Failed', error: why, failure: failureKind(exitCode, parsed?.error?.code)}
+}
+
+/** The error codes of an engine that could not start (Java or Spark missing, the driver not coming up or lost). */
+const ENGINE_START_FAILURES = new Set(['java_not_found', 'spark_not_installed', 'spark_start_failed', 'spark_start_timeout', 'spark_driver_lost'])
+/** Errors in the data or the tables: another attempt would find the same. */
+const DATA_ERRORS = new Set(['bad_input', 'schema_mismatch', 'spark_table_damaged', 'spark_file_missing'])
+
+function failureKind(exitCode: number | undefined, code: string | undefined): FailureKind {
+  if (exitCode === ExitCode.busy) return 'busy'
+  if (code !== undefined && ENGINE_START_FAILURES.has(code)) return 'engine'
+  if (code !== undefined && DATA_ERRORS.has(code)) return 'data'
+  return 'other'
 }

@@ -1,7 +1,7 @@
 import type {Deployment} from '../deployments.js'
 import type {RunRecord} from '../run-history.js'
 import type {RunRecorder} from './run-records.js'
-import type {Clock, FlowExecutor, FlowOutcome} from './types.js'
+import type {Clock, FailureKind, FlowExecutor, FlowOutcome} from './types.js'
 
 import {errorMessage} from '../errors.js'
 
@@ -19,6 +19,7 @@ export interface AttemptResult {
   fields?: FlowOutcome['fields']
   /** A run cancelled by someone (not by a scheduler stop): who and when. */
   cancelled?: Cancellation
+  failure?: FailureKind
 }
 
 export interface Cancellation {
@@ -71,18 +72,19 @@ export async function runAttempts(context: AttemptContext, deployment: Deploymen
     context.current.record = record
     context.current.attempt = null
     const result = await attemptOnce(context, deployment, record)
-    const retry = result.state === 'Failed' && attempt <= deployment.retries
+    const retry = result.state === 'Failed' && attempt <= deployment.retries && isRetryable(deployment, result.failure)
     if (!retry || context.stopping() || context.current.cancelled) {
       records.finish(record, result, retry ? NOT_RETRIED : undefined)
       return
     }
 
-    records.logRun('warn', 'run.retry', record, {error: result.error, delaySeconds: deployment.retryDelaySeconds})
+    const delayMs = retryDelayMs(deployment, attempt)
+    records.logRun('warn', 'run.retry', record, {error: result.error, failure: result.failure ?? 'other', delaySeconds: delayMs / 1000})
     note = `attempt ${attempt} failed: ${result.error ?? 'no reason given'}`
     // The runner keeps the slot while it waits: nothing else runs meanwhile. Simple and
     // predictable (the flow's retry comes before the ticks queued behind it), at the cost of up
     // to retries × retryDelaySeconds of delay for the other flows.
-    await context.clock.sleep(deployment.retryDelaySeconds * 1000, AbortSignal.any([context.stopSignal, cancelSignal.signal]))
+    await context.clock.sleep(delayMs, AbortSignal.any([context.stopSignal, cancelSignal.signal]))
     const {cancelled} = context.current
     if (cancelled) {
       records.finish(record, cancelledResult(cancelled, result.fields))
@@ -142,4 +144,16 @@ function attemptResult(outcome: FlowOutcome, signal: AbortSignal, deployment: De
 
 function cancelledResult(cancelled: Cancellation, fields: FlowOutcome['fields']): AttemptResult {
   return {state: 'Cancelled', error: `cancelled by ${cancelled.by}`, fields, cancelled}
+}
+
+/** A data error is never retried; the others as the deployment's retryOn says (absent kind: other). */
+function isRetryable(deployment: Deployment, failure: FailureKind | undefined): boolean {
+  const kind = failure ?? 'other'
+  return kind !== 'data' && deployment.retryOn.includes(kind)
+}
+
+/** retryDelaySeconds × retryBackoff^(attempt − 1), plus a random jitter up to retryJitterSeconds. */
+export function retryDelayMs(deployment: Pick<Deployment, 'retryDelaySeconds' | 'retryBackoff' | 'retryJitterSeconds'>, attempt: number): number {
+  const base = deployment.retryDelaySeconds * deployment.retryBackoff ** (attempt - 1)
+  return Math.round((base + Math.random() * deployment.retryJitterSeconds) * 1000)
 }

@@ -16,6 +16,8 @@ export const FLOW_FIELDS = ['rangeFrom', 'rangeTo', 'candles', 'removed', 'trade
 export interface FlowOutcome {
   state: 'Completed' | 'Failed'
   error?: string
+  /** What kind of failure (absent: other): busy (exit 4), engine (it could not start), data (never retried). */
+  failure?: FailureKind
   fields?: Partial<Pick<RunRecord, (typeof FLOW_FIELDS)[number]>>
 }
 
@@ -37,3 +39,5 @@ export interface EnqueueRequest {
   /** The cron tick a scheduled run is for (ms). */
   scheduledFor?: number
 }
+
+export type FailureKind = 'busy' | 'engine' | 'data' | 'other'

@@ -112,12 +112,30 @@ describe('ScheduleRunner', () => {
       expect(events.filter((entry) => entry.event === 'run.failed')).toHaveLength(1)
     })
 
-    it('ends Completed at attempt 2 when the first attempt throws and the second succeeds', async () => {
-      const {clock, calls, runs} = startRunner({at: '2024-08-10T00:14:00Z', historyFile: historyFile(), flows: {'1h': {durationMs: 0, failAttempts: 1, throws: true}}})
+    it('ends Completed at attempt 2 when the first attempt throws and the second succeeds (retryOn other)', async () => {
+      const deployments = withOverrides({'ohlcv-1h-scheduled': {retryOn: ['busy', 'engine', 'other']}})
+      const {clock, calls, runs} = startRunner({at: '2024-08-10T00:14:00Z', historyFile: historyFile(), deployments, flows: {'1h': {durationMs: 0, failAttempts: 1, throws: true}}})
       await clock.advanceTo('2024-08-10T00:18:00Z')
 
       expect(calls.filter((call) => call.timeframe === '1h').map((call) => hhmmss(call.startedAt))).toEqual(['00:15:01', '00:16:01'])
       expect(runs().find((run) => run.timeframe === '1h')).toMatchObject({state: 'Completed', attempt: 2, note: 'attempt 1 failed: warehouse busy (attempt 1)', candles: 42})
+    })
+
+    it('retries only what retryOn names, never a data error, with exponential backoff', async () => {
+      const deployments = withOverrides({
+        'ohlcv-5m-scheduled': {retries: 3, retryDelaySeconds: 10, retryBackoff: 2},
+        'ohlcv-30m-scheduled': {retries: 5, retryOn: ['busy', 'engine', 'other']},
+      })
+      const flows = {'5m': {durationMs: 0, failAttempts: Infinity}, '30m': {durationMs: 0, failAttempts: Infinity, failure: 'data' as const}, '1h': {durationMs: 0, failAttempts: Infinity, throws: true}}
+      const {clock, calls, runs} = startRunner({at: '2024-08-10T00:04:00Z', historyFile: historyFile(), deployments, flows})
+      await clock.advanceTo('2024-08-10T00:20:00Z')
+
+      // Busy: retried after 10, 20 and 40 s.
+      expect(calls.filter((call) => call.timeframe === '5m' && call.scheduledFor === '2024-08-10T00:05:00Z').map((call) => hhmmss(call.startedAt))).toEqual(['00:05:01', '00:05:11', '00:05:31', '00:06:11'])
+      // A data error, and (by default) a failure of unknown kind: one attempt each.
+      expect(calls.filter((call) => call.timeframe === '30m')).toHaveLength(1)
+      expect(calls.filter((call) => call.timeframe === '1h')).toHaveLength(1)
+      expect(runs().find((run) => run.timeframe === '30m')).toMatchObject({state: 'Failed', attempt: 1})
     })
 
     it('records a hung flow TimedOut at exactly 300 s, without retry, and runs the queued flows afterwards', async () => {
