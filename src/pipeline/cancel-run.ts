@@ -39,7 +39,7 @@ export async function cancelRun(home: Home, idOrPrefix: string, options: CancelO
     throw new K2Error(`run ${run.id} already ended ${run.state}${run.endedAt ? ` at ${run.endedAt}` : ''}: nothing to cancel`, {code: 'run_ended', exit: ExitCode.failed})
   }
 
-  const {connectToScheduler} = await import('./scheduler/control.js')
+  const {connectToScheduler, findDaemon} = await import('./scheduler/control.js')
   const scheduler = await connectToScheduler(home)
   if (scheduler && scheduler.pid === run.pid) {
     const {waitForRun} = await import('./scheduler/daemon-api.js')
@@ -48,8 +48,10 @@ export async function cancelRun(home: Home, idOrPrefix: string, options: CancelO
     return {run: await waitForRun(scheduler.api, asked.flow_run, {timeoutMs: options.timeoutMs}), how: 'scheduler'}
   }
 
-  if (run.state === 'Scheduled') {
-    throw new K2Error(`run ${run.id} is queued in a scheduler (pid ${run.pid}) whose API does not answer`, {code: 'scheduler_unreachable', exit: ExitCode.failed, hint: 'k2ops scheduler status says why'})
+  // A run of the daemon is never cancelled by a signal to its process: that would stop the scheduler.
+  const daemon = findDaemon(home)
+  if (run.state === 'Scheduled' || (daemon.status === 'running' && daemon.daemon.pid === run.pid)) {
+    throw new K2Error(`run ${run.id} belongs to the scheduler (pid ${run.pid}), whose API does not answer`, {code: 'scheduler_unreachable', exit: ExitCode.failed, hint: 'k2ops scheduler status says why'})
   }
 
   return cancelCommandRun(history, run, options)
