@@ -5,6 +5,7 @@ import {afterAll, expect, it, vi} from 'vitest'
 
 import {k2ops} from '../helpers/cli.js'
 import {SPARK_START_TIMEOUT_MS, describeSpark} from '../helpers/spark.js'
+import {MAINTENANCE_DEPLOYMENT} from '../../src/pipeline/config-schema.js'
 import {stopDriver} from '../../src/pipeline/engine/spark/session.js'
 import {resolveHome} from '../../src/pipeline/home.js'
 import {isProcessRunning} from '../../src/pipeline/process-owner.js'
@@ -81,7 +82,8 @@ afterAll(async () => {
 describeSpark('k2ops scheduler on the Spark engine (real processes)', () => {
   it('runs the five flows on Spark one at a time, records them as on DuckDB, and stops its warm driver with it', async () => {
     mkdirSync(homeDir, {mode: 0o700})
-    const deployments = Object.fromEntries(TIMEFRAMES.map((tf) => [TIMEFRAME_SPECS[tf].deployment, {cron: YEARLY, retries: 0}]))
+    // The five flows only: maintenance (active on Spark, never run here) would catch up too.
+    const deployments = {...Object.fromEntries(TIMEFRAMES.map((tf) => [TIMEFRAME_SPECS[tf].deployment, {cron: YEARLY, retries: 0}])), [MAINTENANCE_DEPLOYMENT]: {paused: true}}
     writeFileSync(join(homeDir, 'config.json'), JSON.stringify({engine: 'spark', scheduler: {port: 0}, lockTimeoutSeconds: 120, deployments}))
     const init = await k2ops(['init', '--home', homeDir], env, {timeoutMs: SPARK_START_TIMEOUT_MS})
     expect(init.exitCode, init.stderr).toBe(0)
