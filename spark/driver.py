@@ -17,7 +17,9 @@ structs as objects.
 
 Requests run one at a time. A client whose connection closes while its request runs (it was killed)
 has its Spark jobs cancelled (job group, interruptOnCancel) and its remaining statements dropped, so
-nothing of it commits afterwards. Tracebacks go to stderr, which k2ops sends to the driver's log.
+nothing of it commits afterwards. Tracebacks go to the driver's log (--log), written before the
+answer leaves: a client told "see the log" finds the stack there. (Python's stderr reaches the log
+only through the JVM, which copies it on a thread of its own and may lag behind the answer.)
 """
 
 import argparse
@@ -42,9 +44,11 @@ def main():
     parser.add_argument("--socket", required=True)
     parser.add_argument("--idle-timeout", type=float, default=900.0, help="seconds without requests before exiting")
     parser.add_argument("--catalog", default="iceberg", help="the catalog name, for the secrets read from the environment")
+    parser.add_argument("--log", help="the driver's log, appended to (default: stderr)")
     args = parser.parse_args()
 
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s k2ops-driver[%(process)d] %(levelname)s %(message)s")
+    target = {"filename": args.log, "filemode": "a", "encoding": "utf-8"} if args.log else {"stream": sys.stderr}
+    logging.basicConfig(**target, level=logging.INFO, format="%(asctime)s k2ops-driver[%(process)d] %(levelname)s %(message)s")
     # Python renders TIMESTAMP values in its own local time zone: UTC makes them the stored instants.
     logging.getLogger("py4j").setLevel(logging.WARNING)
     os.environ["TZ"] = "UTC"

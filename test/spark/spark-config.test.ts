@@ -94,10 +94,10 @@ describe('the engine and spark settings', () => {
       'spark.driver.memory': '2g',
       'spark.sql.shuffle.partitions': '8',
     })
-    const files = {target: 'lake.md', dir: '/h/state/spark', socket: '/h/state/spark/x.sock', note: '', startLock: '', log: ''}
+    const files = {target: 'lake.md', dir: '/h/state/spark', socket: '/h/state/spark/x.sock', note: '', startLock: '', log: '/h/logs/spark-driver.log'}
     const args = submitArgs(home.spark, {sparkSubmit: '/s/bin/spark-submit', sparkHome: '/s', jars: ['/j/iceberg.jar']}, files, '/pkg/spark/driver.py')
     expect(args.slice(0, 6)).toEqual(['--master', 'spark://spark-master:7077', '--name', 'k2ops', '--jars', '/j/iceberg.jar'])
-    expect(args.slice(-7)).toEqual(['/pkg/spark/driver.py', '--socket', '/h/state/spark/x.sock', '--idle-timeout', '3600', '--catalog', 'lake'])
+    expect(args.slice(-9)).toEqual(['/pkg/spark/driver.py', '--socket', '/h/state/spark/x.sock', '--idle-timeout', '3600', '--catalog', 'lake', '--log', '/h/logs/spark-driver.log'])
     expect(args.join(' ')).not.toMatch(/\.(credential|token)=/)
   })
 

@@ -61,7 +61,7 @@ export function submitArgs(spark: SparkSettings, install: SparkInstall, files: D
   const args = ['--master', spark.master, '--name', 'k2ops']
   if (install.jars.length > 0) args.push('--jars', install.jars.join(','))
   for (const [key, value] of Object.entries(sparkConf(spark))) args.push('--conf', `${key}=${value}`)
-  args.push(driverScript, '--socket', files.socket, '--idle-timeout', String(spark.idleTimeoutMs / 1000), '--catalog', spark.catalog.name)
+  args.push(driverScript, '--socket', files.socket, '--idle-timeout', String(spark.idleTimeoutMs / 1000), '--catalog', spark.catalog.name, '--log', files.log)
   return args
 }
 
