@@ -1,8 +1,10 @@
 import * as v from 'valibot'
 import {createRequire} from 'node:module'
 
-import {unknownKeyText} from './config-key-typos.js'
-import {MICROS_PER_DAY, MICROS_PER_SECOND, parseDuration, parseIsoInstant} from './time.js'
+import {ALERTS_SCHEMA} from './alerts/alert-config.js'
+import type {ConfigIssue} from './config-rules.js'
+import {duration, integer, isPlainObject, nonEmptyText, nonNegative, number, section} from './config-rules.js'
+import {MICROS_PER_DAY, MICROS_PER_SECOND, parseIsoInstant} from './time.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe} from './timeframes.js'
 
 // croner is needed only for a cron in the file: loaded then (it ships CommonJS), so a command whose
@@ -16,46 +18,6 @@ const require = createRequire(import.meta.url)
  * valibot rather than zod: the same kind of schema at a tenth of the import cost (about 4 ms against
  * 40 ms on this machine), which every command that resolves its home pays.
  */
-
-type Entries = v.ObjectEntries
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-/** An object of the given keys, every one optional; any other key is an issue of its own. */
-function section<E extends Entries>(entries: E, allowed = 'an object') {
-  const known = Object.keys(entries)
-  return v.pipe(
-    v.custom<Record<string, unknown>>(isPlainObject, allowed),
-    v.strictObject(entries, (issue) => (isUnknownKey(issue) ? unknownKeyText(String(issue.input), known) : allowed)),
-  )
-}
-
-function integer(min: number, max: number, allowed = `an integer from ${min} to ${max}`) {
-  return v.pipe(v.number(allowed), v.integer(allowed), v.minValue(min, allowed), v.maxValue(max, allowed))
-}
-
-function number(min: number, max: number, allowed: string) {
-  return v.pipe(v.number(allowed), v.finite(allowed), v.minValue(min, allowed), v.maxValue(max, allowed))
-}
-
-const nonNegative = () => number(0, Number.MAX_VALUE, 'a non-negative number')
-
-/** A duration as the flags write it (`90s`, `10m`, `2h`, `2d`), within bounds. */
-function duration(minMicros: number, maxMicros: number, allowed: string) {
-  return v.pipe(
-    v.string(allowed),
-    v.check((text) => {
-      try {
-        const micros = parseDuration(text, '')
-        return micros >= minMicros && micros <= maxMicros
-      } catch {
-        return false
-      }
-    }, allowed),
-  )
-}
 
 const SIZE = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(b|bytes?|k|kb|kib|m|mb|mib|g|gb|gib|t|tb|tib)\s*$/i
 const SIZE_UNITS: Record<string, number> = {b: 1, byte: 1, bytes: 1, k: 1e3, kb: 1e3, kib: 1024, m: 1e6, mb: 1e6, mib: 1024 ** 2, g: 1e9, gb: 1e9, gib: 1024 ** 3, t: 1e12, tb: 1e12, tib: 1024 ** 4}
@@ -176,7 +138,6 @@ export const RETENTION_SCHEMA = section(
 
 const IDENTIFIER_ALLOWED = 'a SQL identifier: letters, digits and _, not starting with a digit'
 const identifier = v.pipe(v.string(IDENTIFIER_ALLOWED), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, IDENTIFIER_ALLOWED))
-const nonEmptyText = (allowed: string) => v.pipe(v.string(allowed), v.nonEmpty(allowed))
 
 // Secrets come from the environment (SparkSession's driver reads them there), never from a file
 // that a backup or a support ticket may carry along.
@@ -241,6 +202,8 @@ export const CONFIG_SCHEMA = section(
         port: v.optional(integer(0, 65_535)),
         logMaxBytes: v.optional(integer(1024, 1024 ** 4, 'an integer number of bytes from 1024 to 1099511627776 (1 TiB)')),
         logFiles: v.optional(integer(1, 1000)),
+        /** How often the daemon runs the freshness checks between runs, for alerts and /metrics (0: never). */
+        freshnessSeconds: v.optional(integer(0, 86_400, 'a whole number of seconds from 0 (never) to 86400')),
       }),
     ),
     retention: v.optional(RETENTION_SCHEMA),
@@ -256,6 +219,8 @@ export const CONFIG_SCHEMA = section(
     /** Which engine holds the trades and candles: DuckDB (the embedded default) or Spark on Iceberg tables. */
     engine: v.optional(ENGINE),
     spark: v.optional(SPARK_SCHEMA),
+    /** Where the scheduler sends alerts (webhook, Slack, PagerDuty), and which. */
+    alerts: v.optional(ALERTS_SCHEMA),
   },
   'a JSON object',
 )
@@ -263,12 +228,8 @@ export const CONFIG_SCHEMA = section(
 /** Settings read from `<home>/config.json`, as the schema guarantees them. */
 export type FileConfig = v.InferOutput<typeof CONFIG_SCHEMA>
 
-export type ConfigIssue = v.BaseIssue<unknown>
-
-/** A key the schema does not know (strictObject's issue), as opposed to a bad value. */
-export function isUnknownKey(issue: ConfigIssue): boolean {
-  return issue.type === 'strict_object' && issue.expected === 'never'
-}
+export {isUnknownKey} from './config-rules.js'
+export type {ConfigIssue} from './config-rules.js'
 
 /** The value as the schema guarantees it, or every issue found (the first of each pipe only). */
 export function validate<S extends v.GenericSchema>(schema: S, value: unknown): {output: v.InferOutput<S>; issues?: undefined} | {output?: undefined; issues: ConfigIssue[]} {

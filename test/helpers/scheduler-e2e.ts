@@ -39,8 +39,8 @@ export function token(home: string): string {
   return readFileSync(join(home, 'state', 'scheduler.token'), 'utf8').trim()
 }
 
-export async function startScheduler(home: string, extra: string[] = []): Promise<{pid: number; port: number}> {
-  const result = await k2ops(['scheduler', 'start', '--home', home, '--json', ...extra])
+export async function startScheduler(home: string, extra: string[] = [], env: Record<string, string> = {}): Promise<{pid: number; port: number}> {
+  const result = await k2ops(['scheduler', 'start', '--home', home, '--json', ...extra], env)
   expect(result.exitCode, result.stderr + result.stdout).toBe(0)
   started.push(result.json.pid)
   return result.json

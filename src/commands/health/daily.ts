@@ -84,6 +84,9 @@ flow runs and storage only. --prom-file also writes every figure for node_export
 
     // Cron mails and logs show the verdict line: it says the exit code that cron saw.
     const report = await this.finish('health daily', checks, now, {busy: procedure.busy, showExit: true})
+    // The scheduler's alerts read the verdict (a failed health daily, and its recovery).
+    const {recordHealthOutcome} = await import('../../pipeline/alerts/health-outcome.js')
+    recordHealthOutcome(home.stateDir, report, Number(process.exitCode ?? 0))
     if (this.flags['prom-file']) {
       const {prometheusText, writeFileAtomically} = await import('../../checks/prometheus.js')
       const {flowRunStats} = await import('../../pipeline/run-stats.js')

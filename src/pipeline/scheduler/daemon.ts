@@ -15,6 +15,7 @@ import {RunHistory} from '../run-history.js'
 import {formatMillis} from '../time.js'
 import {startApiServer, serverPort} from './api-server.js'
 import {childProcessExecutor} from './child-executor.js'
+import {daemonAlerts} from './daemon-alerts.js'
 import {keepLastGood} from './last-good.js'
 import {DaemonState, alreadyRunningError, claimDaemonState, daemonFiles, releaseDaemonState, updateDaemonState, writeToken} from './daemon-files.js'
 import {ScheduleRunner} from './schedule-runner.js'
@@ -22,6 +23,7 @@ import {systemClock} from './system-clock.js'
 import {DEFAULT_LOG_FILES, DEFAULT_LOG_MAX_BYTES, openSchedulerLog} from './scheduler-log.js'
 
 export const DEFAULT_API_PORT = 4242
+const ALERTS_STOP_MS = 5000
 
 export interface DaemonOptions {
   home: Home
@@ -62,12 +64,14 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     const history = new RunHistory(home.runHistoryFile)
     for (const run of history.markCrashed()) log('warn', 'run.crashed', {id: run.id, flow: run.flow, pid: run.pid, error: run.error})
     const token = writeToken(files.tokenFile)
-    const runner = new ScheduleRunner({
+    let runner!: ScheduleRunner
+    const alerts = daemonAlerts({home, bin: options.bin, history, log, busy: () => runner.busy, now: () => systemClock.now()})
+    runner = new ScheduleRunner({
       deployments: liveDeployments(home, log),
       executor: childProcessExecutor({bin: options.bin, home: home.dir, warehouse: home.warehouse, env: process.env}),
       history,
       clock: systemClock,
-      log,
+      log: alerts.runnerLog,
       catchUp: options.catchUp,
       warehouse: target,
     })
@@ -81,6 +85,8 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       stopping ??= (async () => {
         log('info', 'scheduler.stopping', {why, timeoutSeconds})
         await runner.stop({timeoutMs: timeoutSeconds * 1000})
+        // Alerts under way get a few seconds; a receiver that is down does not hold the stop.
+        await alerts.monitor.stop(ALERTS_STOP_MS)
         await new Promise<void>((resolve) => {
           if (!server) return resolve()
           server.close(() => resolve())
@@ -92,7 +98,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     }
 
     const {SchedulerMetrics} = await import('./metrics.js')
-    const metrics = await SchedulerMetrics.create({history, snapshot: () => runner.snapshot(), now: () => systemClock.now()})
+    const metrics = await SchedulerMetrics.create({history, snapshot: () => runner.snapshot(), now: () => systemClock.now(), alerts: alerts.monitor})
     const port = settings.port ?? DEFAULT_API_PORT
     server = await startApiServer(port, {
       runner,
@@ -114,6 +120,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     updateDaemonState(files.stateFile, {...state, port: serverPort(server)})
     log('info', 'scheduler.started', {pid: process.pid, port: serverPort(server), home: home.dir, engine: home.engine, warehouse: target, catchUp: options.catchUp})
     runner.start()
+    alerts.monitor.start(alerts.intervalMs)
     // systemd and `kill` send SIGTERM; its default stop timeout is 90 s, so 60 s for the flow fits.
     process.once('SIGTERM', (signal) => void stop(60, signal))
     process.once('SIGINT', (signal) => void stop(60, signal))

@@ -1,5 +1,6 @@
 import type {Counter, Gauge, Histogram, Registry} from 'prom-client'
 
+import type {AlertMonitor} from '../alerts/alert-monitor.js'
 import type {RunHistory, RunRecord} from '../run-history.js'
 
 import {FINAL_STATES} from '../run-history.js'
@@ -10,6 +11,8 @@ export interface MetricsSource {
   snapshot(): {running: RunRecord | null; queue: RunRecord[]}
   /** Milliseconds since the epoch (the runner's clock). */
   now(): number
+  /** The alert monitor: its last freshness figures, and the alerts it sent or failed to send. */
+  alerts?: Pick<AlertMonitor, 'freshness' | 'deliveries'>
 }
 
 /** Seconds: from a 1m flow's routine run to a long backfill day on Spark. */
@@ -86,6 +89,7 @@ export class SchedulerMetrics {
         this.set(source.snapshot().queue.length)
       },
     })
+    if (source.alerts) alertMetrics(client, registry, source.alerts)
     client.collectDefaultMetrics({register: registry, prefix: 'k2ops_scheduler_'})
     return new SchedulerMetrics(registry, refresh, registry.contentType)
   }
@@ -109,4 +113,56 @@ function lastSuccess(runs: RunRecord[]): Map<string, number> {
   }
 
   return newest
+}
+
+/** Candle and source lag as of the daemon's last freshness evaluation, and the alerts sent and failed. */
+function alertMetrics(client: typeof import('prom-client'), registry: Registry, alerts: NonNullable<MetricsSource['alerts']>): void {
+  const lag = (name: string) => alerts.freshness()?.checks.filter((check) => check.name === name) ?? []
+  new client.Gauge({
+    name: 'k2ops_candle_lag_seconds',
+    help: 'How far the newest candle of each timeframe ends before the newest trade, as of the daemon\'s last freshness evaluation.',
+    labelNames: ['timeframe'],
+    registers: [registry],
+    collect(this: Gauge) {
+      this.reset()
+      for (const check of lag('candle_lag')) if (check.timeframe && check.value !== null) this.set({timeframe: check.timeframe}, check.value)
+    },
+  })
+  new client.Gauge({
+    name: 'k2ops_source_lag_seconds',
+    help: 'Age of the newest trade of each exchange, as of the daemon\'s last freshness evaluation.',
+    labelNames: ['exchange'],
+    registers: [registry],
+    collect(this: Gauge) {
+      this.reset()
+      for (const check of lag('source_lag')) {
+        for (const row of check.evidence ?? []) if (typeof row.exchange === 'string' && typeof row.lag_seconds === 'number') this.set({exchange: row.exchange}, row.lag_seconds)
+      }
+    },
+  })
+  new client.Gauge({
+    name: 'k2ops_freshness_evaluated_timestamp_seconds',
+    help: 'When the freshness figures above were measured, in seconds since the epoch (absent: not yet).',
+    registers: [registry],
+    collect(this: Gauge) {
+      this.reset()
+      const at = alerts.freshness()?.checkedAt
+      if (at) this.set(Date.parse(at) / 1000)
+    },
+  })
+  for (const [name, ok, help] of [
+    ['k2ops_alerts_sent_total', true, 'Alerts delivered, by target and event (retries of one alert count once).'],
+    ['k2ops_alerts_failed_total', false, 'Alerts given up on after every retry, by target and event.'],
+  ] as const) {
+    new client.Counter({
+      name,
+      help,
+      labelNames: ['target', 'event'],
+      registers: [registry],
+      collect(this: Counter) {
+        this.reset()
+        for (const entry of alerts.deliveries()) if (entry.ok === ok) this.inc({target: entry.target, event: entry.event}, entry.count)
+      },
+    })
+  }
 }

@@ -7,7 +7,9 @@ import {keepLastGood} from './last-good.js'
 import {type CurrentRun, STOPPED, cancelRun, runAttempts} from './run-attempts.js'
 import {RunRecorder} from './run-records.js'
 import {type TickPlan, catchUpPlan, dueTickPlans, lastSchedulerTick} from './tick-plans.js'
-import type {Clock, EnqueueRequest, FlowExecutor, LogLevel, SchedulerLog} from './types.js'
+import type {Clock, EnqueueRequest, FlowExecutor, LogLevel, RunnerSnapshot, SchedulerLog} from './types.js'
+
+export type {DeploymentState, RunnerSnapshot} from './types.js'
 
 export interface ScheduleRunnerOptions {
   /** Called at every decision, so pause/resume in the config file takes effect without a restart. */
@@ -23,19 +25,6 @@ export interface ScheduleRunnerOptions {
   warehouse: string
   /** Stored in run records (default process.pid). */
   pid?: number
-}
-
-export interface DeploymentState extends Deployment {
-  /** ISO-8601; null when paused. */
-  nextRun: string | null
-  /** The newest run of this deployment that ended (any final state but Skipped). */
-  lastRun: RunRecord | null
-}
-
-export interface RunnerSnapshot {
-  running: RunRecord | null
-  queue: RunRecord[]
-  deployments: DeploymentState[]
 }
 
 /**
@@ -115,6 +104,11 @@ export class ScheduleRunner {
     this.log('info', 'run.cancel_requested', {runId: id, deployment: this.current.record.deployment, by})
     cancelRun(this.current, {by, atMs: this.options.clock.now()})
     return {run: {...this.current.record}, wasRunning: true}
+  }
+
+  /** A run in the slot or queued. */
+  get busy(): boolean {
+    return this.current !== null || this.queue.length > 0
   }
 
   snapshot(): RunnerSnapshot {

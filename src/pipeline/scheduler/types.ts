@@ -41,3 +41,16 @@ export interface EnqueueRequest {
 }
 
 export type FailureKind = 'busy' | 'engine' | 'data' | 'other'
+
+export interface DeploymentState extends Deployment {
+  /** ISO-8601; null when paused. */
+  nextRun: string | null
+  /** The newest run of this deployment that ended (any final state but Skipped). */
+  lastRun: RunRecord | null
+}
+
+export interface RunnerSnapshot {
+  running: RunRecord | null
+  queue: RunRecord[]
+  deployments: DeploymentState[]
+}
