@@ -8,7 +8,7 @@ import {BIN, CliResult, k2ops} from '../helpers/cli.js'
 import {useTempDir} from '../helpers/temp-home.js'
 
 const DEPLOYMENT_NAMES = 'ohlcv-1m-scheduled, ohlcv-5m-scheduled, ohlcv-30m-scheduled, ohlcv-1h-scheduled, ohlcv-1d-scheduled, maintain-scheduled'
-const TOP_KEYS = 'warehouse, lockTimeoutSeconds, memoryLimit, threads, thresholds, deployments, scheduler, retention, maintenance, ingest, engine, spark'
+const TOP_KEYS = 'warehouse, lockTimeoutSeconds, memoryLimit, threads, thresholds, deployments, scheduler, retention, maintenance, ingest, engine, spark, alerts'
 const MEMORY = 'a DuckDB memory size such as 512MB, 4GB or 2GiB (units KB MB GB TB, KiB MiB GiB TiB), at least 16MB'
 const CRON = 'a five-field cron in UTC (minute hour day month weekday), e.g. */5 * * * *'
 
@@ -20,8 +20,14 @@ const BAD_FILES: Array<[string, string]> = [
   ['{"scheduler": {"port": 42.5}}', 'scheduler.port: 42.5 is not allowed: an integer from 0 to 65535'],
   ['{"scheduler": {"logMaxBytes": "x"}}', 'scheduler.logMaxBytes: "x" is not allowed: an integer number of bytes from 1024 to 1099511627776 (1 TiB)'],
   ['{"scheduler": {"logFiles": 0}}', 'scheduler.logFiles: 0 is not allowed: an integer from 1 to 1000'],
-  ['{"scheduler": {"logfiles": 3}}', "scheduler.logfiles: unknown key (did you mean 'logFiles'? known: port, logMaxBytes, logFiles)"],
+  ['{"scheduler": {"logfiles": 3}}', "scheduler.logfiles: unknown key (did you mean 'logFiles'? known: port, logMaxBytes, logFiles, freshnessSeconds)"],
   ['{"scheduler": []}', 'scheduler: [] is not allowed: an object'],
+  ['{"scheduler": {"freshnessSeconds": -1}}', 'scheduler.freshnessSeconds: -1 is not allowed: a whole number of seconds from 0 (never) to 86400'],
+  ['{"alerts": {"name": "x"}}', 'alerts: {"name":"x"} is not allowed: a list of alert targets ({"name", "type", ...})'],
+  ['{"alerts": [{"name": "x", "type": "teams", "url": "http://a"}]}', 'alerts.0.type: "teams" is not allowed: one of webhook, slack, pagerduty'],
+  ['{"alerts": [{"name": "x", "type": "slack", "url": "ftp://a"}]}', 'alerts.0.url: "ftp://a" is not allowed: an http:// or https:// URL'],
+  ['{"alerts": [{"name": "x", "type": "slack", "urlEnv": "A", "events": ["failed", "late"]}]}', 'alerts.0.events.1: "late" is not allowed: a list of failed, timed_out, crashed, failure_streak, candles_late, source_silent, health_daily'],
+  ['{"alerts": [{"name": "x", "type": "slack", "urlEnv": "A", "evnts": []}]}', "alerts.0.evnts: unknown key (did you mean 'events'? known: name, type, url, urlEnv, routingKey, routingKeyEnv, events, resolved, timeoutSeconds, retries, retryDelaySeconds)"],
   ['{"retention": {"1m": 1e8}}', 'retention.1m: 100000000 is not allowed: a whole number of days from 1 to 36500'],
   ['{"retention": {"trades": 0}}', 'retention.trades: 0 is not allowed: a whole number of days from 1 to 36500'],
   ['{"retention": {"1d": "1825"}}', 'retention.1d: "1825" is not allowed: a whole number of days from 1 to 36500'],
