@@ -86,8 +86,8 @@ export class RunHistory {
   }
 
   /** What an interruption of this open run keeps (e.g. "2 of 6 days done, through 2024-01-02"): told to the user and stored. */
-  progress(run: RunRecord, kept: string): void {
-    setRunProgress(run.id, kept)
+  progress(run: RunRecord, kept: string, rerun?: string): void {
+    setRunProgress(run.id, kept, rerun)
   }
 
   finish(run: RunRecord, outcome: Partial<RunRecord> & {state: RunState}): RunRecord {

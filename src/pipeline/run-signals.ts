@@ -15,6 +15,8 @@ interface OpenRun {
   run: RunRecord
   /** What an interruption keeps, as the run last said. */
   kept?: string
+  /** The command that finishes the job (default: this command line again). */
+  rerun?: string
 }
 
 const openRuns = new Map<string, OpenRun>()
@@ -28,9 +30,9 @@ export function openRun(history: RunHistory, run: RunRecord): void {
   for (const signal of SIGNALS) if (!process.listeners(signal).includes(onSignal)) process.once(signal, onSignal)
 }
 
-export function setRunProgress(id: string, kept: string): void {
+export function setRunProgress(id: string, kept: string, rerun?: string): void {
   const open = openRuns.get(id)
-  if (open) open.kept = kept
+  if (open) Object.assign(open, {kept}, rerun !== undefined && {rerun})
 }
 
 export function closeRun(id: string): void {
@@ -44,14 +46,14 @@ export function closeRun(id: string): void {
 function onSignal(signal: NodeJS.Signals): void {
   const how = signal === 'SIGINT' ? 'stopped by SIGINT (Ctrl-C) before it finished' : 'stopped by SIGTERM before it finished'
   const lines: string[] = []
-  for (const {history, run, kept} of [...openRuns.values()]) {
+  for (const {history, run, kept, rerun} of [...openRuns.values()]) {
     try {
       history.finish(run, {state: 'Cancelled', error: how, ...(kept !== undefined && {note: `kept: ${kept}`})})
     } catch {
       // Recording must not keep the process from stopping (a full disk, say).
     }
 
-    lines.push(`k2ops: ${run.flow} run ${run.id.slice(0, 8)} ${how}; recorded Cancelled. ${kept === undefined ? 'Nothing of it was kept' : `Kept: ${kept}`}; rerun \`${rerunCommand()}\` to finish.`)
+    lines.push(`k2ops: ${run.flow} run ${run.id.slice(0, 8)} ${how}; recorded Cancelled. ${kept === undefined ? 'Nothing of it was kept' : `Kept: ${kept}`}; rerun \`${rerun ?? rerunCommand()}\` to finish.`)
   }
 
   for (const other of SIGNALS) process.removeListener(other, onSignal)

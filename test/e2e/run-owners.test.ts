@@ -8,6 +8,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import type {RunRecord} from '../../src/pipeline/run-history.js'
 
 import {isProcessRunning} from '../../src/pipeline/process-owner.js'
+import {homeWithTrades} from '../helpers/backfill-home.js'
 import {BIN, k2ops} from '../helpers/cli.js'
 import {useTempDir} from '../helpers/temp-home.js'
 import {holdWarehouse} from '../helpers/warehouse-holder.js'
@@ -58,16 +59,6 @@ function lastLines(home: string): Map<string, RunRecord> {
 const lastStored = (home: string, id: string) => lastLines(home).get(id)
 const runningIn = (home: string) => [...lastLines(home).values()].find((run) => run.state === 'Running')
 
-/** A home with one trade a day for 150 days: a backfill over them takes seconds (a day per transaction). */
-async function homeWithTrades(dir: string): Promise<string> {
-  const home = join(dir, 'home')
-  const tape = join(dir, 'BTCUSDT-trades-2024-06-01.csv')
-  const first = Date.parse('2024-06-01T01:00:00Z')
-  writeFileSync(tape, Array.from({length: 150}, (_, day) => `${1000 + day},61837.63,0.02,1236.75,${first + day * 86_400_000},True,True`).join('\n') + '\n')
-  const ingest = await k2ops(['ingest', tape, '--home', home], env)
-  expect(ingest.exitCode, ingest.stderr).toBe(0)
-  return home
-}
 
 const BACKFILL = ['backfill', '--timeframe', 'all', '--from', '2024-06-01', '--to', '2024-11-01']
 
@@ -96,7 +87,7 @@ describe('runs whose process is gone', () => {
   const tempDir = useTempDir()
 
   it('a backfill killed with SIGKILL reads Crashed in runs, and health daily counts it', async () => {
-    const home = await homeWithTrades(tempDir())
+    const home = await homeWithTrades(tempDir(), env)
     const backfill = startBackfill(home)
     const run = await until('the backfill to be Running', () => runningIn(home))
     expect(run).toMatchObject({flow: 'backfill', pid: backfill.pid})
@@ -121,7 +112,7 @@ describe('runs whose process is gone', () => {
   })
 
   it('a trigger left Running by a dead process reads Crashed in scheduler status', async () => {
-    const home = await homeWithTrades(tempDir())
+    const home = await homeWithTrades(tempDir(), env)
     const dead = spawnSync('true').pid!
     const record = {id: 'left-running', flow: 'OHLCV-1m-Pipeline', deployment: 'ohlcv-1m-scheduled', timeframe: '1m', trigger: 'manual', state: 'Running', startedAt: '2024-11-30T23:50:00.000Z', pid: dead, warehouse: join(home, 'warehouse.duckdb')}
     mkdirSync(join(home, 'state'), {recursive: true})
@@ -131,7 +122,7 @@ describe('runs whose process is gone', () => {
   })
 
   it('a backfill stopped with SIGTERM records its run Cancelled before it ends', async () => {
-    const home = await homeWithTrades(tempDir())
+    const home = await homeWithTrades(tempDir(), env)
     const backfill = startBackfill(home)
     const run = await until('the backfill to be Running', () => runningIn(home))
     process.kill(backfill.pid!, 'SIGTERM')
@@ -206,7 +197,7 @@ describe('runs interrupted by the user', () => {
   const tempDir = useTempDir()
 
   it('Ctrl-C (SIGINT) during a backfill: exit 130, run Cancelled, the days kept named, and health daily does not count it', async () => {
-    const home = await homeWithTrades(tempDir())
+    const home = await homeWithTrades(tempDir(), env)
     const backfill = startBackfill(home, {json: false})
     await daysDone(backfill, 2)
     process.kill(backfill.pid!, 'SIGINT')
@@ -218,7 +209,7 @@ describe('runs interrupted by the user', () => {
     const kept = Number(KEPT.exec(run.note!)![1])
     expect(kept).toBeGreaterThanOrEqual(2)
     expect(kept).toBeLessThan(150)
-    expect(result.stderr).toContain(`k2ops: backfill run ${run.id.slice(0, 8)} stopped by SIGINT (Ctrl-C) before it finished; recorded Cancelled. Kept: ${run.note!.slice('kept: '.length)}; rerun \`k2ops ${BACKFILL.join(' ')} --home ${home}\` to finish.`)
+    expect(result.stderr).toContain(`k2ops: backfill run ${run.id.slice(0, 8)} stopped by SIGINT (Ctrl-C) before it finished; recorded Cancelled. Kept: ${run.note!.slice('kept: '.length)}; rerun \`k2ops backfill --resume ${run.id.slice(0, 8)} --home ${home}\` to finish.`)
 
     // A cancel is not a failure: the success rate has no finished run to count.
     const daily = await k2ops(['health', 'daily', '--home', home, '--json'], env)
@@ -228,7 +219,7 @@ describe('runs interrupted by the user', () => {
   it('k2ops runs cancel stops a backfill running in another terminal; rerunning it gives the candles of one clean run', async () => {
     const dir = tempDir()
     for (const sub of ['cancelled', 'clean']) mkdirSync(join(dir, sub))
-    const home = await homeWithTrades(join(dir, 'cancelled'))
+    const home = await homeWithTrades(join(dir, 'cancelled'), env)
     const backfill = startBackfill(home, {json: false})
     await daysDone(backfill, 2)
     const run = runningIn(home)!
@@ -241,7 +232,7 @@ describe('runs interrupted by the user', () => {
 
     const rerun = await k2ops([...BACKFILL, '--home', home, '--json'], env)
     expect(rerun.exitCode, rerun.stderr).toBe(0)
-    const clean = await homeWithTrades(join(dir, 'clean'))
+    const clean = await homeWithTrades(join(dir, 'clean'), env)
     expect((await k2ops([...BACKFILL, '--home', clean, '--json'], env)).exitCode).toBe(0)
     for (const timeframe of ['1m', '1d']) {
       const candles = async (target: string) => (await k2ops(['candles', 'BTCUSDT', '--timeframe', timeframe, '--limit', '1000', '--home', target, '--json'], env)).json.candles
@@ -253,7 +244,7 @@ describe('runs interrupted by the user', () => {
   })
 
   it('runs show prints a run in full; runs cancel refuses a run that ended and an unknown id, in one line', async () => {
-    const home = await homeWithTrades(tempDir())
+    const home = await homeWithTrades(tempDir(), env)
     const done = await k2ops([...BACKFILL, '--home', home, '--json'], env)
     expect(done.exitCode, done.stderr).toBe(0)
     const run = [...lastLines(home).values()].find((candidate) => candidate.flow === 'backfill')!
