@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import type {MaintainDocument} from '../pipeline/maintenance.js'
 
 import {BaseCommand} from '../base-command.js'
+import {endWithTheScheduler, schedulerRunFlags} from '../scheduler-run-flags.js'
 import {MAINTENANCE} from '../pipeline/deployments.js'
 import {withEngine} from '../pipeline/engine/index.js'
 import {errorMessage} from '../pipeline/errors.js'
@@ -26,9 +27,7 @@ Exit codes: 0 done; 1 a step failed (the tables before it are maintained); 2 usa
 
   static override flags = {
     'dry-run': Flags.boolean({summary: 'List what each step would do, per table; change nothing.', default: false}),
-    'run-by-scheduler': Flags.boolean({hidden: true, summary: 'The scheduler runs this and records it: store no run history.'}),
-    'run-id': Flags.string({hidden: true, summary: "With --run-by-scheduler: the scheduler's run, recorded Crashed by this process if the scheduler dies."}),
-    'scheduler-pid': Flags.integer({hidden: true, summary: 'With --run-by-scheduler: the scheduler; when it is gone, this process stops.'}),
+    ...schedulerRunFlags,
   }
 
   async run(): Promise<MaintainDocument> {
@@ -36,7 +35,7 @@ Exit codes: 0 done; 1 a step failed (the tables before it are maintained); 2 usa
     const settings = maintenanceSettings(home.config.maintenance, `${home.configFile}: maintenance`)
     const dryRun = this.flags['dry-run']
     const bySchedule = this.flags['run-by-scheduler']
-    if (bySchedule) await this.stopWithTheScheduler()
+    if (bySchedule) await endWithTheScheduler(this.flags, this.home, (line) => this.logToStderr(line))
     // A real run by hand is in the run history as the scheduler's are; a dry run is not a run.
     const history = new RunHistory(bySchedule || dryRun ? null : home.runHistoryFile)
     const document = await withEngine(home, this.warehouseOptions(dryRun ? 'maintain --dry-run' : 'maintain'), async (engine) => {
@@ -52,11 +51,5 @@ Exit codes: 0 done; 1 a step failed (the tables before it are maintained); 2 usa
     })
     if (!this.jsonEnabled()) this.log(renderMaintenance(document))
     return document
-  }
-
-  private async stopWithTheScheduler(): Promise<void> {
-    const {endWithScheduler} = await import('../pipeline/scheduler/watch-parent.js')
-    const schedulerPid = this.flags['scheduler-pid'] ?? process.ppid
-    endWithScheduler({schedulerPid, runId: this.flags['run-id'], historyFile: this.home.runHistoryFile, report: (line) => this.logToStderr(line)})
   }
 }

@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import type {SchedulerConnection} from '../pipeline/scheduler/control.js'
 
 import {BaseCommand} from '../base-command.js'
+import {endWithTheScheduler, schedulerRunFlags} from '../scheduler-run-flags.js'
 import {ExitCode, UsageError} from '../pipeline/errors.js'
 import {retentionKeptFrom} from '../pipeline/retention-policy.js'
 import {RunHistory, RunRecord} from '../pipeline/run-history.js'
@@ -40,9 +41,7 @@ When the scheduler runs on this home, the run is queued in it (behind the flow i
       exclusive: ['direct'],
     }),
     direct: Flags.boolean({summary: 'Run in this process even when a scheduler runs (waits for the warehouse like any command).', exclusive: ['via-scheduler']}),
-    'run-by-scheduler': Flags.boolean({hidden: true, summary: 'The scheduler runs this flow and records it: store no run history.'}),
-    'run-id': Flags.string({hidden: true, summary: "With --run-by-scheduler: the scheduler's run, recorded Crashed by this process if the scheduler dies."}),
-    'scheduler-pid': Flags.integer({hidden: true, summary: 'With --run-by-scheduler: the scheduler; when it is gone, this process stops.'}),
+    ...schedulerRunFlags,
   }
 
   async run(): Promise<TriggerResult> {
@@ -94,7 +93,7 @@ When the scheduler runs on this home, the run is queued in it (behind the flow i
   }
 
   private async runHere(timeframes: Timeframe[], lookbackMicros: number | undefined): Promise<RunRecord[]> {
-    if (this.flags['run-by-scheduler']) await this.stopWithTheScheduler()
+    if (this.flags['run-by-scheduler']) await endWithTheScheduler(this.flags, this.home, (line) => this.logToStderr(line))
     const now = this.now()
     const history = new RunHistory(this.flags['run-by-scheduler'] ? null : this.home.runHistoryFile)
     const operation = `trigger ${this.args.timeframe}`
@@ -109,12 +108,5 @@ When the scheduler runs on this home, the run is queued in it (behind the flow i
       }
     })
     return runs
-  }
-
-  /** A flow run for the scheduler ends with it: no orphan when the daemon is killed. */
-  private async stopWithTheScheduler(): Promise<void> {
-    const {endWithScheduler} = await import('../pipeline/scheduler/watch-parent.js')
-    const schedulerPid = this.flags['scheduler-pid'] ?? process.ppid
-    endWithScheduler({schedulerPid, runId: this.flags['run-id'], historyFile: this.home.runHistoryFile, report: (line) => this.logToStderr(line)})
   }
 }

@@ -45,18 +45,23 @@ export interface BackfillLedger {
   /** Every run that worked on it, oldest first (the first and its resumes). */
   runs: string[]
   days: LedgerDay[]
+  /** A backfill run by the scheduler (`--via-scheduler`): queued until done, failed or cancelled. */
+  managed?: {state: 'queued' | 'done' | 'failed' | 'cancelled'; submittedAt: string; endedAt?: string; /** The scheduler's run of its latest unit. */ lastUnit?: string}
 }
 
 export function ledgerDir(stateDir: string): string {
   return join(stateDir, 'backfills')
 }
 
-export function newLedger(request: Omit<BackfillLedger, 'days' | 'runs' | 'createdAt' | 'ranges'>, plan: BackfillPlan, nowMs: number): BackfillLedger {
+export function newLedger(request: Omit<BackfillLedger, 'days' | 'runs' | 'createdAt' | 'ranges' | 'managed'>, plan: BackfillPlan, nowMs: number, managed = false): BackfillLedger {
+  const createdAt = formatMillis(nowMs)
   return {
     ...request,
-    createdAt: formatMillis(nowMs),
+    createdAt,
     ranges: plan.ranges,
-    runs: [request.id],
+    // A managed backfill's runs are the scheduler's units; a plain one's first run has its id.
+    runs: managed ? [] : [request.id],
+    ...(managed && {managed: {state: 'queued' as const, submittedAt: createdAt}}),
     days: plan.chunks.map((chunk) => ({day: formatMicros(chunk.fromMicros).slice(0, 10), state: 'pending', chunk})),
   }
 }
@@ -97,7 +102,7 @@ export function findLedger(stateDir: string, idOrPrefix?: string): BackfillLedge
   const wanted = idOrPrefix.trim().toLowerCase()
   if (wanted.length < SHORT_ID_LENGTH) throw new UsageError(`backfill id '${idOrPrefix}': give at least ${SHORT_ID_LENGTH} characters of it`, {code: 'unknown_backfill'})
   // A resume's run id finds its backfill too.
-  const matches = ledgers.filter((ledger) => ledger.runs.some((id) => id.startsWith(wanted)))
+  const matches = ledgers.filter((ledger) => ledger.id.startsWith(wanted) || ledger.runs.some((id) => id.startsWith(wanted)))
   if (matches.length === 1) return matches[0]
   if (matches.length > 1) throw new UsageError(`backfill id '${idOrPrefix}' matches ${matches.length} backfills: give more of it`, {code: 'ambiguous_backfill'})
   throw new UsageError(`no backfill '${idOrPrefix}' in ${ledgerDir(stateDir)}`, {code: 'unknown_backfill', hint: 'k2ops backfill status lists the newest; k2ops runs --flow backfill lists them all'})

@@ -15,6 +15,8 @@ export interface LedgerRunOptions {
   runId: string
   /** The --home, --warehouse, --engine flags given, for the resume command told to the user. */
   homeArgs?: string[]
+  /** Do at most this many days (a managed backfill's unit: 1); the rest stay pending. */
+  maxDays?: number
   /** After each day. */
   onDay?: (day: LedgerDay, done: number, total: number) => void
 }
@@ -61,6 +63,7 @@ export async function runLedger(engine: Engine, ledger: BackfillLedger, options:
   try {
     for (const day of ledger.days) {
       if (day.state === 'done') continue
+      if (options.maxDays !== undefined && totals.days >= options.maxDays) break
       Object.assign(day, {state: 'running', runId})
       delete day.error
       saveLedger(stateDir, ledger)
@@ -82,8 +85,8 @@ export async function runLedger(engine: Engine, ledger: BackfillLedger, options:
       options.onDay?.(day, doneCount(), ledger.days.length)
     }
 
-    const chunks = ledger.days.map((day) => day.chunk)
-    await settleBackfillWatermarks(engine, {ranges: ledger.ranges, chunks}, options.nowMicros)
+    // Once every day is done, and only then, the flows' marks may move past what it covered.
+    if (doneCount() === ledger.days.length) await settleBackfillWatermarks(engine, {ranges: ledger.ranges, chunks: ledger.days.map((day) => day.chunk)}, options.nowMicros)
     history.finish(record, {state: 'Completed', candles: totals.candles, removed: totals.removed, trades: totals.trades})
     return totals
   } catch (error) {

@@ -31,11 +31,12 @@ export function renderBackfillPlan(plan: BackfillDryRun): string {
 }
 
 export function renderLedger(ledger: BackfillLedger, counts: LedgerCounts, state: (day: BackfillLedger['days'][number]) => DayState, run: {state: string} | undefined, resume: string): string {
-  const header = `Backfill ${ledger.id}: ${ledger.timeframes.join(', ')} ${ledger.from} → ${ledger.to}${run ? ` (last run ${run.state})` : ''}`
+  const managed = ledger.managed ? `; in the scheduler: ${ledger.managed.state}` : ''
+  const header = `Backfill ${ledger.id}: ${ledger.timeframes.join(', ')} ${ledger.from} → ${ledger.to}${run || managed ? ` (${run ? `last run ${run.state}` : ''}${run ? managed : managed.slice(2)})` : ''}`
   const bar = `${progressBar(counts.done, counts.total)} days done · ${counts.running} running · ${counts.pending} pending · ${counts.failed} failed`
   const errors = ledger.days.some((day) => day.error)
   const rows = ledger.days.map((day) => [day.day, state(day), day.candles ?? '', day.trades ?? '', day.endedAt ?? '', ...(errors ? [day.error ?? ''] : [])])
   const lines = [header, bar, renderTable(['DAY', 'STATE', 'CANDLES', 'TRADES', 'ENDED', ...(errors ? ['ERROR'] : [])], rows, {alignRight: [2, 3]})]
-  if (counts.done < counts.total && counts.running === 0) lines.push(`Next: ${resume} redoes the ${plural(counts.total - counts.done, 'day')} not done.`)
+  if (counts.done < counts.total && counts.running === 0 && ledger.managed?.state !== 'queued') lines.push(`Next: ${resume} redoes the ${plural(counts.total - counts.done, 'day')} not done.`)
   return lines.join('\n')
 }

@@ -1,4 +1,4 @@
-import {existsSync, mkdirSync, readdirSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
@@ -7,13 +7,18 @@ import type {BackfillLedger} from '../../src/pipeline/backfill-ledger.js'
 import {homeWithTrades} from '../helpers/backfill-home.js'
 import {k2ops} from '../helpers/cli.js'
 import {killWhenStderr} from '../helpers/kill-at.js'
+import {killDaemonsAfterEach, startScheduler, until} from '../helpers/scheduler-e2e.js'
 import {useTempDir} from '../helpers/temp-home.js'
 
 // A backfill's per-day status: a dry run that changes nothing, a kill that keeps the days done, a
 // resume that redoes only the others, and the candles of one clean run at the end. (slow: ~20 s)
 
 const env = {K2OPS_NOW: '2024-12-01T00:00:00Z'}
+
+killDaemonsAfterEach()
 const RANGE = ['--timeframe', 'all', '--from', '2024-06-01', '--to', '2024-11-01']
+/** A month: the scheduler runs it as 30 units, a process each. */
+const MONTH = ['--timeframe', 'all', '--from', '2024-06-01', '--to', '2024-07-01']
 
 async function dailyCandles(home: string): Promise<unknown> {
   const result = await k2ops(['candles', 'BTCUSDT', '--exchange', 'BINANCE', '--timeframe', '1d', '--from', '2024-06-01', '--to', '2024-11-01', '--limit', '1000', '--home', home, '--json'], env)
@@ -82,6 +87,44 @@ describe('backfill --dry-run, status and --resume', () => {
     expect(await dailyCandles(home)).toEqual(await dailyCandles(clean))
     expect(readdirSync(join(home, 'state', 'backfills'))).toEqual([`${id}.json`])
   })
+
+  it('--via-scheduler: the daemon runs it a day at a time, a killed daemon goes on after a restart with the days not done, and the candles are a clean run\'s', async () => {
+    const dir = tempDir()
+    for (const sub of ['managed', 'clean']) mkdirSync(join(dir, sub))
+    const home = await homeWithTrades(join(dir, 'managed'), env)
+    writeFileSync(join(home, 'config.json'), JSON.stringify({scheduler: {port: 0, freshnessSeconds: 0}}))
+    const none = await k2ops(['backfill', ...MONTH, '--via-scheduler', '--home', home], env)
+    expect(none.exitCode).toBe(2)
+    expect(none.stderr).toMatch(/^k2ops: no scheduler runs on this home\nhint: k2ops scheduler start, or backfill without --via-scheduler/)
+
+    const first = await startScheduler(home, [], env)
+    const queued = await k2ops(['backfill', ...MONTH, '--via-scheduler', '--home', home, '--json'], env)
+    expect(queued.exitCode, queued.stderr).toBe(0)
+    expect(queued.json).toMatchObject({queued: true, days: 30, daysLeft: 30})
+    const {id} = queued.json as {id: string}
+    const status = async () => (await k2ops(['backfill', 'status', id, '--home', home, '--json'], env)).json as {counts: {done: number}; backfill: BackfillLedger}
+    const before = await until('some days done', async () => ((await status()).counts.done >= 5 ? (await status()).counts.done : undefined), 60_000)
+    process.kill(-first.pid, 'SIGKILL')
+    process.kill(first.pid, 'SIGKILL')
+    const atKill = (await status()).counts.done
+    expect(atKill).toBeGreaterThanOrEqual(before)
+
+    await startScheduler(home, [], env)
+    const finished = await until('the backfill to finish', async () => {
+      const now = await status()
+      return now.counts.done === 30 && now.backfill.managed?.state === 'done' ? now : undefined
+    }, 120_000)
+    // Every day was done once: by the units before the kill, or after it (none twice).
+    expect(new Set(finished.backfill.days.map((day) => day.runId)).size).toBeGreaterThan(1)
+    const runs = (await k2ops(['runs', '--home', home, '--json', '--limit', '1000'], env)).json.runs as Array<{deployment: string; state: string}>
+    const units = runs.filter((run) => run.deployment === `backfill-${id.slice(0, 8)}`)
+    expect(units.filter((run) => run.state === 'Completed').length).toBe(30)
+    await k2ops(['scheduler', 'stop', '--home', home])
+
+    const clean = await homeWithTrades(join(dir, 'clean'), env)
+    expect((await k2ops(['backfill', ...MONTH, '--home', clean], env)).exitCode).toBe(0)
+    expect(await dailyCandles(home)).toEqual(await dailyCandles(clean))
+  }, 180_000)
 
   it('--resume of an unknown id, or with a range, exits 2 naming what is wrong', async () => {
     const home = await homeWithTrades(tempDir(), env)

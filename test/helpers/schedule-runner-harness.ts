@@ -81,6 +81,10 @@ export interface RunnerOptions {
   deployments?: () => Deployment[]
   catchUp?: boolean
   pid?: number
+  /** Replaces the fake executor for some runs (it gets the fake one for the rest). */
+  executor?: (fake: FlowExecutor, clock: FakeClock) => FlowExecutor
+  /** Hears every log event too. */
+  onLog?: (event: string) => void
 }
 
 /** A started runner on a fake clock, a real history file and a fake executor. */
@@ -92,10 +96,13 @@ export function startRunner(options: RunnerOptions) {
   const defaults = loadDeployments(undefined)
   const runner = new ScheduleRunner({
     deployments: options.deployments ?? (() => defaults),
-    executor: fake.executor,
+    executor: options.executor ? options.executor(fake.executor, clock) : fake.executor,
     history,
     clock,
-    log: (level, event, fields = {}) => events.push({level, event, fields}),
+    log: (level, event, fields = {}) => {
+      events.push({level, event, fields})
+      options.onLog?.(event)
+    },
     catchUp: options.catchUp ?? true,
     warehouse: WAREHOUSE,
     pid: options.pid ?? 4242,

@@ -4,6 +4,7 @@ import type {BackfillLedger} from '../../pipeline/backfill-ledger.js'
 import type {BackfillScope} from '../../pipeline/backfill.js'
 import type {Engine} from '../../pipeline/engine/engine.js'
 import type {RetentionClamp} from '../../pipeline/retention-policy.js'
+import type {SchedulerConnection} from '../../pipeline/scheduler/control.js'
 
 import {randomUUID} from 'node:crypto'
 
@@ -15,6 +16,7 @@ import {parseTimeframes} from '../../pipeline/timeframes.js'
 import {withEngine} from '../../pipeline/engine/index.js'
 import {progressBar, runTasks} from '../../render/tasks.js'
 import {renderBackfillPlan, renderBackfillResult} from '../../render/backfill.js'
+import {schedulerRunFlags, endWithTheScheduler} from '../../scheduler-run-flags.js'
 import {timeWindowFlags} from '../../time-window-flags.js'
 import {plural} from '../../pipeline/words.js'
 
@@ -36,6 +38,14 @@ export interface BackfillResult {
   removed: number
   trades: number
   durationMs: number
+}
+
+/** What `--via-scheduler` returns: the backfill queued in the scheduler. */
+export interface ManagedBackfill {
+  id: string
+  queued: true
+  days: number
+  daysLeft: number
 }
 
 /** What `--dry-run` prints and returns: each day, the trades in it and the candles stored there now. */
@@ -67,10 +77,15 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
     force: Flags.boolean({summary: 'Also rebuild windows older than their retention cutoff (left out by default: retention deletes them).', default: false}),
     'dry-run': Flags.boolean({summary: 'Print the days, trades and stored candles the backfill would touch; change nothing.', default: false, exclusive: ['resume']}),
     resume: Flags.string({summary: 'Redo the days of backfill ID (its first 8 characters do) that are not done, with its own range and timeframes.', exclusive: ['timeframe', 'from', 'to', 'lookback', 'include-open', 'force']}),
+    'via-scheduler': Flags.boolean({summary: 'Queue it in the running scheduler, as day-sized units run between the scheduled runs (the flows keep their schedule); returns at once.', default: false, exclusive: ['dry-run']}),
+    'max-days': Flags.integer({hidden: true, min: 1, summary: 'Do at most this many days (the scheduler\'s units: 1).'}),
+    ...schedulerRunFlags,
   }
 
-  async run(): Promise<BackfillResult | BackfillDryRun> {
+  async run(): Promise<BackfillResult | BackfillDryRun | ManagedBackfill> {
     if (this.flags.resume !== undefined) return this.resume(this.flags.resume)
+    // Told before the plan, so that nothing is planned for a scheduler that is not there.
+    const scheduler = this.flags['via-scheduler'] ? await this.scheduler() : undefined
     if (this.flags.timeframe === undefined) throw new UsageError('backfill: missing --timeframe (see --help)', {code: 'missing_flag'})
     const timeframes = parseTimeframes(this.flags.timeframe)
     const now = this.now()
@@ -84,6 +99,7 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
     let scope: BackfillScope | undefined
     let result: Awaited<ReturnType<Backfill['runDays']>> | undefined
     let dry: BackfillDryRun['days'] = []
+    let managed: BackfillLedger | undefined
     const operation = `backfill ${this.flags.timeframe} ${formatMicros(from)}..${formatMicros(to)}${dryRun ? ' (dry run)' : ''}`
     await withEngine(this.home, this.warehouseOptions(operation), async (engine) => {
       const keptFrom = this.flags.force ? undefined : retentionKeptFrom(this.home, now)
@@ -98,9 +114,11 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
       }
 
       const id = randomUUID()
-      const ledger = newLedger({id, timeframes, from: formatMicros(from), to: formatMicros(to), includeOpen: this.flags['include-open'], force: this.flags.force}, scope.plan, Date.now())
-      result = await this.runDays(engine, ledger, id, now)
+      const ledger = newLedger({id, timeframes, from: formatMicros(from), to: formatMicros(to), includeOpen: this.flags['include-open'], force: this.flags.force}, scope.plan, Date.now(), scheduler !== undefined)
+      if (scheduler) managed = ledger
+      else result = await this.runDays(engine, ledger, id, now)
     })
+    if (managed) return this.submit(managed, scheduler)
     const common = {timeframes, from: formatMicros(from), to: formatMicros(to), tradeSpan: scope ? {first: formatMicros(scope.span.firstMicros), last: formatMicros(scope.span.lastMicros)} : null, retentionClamp: scope?.retentionClamp ?? []}
     if (dryRun) {
       const plan: BackfillDryRun = {dryRun: true, ...common, days: dry}
@@ -124,15 +142,17 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
     return done
   }
 
-  private async resume(idOrPrefix: string): Promise<BackfillResult> {
+  private async resume(idOrPrefix: string): Promise<BackfillResult | ManagedBackfill> {
     const {findLedger} = await import('../../pipeline/backfill-ledger.js')
     const ledger = findLedger(this.home.stateDir, idOrPrefix)
+    if (this.flags['via-scheduler']) return this.submit(ledger)
+    if (this.flags['run-by-scheduler']) await endWithTheScheduler(this.flags, this.home, (line) => this.logToStderr(line))
     const before = ledger.days.filter((day) => day.state === 'done').length
     const started = Date.now()
     let totals = {candles: 0, removed: 0, trades: 0}
     if (before < ledger.days.length) {
       await withEngine(this.home, this.warehouseOptions(`backfill --resume ${ledger.id.slice(0, 8)}`), async (engine) => {
-        ;({totals} = await this.runDays(engine, ledger, randomUUID(), this.now()))
+        ;({totals} = await this.runDays(engine, ledger, this.flags['run-id'] ?? randomUUID(), this.now()))
       })
     }
 
@@ -155,10 +175,35 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
     return result
   }
 
+  /** Saves the ledger queued and tells the scheduler, which runs its days between the scheduled runs. */
+  private async submit(ledger: BackfillLedger, connection?: SchedulerConnection): Promise<ManagedBackfill> {
+    const scheduler = connection ?? (await this.scheduler())
+    const {resumeCommand, saveLedger} = await import('../../pipeline/backfill-ledger.js')
+    const left = ledger.days.filter((day) => day.state !== 'done').length
+    ledger.managed = {state: 'queued', submittedAt: new Date().toISOString()}
+    saveLedger(this.home.stateDir, ledger)
+    await scheduler.api.submitBackfill(ledger.id)
+    const queued: ManagedBackfill = {id: ledger.id, queued: true, days: ledger.days.length, daysLeft: left}
+    if (!this.jsonEnabled()) {
+      this.log(`Queued backfill ${ledger.id} in the scheduler: ${plural(left, 'day')} to do, one at a time between the scheduled runs.`)
+      this.log(`Follow it: k2ops backfill status ${ledger.id.slice(0, 8)}; stop it: k2ops runs cancel on its running unit; ${resumeCommand(ledger)} takes it up again.`)
+    }
+
+    return queued
+  }
+
+  private async scheduler(): Promise<SchedulerConnection> {
+    const {connectToScheduler} = await import('../../pipeline/scheduler/control.js')
+    const connection = await connectToScheduler(this.home)
+    if (!connection?.token) throw new UsageError('no scheduler runs on this home', {code: 'scheduler_not_running', hint: 'k2ops scheduler start, or backfill without --via-scheduler'})
+    return connection
+  }
+
   private async runDays(engine: Engine, ledger: BackfillLedger, runId: string, now: number) {
     const {runLedger} = await import('../../pipeline/backfill-run.js')
     const {homeArgs} = await import('../../pipeline/backfill-ledger.js')
-    const history = new RunHistory(this.home.runHistoryFile)
+    // The scheduler records its units itself.
+    const history = new RunHistory(this.flags['run-by-scheduler'] ? null : this.home.runHistoryFile)
     const todo = ledger.days.filter((day) => day.state !== 'done').length
     let totals = {candles: 0, removed: 0, trades: 0}
     await runTasks(
@@ -171,6 +216,7 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
               stateDir: this.home.stateDir,
               nowMicros: now,
               runId,
+              maxDays: this.flags['max-days'],
               homeArgs: homeArgs(this.argv),
               onDay: (day, done, total) => {
                 task.output = `${progressBar(done, total)} days, ${day.day} done, ${plural(day.candles ?? 0, 'candle')}`

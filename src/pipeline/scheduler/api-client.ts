@@ -42,6 +42,11 @@ export class SchedulerClient {
     return this.call('POST', `/api/flow_runs/${encodeURIComponent(id)}/cancel`, {by})
   }
 
+  /** A managed backfill's ledger was saved queued: the scheduler runs its days when idle. */
+  submitBackfill(id: string): Promise<{backfill: string}> {
+    return this.call('POST', `/api/backfills/${encodeURIComponent(id)}`, {})
+  }
+
   shutdown(timeoutSeconds: number): Promise<{ok: boolean}> {
     return this.call('POST', '/api/shutdown', {timeoutSeconds})
   }

@@ -23,6 +23,8 @@ export interface ApiOptions {
   log: SchedulerLog
   /** GET /metrics, in Prometheus' text format. */
   metrics: {text(): Promise<string>; contentType: string}
+  /** POST /api/backfills/<id>: a managed backfill was queued; false when there is no such backfill. */
+  backfillSubmitted?: (id: string) => boolean
   /** Asked by POST /api/shutdown: stop gracefully, cancelling a running flow after `timeoutSeconds`. */
   shutdown: (timeoutSeconds: number) => void
 }
@@ -133,6 +135,17 @@ async function handle(request: IncomingMessage, response: ServerResponse, option
     // A deployment already queued or running is not queued twice: the request is recorded Skipped.
     if (run.state === 'Skipped') send(response, 409, {error: `${run.deployment}: ${run.note ?? 'queued or running already'}`, flow_run: run})
     else send(response, 201, {flow_run: run})
+    return
+  }
+
+  const backfillMatch = /^\/api\/backfills\/([\w-]+)$/.exec(path)
+  if (backfillMatch) {
+    allow(method, 'POST')
+    authorize(request, options.token)
+    await readJsonBody(request)
+    if (!options.backfillSubmitted?.(backfillMatch[1])) throw new HttpError(404, `no queued backfill ${backfillMatch[1]}`)
+    options.log('info', 'api.backfill_submitted', {backfill: backfillMatch[1]})
+    send(response, 202, {backfill: backfillMatch[1]})
     return
   }
 

@@ -4,6 +4,8 @@ import type {Home} from '../home.js'
 import type {RunHistory} from '../run-history.js'
 import type {SchedulerLog} from './types.js'
 
+import {RUN_END_EVENTS} from './types.js'
+
 import {AlertMonitor} from '../alerts/alert-monitor.js'
 import {ALERTS_SCHEMA, alertTargets} from '../alerts/alert-config.js'
 import {resolveThresholds} from '../../checks/thresholds.js'
@@ -11,8 +13,6 @@ import {checkedSection} from '../config-file.js'
 import {freshnessProbe} from './freshness-probe.js'
 import {keepLastGood} from './last-good.js'
 
-/** The events after which the conditions are judged again. */
-const RUN_ENDS = new Set(['run.completed', 'run.failed', 'run.timed_out', 'run.cancelled', 'run.crashed'])
 export const DEFAULT_FRESHNESS_SECONDS = 60
 
 export interface DaemonAlertsOptions {
@@ -51,7 +51,7 @@ export function daemonAlerts(options: DaemonAlertsOptions): {monitor: AlertMonit
   })
   const runnerLog: SchedulerLog = (level, event, fields) => {
     log(level, event, fields)
-    if (RUN_ENDS.has(event)) void monitor.evaluate()
+    if (RUN_END_EVENTS.has(event)) void monitor.evaluate()
   }
 
   return {monitor, runnerLog, intervalMs: seconds * 1000}

@@ -15,6 +15,7 @@ import {RunHistory} from '../run-history.js'
 import {formatMillis} from '../time.js'
 import {startApiServer, serverPort} from './api-server.js'
 import {childProcessExecutor} from './child-executor.js'
+import {BackfillFeeder} from './backfill-feeder.js'
 import {daemonAlerts} from './daemon-alerts.js'
 import {keepLastGood} from './last-good.js'
 import {DaemonState, alreadyRunningError, claimDaemonState, daemonFiles, releaseDaemonState, updateDaemonState, writeToken} from './daemon-files.js'
@@ -24,6 +25,7 @@ import {DEFAULT_LOG_FILES, DEFAULT_LOG_MAX_BYTES, openSchedulerLog} from './sche
 
 export const DEFAULT_API_PORT = 4242
 const ALERTS_STOP_MS = 5000
+const BACKFILL_FEED_MS = 5000
 
 export interface DaemonOptions {
   home: Home
@@ -66,12 +68,18 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     const token = writeToken(files.tokenFile)
     let runner!: ScheduleRunner
     const alerts = daemonAlerts({home, bin: options.bin, history, log, busy: () => runner.busy, now: () => systemClock.now()})
+    const configured = liveDeployments(home, log)
+    // Managed backfills: a day at a time whenever the runner is idle (after each run, and every few seconds).
+    const backfills = new BackfillFeeder({stateDir: home.stateDir, history, runner: {get busy() {return runner.busy}, enqueue: (request) => runner.enqueue(request)}, log})
     runner = new ScheduleRunner({
-      deployments: liveDeployments(home, log),
+      deployments: () => [...configured(), ...backfills.deployments()],
       executor: childProcessExecutor({bin: options.bin, home: home.dir, warehouse: home.warehouse, env: process.env}),
       history,
       clock: systemClock,
-      log: alerts.runnerLog,
+      log: (level, event, fields) => {
+        alerts.runnerLog(level, event, fields)
+        backfills.afterEvent(event)
+      },
       catchUp: options.catchUp,
       warehouse: target,
     })
@@ -84,6 +92,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     const stop = (timeoutSeconds: number, why: string) => {
       stopping ??= (async () => {
         log('info', 'scheduler.stopping', {why, timeoutSeconds})
+        backfills.stop()
         await runner.stop({timeoutMs: timeoutSeconds * 1000})
         // Alerts under way get a few seconds; a receiver that is down does not hold the stop.
         await alerts.monitor.stop(ALERTS_STOP_MS)
@@ -108,6 +117,11 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       startedAtMs,
       log,
       metrics,
+      backfillSubmitted: (id) => {
+        const known = backfills.deployments().some((deployment) => deployment.command.includes(id))
+        if (known) backfills.feedSoon()
+        return known
+      },
       shutdown: (timeoutSeconds) => void stop(timeoutSeconds, 'api'),
     }).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'EADDRINUSE') throw error
@@ -121,6 +135,9 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     log('info', 'scheduler.started', {pid: process.pid, port: serverPort(server), home: home.dir, engine: home.engine, warehouse: target, catchUp: options.catchUp})
     runner.start()
     alerts.monitor.start(alerts.intervalMs)
+    const feeding = setInterval(() => backfills.feedSoon(), BACKFILL_FEED_MS)
+    feeding.unref()
+    backfills.feedSoon()
     // systemd and `kill` send SIGTERM; its default stop timeout is 90 s, so 60 s for the flow fits.
     process.once('SIGTERM', (signal) => void stop(60, signal))
     process.once('SIGINT', (signal) => void stop(60, signal))

@@ -54,3 +54,6 @@ export interface RunnerSnapshot {
   queue: RunRecord[]
   deployments: DeploymentState[]
 }
+
+/** The log events of a run that ended: after each, the daemon judges its alerts and feeds managed backfills. */
+export const RUN_END_EVENTS: ReadonlySet<string> = new Set(['run.completed', 'run.failed', 'run.timed_out', 'run.cancelled', 'run.crashed'])
