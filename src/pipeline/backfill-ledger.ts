@@ -2,6 +2,7 @@ import {existsSync, readFileSync, readdirSync, renameSync} from 'node:fs'
 import {join} from 'node:path'
 
 import type {BackfillChunk, BackfillPlan} from './backfill.js'
+import type {MarketScope} from './engine/engine.js'
 import type {Timeframe} from './timeframes.js'
 
 import {UsageError} from './errors.js'
@@ -40,6 +41,8 @@ export interface BackfillLedger {
   to: string
   includeOpen: boolean
   force: boolean
+  /** --symbol/--exchange: only this market (absent: every market). */
+  market?: MarketScope
   /** The plan's ranges per timeframe (µs): for the watermarks once every day is done. */
   ranges: BackfillPlan['ranges']
   /** Every run that worked on it, oldest first (the first and its resumes). */

@@ -1,5 +1,5 @@
 import type {KeptFrom, RetentionClamp} from './retention-policy.js'
-import type {Engine, FlowMark} from './engine/engine.js'
+import type {Engine, FlowMark, MarketScope} from './engine/engine.js'
 
 import {END_OF_TIME} from './flow-run.js'
 import {clampBackfillPlan} from './retention-policy.js'
@@ -11,6 +11,8 @@ export interface BackfillRange {
   /** Window starts in [fromMicros, toMicros), aligned to the timeframe. */
   fromMicros: number
   toMicros: number
+  /** --symbol/--exchange: only this market's candles. */
+  market?: MarketScope
 }
 
 export interface BackfillChunk {
@@ -88,6 +90,8 @@ export async function backfillChunk(engine: Engine, chunk: BackfillChunk, nowMic
  * flow run as cheap as a routine one). The marks move together, in one unit of work.
  */
 export async function settleBackfillWatermarks(engine: Engine, plan: BackfillPlan, nowMicros: number): Promise<void> {
+  // A backfill of one market leaves the others' windows as they were: the marks are every market's.
+  if (plan.ranges.some((range) => range.market)) return
   const newest = await engine.newestIngestion()
   const marks: Array<{timeframe: Timeframe; mark: FlowMark}> = []
   for (const range of plan.ranges) {
@@ -116,12 +120,18 @@ export interface BackfillScope {
  */
 export async function scopeBackfill(
   engine: Engine,
-  request: {timeframes: Timeframe[]; fromMicros: number; toMicros: number; nowMicros: number; includeOpen: boolean; keptFrom?: KeptFrom},
+  request: {timeframes: Timeframe[]; fromMicros: number; toMicros: number; nowMicros: number; includeOpen: boolean; keptFrom?: KeptFrom; market?: MarketScope},
 ): Promise<BackfillScope | undefined> {
-  const span = await engine.tradeSpan(request.fromMicros, request.toMicros)
+  const span = await engine.tradeSpan(request.fromMicros, request.toMicros, request.market)
   const traded = clampToTrades(request.fromMicros, request.toMicros, span)
   if (span === undefined || traded === undefined) return undefined
   const planned = planBackfill(request.timeframes, traded.fromMicros, traded.toMicros, request.nowMicros, request.includeOpen)
   const {plan, clamped} = request.keptFrom ? clampBackfillPlan(planned, request.keptFrom) : {plan: planned, clamped: []}
-  return {span, traded, plan, retentionClamp: clamped}
+  return {span, traded, plan: request.market ? scopedPlan(plan, request.market) : plan, retentionClamp: clamped}
+}
+
+/** Every range of the plan narrowed to one market (a symbol, an exchange, or both). */
+function scopedPlan(plan: BackfillPlan, market: MarketScope): BackfillPlan {
+  const scoped = (range: BackfillRange): BackfillRange => ({...range, market})
+  return {ranges: plan.ranges.map(scoped), chunks: plan.chunks.map((chunk) => ({...chunk, ranges: chunk.ranges.map(scoped)}))}
 }

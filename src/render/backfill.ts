@@ -2,6 +2,7 @@ import type {BackfillDryRun, BackfillResult} from '../commands/backfill/index.js
 import type {BackfillLedger, LedgerCounts} from '../pipeline/backfill-ledger.js'
 import type {DayState} from '../pipeline/backfill-ledger.js'
 
+import {marketText} from '../market-flags.js'
 import {plural} from '../pipeline/words.js'
 import {progressBar} from './tasks.js'
 import {renderTable} from './table.js'
@@ -14,7 +15,7 @@ export function renderBackfillResult(result: BackfillResult, narrowed: boolean):
   if (narrowed && result.tradeSpan) lines.push(`Trades from ${result.tradeSpan.first} to ${result.tradeSpan.last} only: the rest of ${result.from} → ${result.to} has nothing to rebuild.`)
   const did = result.days - result.daysDoneBefore
   const resumed = result.daysDoneBefore > 0 ? ` (resumed: ${result.daysDoneBefore} were done before)` : ''
-  lines.push(`Backfilled ${result.timeframes.join(', ')}: ${plural(did, 'day')}${resumed}, ${plural(result.candles, 'candle')} written, ${result.removed} removed, in ${result.durationMs} ms (backfill ${result.id?.slice(0, 8)})`)
+  lines.push(`Backfilled ${result.timeframes.join(', ')}${result.market ? ` of ${marketText(result.market)}` : ''}: ${plural(did, 'day')}${resumed}, ${plural(result.candles, 'candle')} written, ${result.removed} removed, in ${result.durationMs} ms (backfill ${result.id?.slice(0, 8)})`)
   for (const range of result.ranges) lines.push(`  ${range.timeframe.padEnd(3)} ${range.from} → ${range.to}`)
   return lines.join('\n')
 }
@@ -25,7 +26,7 @@ export function renderBackfillPlan(plan: BackfillDryRun): string {
   const trades = plan.days.reduce((sum, day) => sum + day.trades, 0)
   const stored = plan.days.reduce((sum, day) => sum + day.candlesStored, 0)
   return [
-    `Dry run: would rebuild ${plan.timeframes.join(', ')} over ${plural(plan.days.length, 'day')} (${plural(trades, 'trade')}; ${plural(stored, 'candle')} stored there now would be replaced). Nothing was changed.`,
+    `Dry run: would rebuild ${plan.timeframes.join(', ')}${plan.market ? ` of ${marketText(plan.market)}` : ''} over ${plural(plan.days.length, 'day')} (${plural(trades, 'trade')}; ${plural(stored, 'candle')} stored there now would be replaced). Nothing was changed.`,
     renderTable(['DAY', 'TRADES', 'CANDLES NOW', 'TIMEFRAMES'], plan.days.map((day) => [day.day, day.trades, day.candlesStored, day.timeframes.join(',')]), {alignRight: [1, 2]}),
   ].join('\n')
 }

@@ -164,6 +164,32 @@ export function recoverSuite(engine: RecoverSuiteEngine): void {
       clean = after
     })
 
+    it('backfill --symbol/--exchange: the dry run counts that market only, and the backfill rebuilds its candles and leaves every other market as it was', async () => {
+      const mine = pick(clean, '1m', 'BTCUSDT BINANCE', DAY, 120)
+      const other = pick(clean, '1m', 'ETHUSDT BINANCE', DAY, 120)
+      await engine.execute(home, (table) => [...alterCount(mine)(table), ...alterCount(other)(table)])
+      const broken = await snapshot(engine, home)
+      const range = ['backfill', '--timeframe', '1m', '--from', DAY, '--to', '2024-08-09', '--symbol', 'btcusdt', '--exchange', 'binance', '--force', '--json']
+      const dry = await cli([...range, '--dry-run'])
+      expect(dry.exitCode, dry.stderr).toBe(0)
+      const stored = [...clean.keys()].filter((key) => key.startsWith(`1m BTCUSDT BINANCE ${DAY} `)).length
+      expect(dry.json).toMatchObject({market: {symbol: 'BTCUSDT', exchange: 'BINANCE'}, days: [{day: DAY, timeframes: ['1m'], candlesStored: stored}]})
+      expect(changedKeys(broken, await snapshot(engine, home))).toEqual([])
+
+      const real = await cli(range)
+      expect(real.exitCode, real.stderr).toBe(0)
+      expect(real.json).toMatchObject({market: {symbol: 'BTCUSDT', exchange: 'BINANCE'}, days: 1, candles: stored})
+      const after = await snapshot(engine, home)
+      // Only the broken candle of that market changed (back to its values); the other market's stays broken.
+      expect(changedKeys(broken, after)).toEqual([keyText(mine)])
+      expectRepaired(after, mine)
+      expect(after.get(keyText(other))).toEqual(broken.get(keyText(other)))
+      const rest = await cli(['backfill', '--timeframe', '1m', '--from', DAY, '--to', '2024-08-09', '--symbol', 'ETHUSDT', '--force', '--json'])
+      expect(rest.exitCode, rest.stderr).toBe(0)
+      clean = await snapshot(engine, home)
+      expect(clean.get(keyText(other))).toEqual({...after.get(keyText(other)), trade_count: String(Number(after.get(keyText(other))!.trade_count) - 1), updated_at: REPAIRED_AT})
+    })
+
     it('--auto finds a deleted and a wrong candle from the checks, plans their windows, and repairs them', async () => {
       const gap = pick(clean, '1m', 'ETHUSDT BINANCE', '2024-08-09', 100)
       const wrong = pick(clean, '5m', 'BTCUSDT BINANCE', '2024-08-09', 30)

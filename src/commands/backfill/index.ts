@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import type {BackfillLedger} from '../../pipeline/backfill-ledger.js'
 import type {BackfillScope} from '../../pipeline/backfill.js'
-import type {Engine} from '../../pipeline/engine/engine.js'
+import type {Engine, MarketScope} from '../../pipeline/engine/engine.js'
 import type {RetentionClamp} from '../../pipeline/retention-policy.js'
 import type {SchedulerConnection} from '../../pipeline/scheduler/control.js'
 
@@ -16,6 +16,7 @@ import {parseTimeframes} from '../../pipeline/timeframes.js'
 import {withEngine} from '../../pipeline/engine/index.js'
 import {progressBar, runTasks} from '../../render/tasks.js'
 import {renderBackfillPlan, renderBackfillResult} from '../../render/backfill.js'
+import {marketFlags, marketScope, marketText} from '../../market-flags.js'
 import {schedulerRunFlags, endWithTheScheduler} from '../../scheduler-run-flags.js'
 import {timeWindowFlags} from '../../time-window-flags.js'
 import {plural} from '../../pipeline/words.js'
@@ -24,6 +25,8 @@ export interface BackfillResult {
   /** The backfill's id, for `backfill status ID` and `backfill --resume ID` (null: nothing to run). */
   id: string | null
   timeframes: string[]
+  /** --symbol/--exchange: only this market was rebuilt (absent: every market). */
+  market?: MarketScope
   from: string
   to: string
   /** The first and last trade in [from, to): only their days are rebuilt (null: no trades, nothing done). */
@@ -52,6 +55,7 @@ export interface ManagedBackfill {
 export interface BackfillDryRun {
   dryRun: true
   timeframes: string[]
+  market?: MarketScope
   from: string
   to: string
   tradeSpan: {first: string; last: string} | null
@@ -75,8 +79,9 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
     ...timeWindowFlags({from: 'Start of the range (required, or --lookback)'}),
     'include-open': Flags.boolean({summary: 'Also write windows that have not closed yet.', default: false}),
     force: Flags.boolean({summary: 'Also rebuild windows older than their retention cutoff (left out by default: retention deletes them).', default: false}),
+    ...marketFlags,
     'dry-run': Flags.boolean({summary: 'Print the days, trades and stored candles the backfill would touch; change nothing.', default: false, exclusive: ['resume']}),
-    resume: Flags.string({summary: 'Redo the days of backfill ID (its first 8 characters do) that are not done, with its own range and timeframes.', exclusive: ['timeframe', 'from', 'to', 'lookback', 'include-open', 'force']}),
+    resume: Flags.string({summary: 'Redo the days of backfill ID (its first 8 characters do) that are not done, with its own range and timeframes.', exclusive: ['timeframe', 'from', 'to', 'lookback', 'include-open', 'force', 'symbol', 'exchange']}),
     'via-scheduler': Flags.boolean({summary: 'Queue it in the running scheduler, as day-sized units run between the scheduled runs (the flows keep their schedule); returns at once.', default: false, exclusive: ['dry-run']}),
     'max-days': Flags.integer({hidden: true, min: 1, summary: 'Do at most this many days (the scheduler\'s units: 1).'}),
     ...schedulerRunFlags,
@@ -95,15 +100,16 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
     const {retentionKeptFrom} = await import('../../pipeline/retention-policy.js')
     const {newLedger} = await import('../../pipeline/backfill-ledger.js')
     const dryRun = this.flags['dry-run']
+    const market = marketScope(this.flags)
     const started = Date.now()
     let scope: BackfillScope | undefined
     let result: Awaited<ReturnType<Backfill['runDays']>> | undefined
     let dry: BackfillDryRun['days'] = []
     let managed: BackfillLedger | undefined
-    const operation = `backfill ${this.flags.timeframe} ${formatMicros(from)}..${formatMicros(to)}${dryRun ? ' (dry run)' : ''}`
+    const operation = `backfill ${this.flags.timeframe} ${formatMicros(from)}..${formatMicros(to)}${market ? ` ${marketText(market)}` : ''}${dryRun ? ' (dry run)' : ''}`
     await withEngine(this.home, this.warehouseOptions(operation), async (engine) => {
       const keptFrom = this.flags.force ? undefined : retentionKeptFrom(this.home, now)
-      scope = await scopeBackfill(engine, {timeframes, fromMicros: from, toMicros: to, nowMicros: now, includeOpen: this.flags['include-open'], keptFrom})
+      scope = await scopeBackfill(engine, {timeframes, fromMicros: from, toMicros: to, nowMicros: now, includeOpen: this.flags['include-open'], keptFrom, market})
       if (scope === undefined) return
       if (scope.retentionClamp.length > 0 && !this.jsonEnabled()) this.logToStderr((await import('../../render/retention.js')).renderClamp(scope.retentionClamp))
       // No closed window to rebuild (the trades are in windows still open): the lock goes at once.
@@ -114,12 +120,12 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
       }
 
       const id = randomUUID()
-      const ledger = newLedger({id, timeframes, from: formatMicros(from), to: formatMicros(to), includeOpen: this.flags['include-open'], force: this.flags.force}, scope.plan, Date.now(), scheduler !== undefined)
+      const ledger = newLedger({id, timeframes, from: formatMicros(from), to: formatMicros(to), includeOpen: this.flags['include-open'], force: this.flags.force, ...(market && {market})}, scope.plan, Date.now(), scheduler !== undefined)
       if (scheduler) managed = ledger
       else result = await this.runDays(engine, ledger, id, now)
     })
     if (managed) return this.submit(managed, scheduler)
-    const common = {timeframes, from: formatMicros(from), to: formatMicros(to), tradeSpan: scope ? {first: formatMicros(scope.span.firstMicros), last: formatMicros(scope.span.lastMicros)} : null, retentionClamp: scope?.retentionClamp ?? []}
+    const common = {timeframes, ...(market && {market}), from: formatMicros(from), to: formatMicros(to), tradeSpan: scope ? {first: formatMicros(scope.span.firstMicros), last: formatMicros(scope.span.lastMicros)} : null, retentionClamp: scope?.retentionClamp ?? []}
     if (dryRun) {
       const plan: BackfillDryRun = {dryRun: true, ...common, days: dry}
       if (!this.jsonEnabled()) this.log(renderBackfillPlan(plan))
@@ -159,6 +165,7 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
     const result: BackfillResult = {
       id: ledger.id,
       timeframes: ledger.timeframes,
+      ...(ledger.market && {market: ledger.market}),
       from: ledger.from,
       to: ledger.to,
       tradeSpan: null,

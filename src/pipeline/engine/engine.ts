@@ -29,9 +29,15 @@ export interface EngineOpenOptions {
 }
 
 /** Which windows a replace recomputes. */
+/** What --symbol/--exchange narrow a job to: one symbol, one exchange, or one market (both). */
+export interface MarketScope {
+  symbol?: string
+  exchange?: string
+}
+
 export interface WindowSelection {
-  /** Every window starting in [fromMicros, toMicros) (both aligned to the timeframe). */
-  range?: {fromMicros: number; toMicros: number}
+  /** Every window starting in [fromMicros, toMicros) (both aligned to the timeframe), of the market if one is given. */
+  range?: {fromMicros: number; toMicros: number; market?: MarketScope}
   /**
    * Late windows: those starting before `beforeMicros` that hold a trade ingested after
    * `ingestedAfter` (and at most the newest ingestion seen by this operation). Windows starting
@@ -109,6 +115,8 @@ export interface TimeframeRange {
   timeframe: Timeframe
   fromMicros: number
   toMicros: number
+  /** Only this market's windows (absent: every market's). */
+  market?: MarketScope
 }
 
 /** What replacing a set of ranges did, summed over them. */
@@ -212,7 +220,7 @@ export interface Engine {
   newestIngestion(): Promise<number>
 
   /** The first and last trade instant in [from, to) (undefined: no trade there). */
-  tradeSpan(fromMicros: number, toMicros: number): Promise<{firstMicros: number; lastMicros: number} | undefined>
+  tradeSpan(fromMicros: number, toMicros: number, market?: MarketScope): Promise<{firstMicros: number; lastMicros: number} | undefined>
 
   /** The newest `limit` candles of a symbol in a range, oldest first; decimals as exact text. */
   readCandles(query: CandleQuery): Promise<CandleRow[]>

@@ -11,6 +11,7 @@ import type {
   FlowMark,
   IntegrityReport,
   MaintenancePolicy,
+  MarketScope,
   RangesResult,
   ReplaceOptions,
   ReplaceResult,
@@ -106,8 +107,8 @@ export class DuckdbEngine implements Engine {
     return allIngestedWithin(this.warehouse, span)
   }
 
-  tradeSpan(fromMicros: number, toMicros: number): Promise<{firstMicros: number; lastMicros: number} | undefined> {
-    return tradeSpan(this.warehouse, fromMicros, toMicros)
+  tradeSpan(fromMicros: number, toMicros: number, market?: MarketScope): Promise<{firstMicros: number; lastMicros: number} | undefined> {
+    return tradeSpan(this.warehouse, fromMicros, toMicros, market)
   }
 
   readCandles(query: CandleQuery): Promise<CandleRow[]> {

@@ -1,5 +1,5 @@
-import type {TimeframeRange} from '../engine.js'
-import type {Warehouse} from './warehouse.js'
+import type {MarketScope, TimeframeRange} from '../engine.js'
+import type {SqlParams, Warehouse} from './warehouse.js'
 
 import {TRADES_TABLE} from '../../schema.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe} from '../../timeframes.js'
@@ -8,10 +8,11 @@ import {loadDuckDB} from './duckdb-module.js'
 // What backfill and recover ask about ranges of windows before (and after) they rebuild them.
 
 /** engine.ts tradeSpan. */
-export async function tradeSpan(warehouse: Warehouse, fromMicros: number, toMicros: number): Promise<{firstMicros: number; lastMicros: number} | undefined> {
+export async function tradeSpan(warehouse: Warehouse, fromMicros: number, toMicros: number, market?: MarketScope): Promise<{firstMicros: number; lastMicros: number} | undefined> {
+  const scope = marketFilter('t', market)
   const row = await warehouse.one<{first: bigint | null; last: bigint | null}>(
-    `SELECT min("timestamp") AS first, max("timestamp") AS last FROM ${TRADES_TABLE} WHERE "timestamp" >= $from::BIGINT AND "timestamp" < $to::BIGINT`,
-    {from: BigInt(fromMicros), to: BigInt(toMicros)},
+    `SELECT min("timestamp") AS first, max("timestamp") AS last FROM ${TRADES_TABLE} t WHERE "timestamp" >= $from::BIGINT AND "timestamp" < $to::BIGINT${scope.sql}`,
+    {from: BigInt(fromMicros), to: BigInt(toMicros), ...scope.params},
   )
   return row.first === null || row.last === null ? undefined : {firstMicros: Number(row.first), lastMicros: Number(row.last)}
 }
@@ -27,11 +28,14 @@ export async function measureRanges(warehouse: Warehouse, ranges: TimeframeRange
       lo: listValue(own.map((range) => BigInt(range.fromMicros))),
       hi: listValue(own.map((range) => BigInt(range.toMicros))),
     })
+    // The ranges of one call share a market (a backfill's), if any.
+    const [candleScope, tradeScope] = [marketFilter('c', own[0].market), marketFilter('t', own[0].market)]
     const rows = await warehouse.all<{lo: bigint; candles: bigint; trades: bigint}>(
       `SELECT r.lo,
-              (SELECT count(*) FROM ${TIMEFRAME_SPECS[tf].table} c WHERE c.window_start >= make_timestamp(r.lo) AND c.window_start < make_timestamp(r.hi)) AS candles,
-              (SELECT count(*) FROM ${TRADES_TABLE} t WHERE t."timestamp" >= r.lo AND t."timestamp" < r.hi) AS trades
+              (SELECT count(*) FROM ${TIMEFRAME_SPECS[tf].table} c WHERE c.window_start >= make_timestamp(r.lo) AND c.window_start < make_timestamp(r.hi)${candleScope.sql}) AS candles,
+              (SELECT count(*) FROM ${TRADES_TABLE} t WHERE t."timestamp" >= r.lo AND t."timestamp" < r.hi${tradeScope.sql}) AS trades
        FROM k2_recover_ranges r`,
+      candleScope.params,
     )
     await warehouse.run('DROP TABLE k2_recover_ranges')
     const byStart = new Map(rows.map((row) => [Number(row.lo), row]))
@@ -66,4 +70,21 @@ export async function candlesUpdatedAt(warehouse: Warehouse, ranges: TimeframeRa
   }
 
   return found
+}
+
+/** ` AND alias.symbol = $symbol AND alias.exchange = $exchange`, as the market asks, with its parameters. */
+export function marketFilter(alias: string, market: MarketScope | undefined): {sql: string; params: Exclude<SqlParams, unknown[]>} {
+  const params: Record<string, string> = {}
+  let sql = ''
+  if (market?.symbol !== undefined) {
+    sql += ` AND ${alias}.symbol = $symbol`
+    params.symbol = market.symbol
+  }
+
+  if (market?.exchange !== undefined) {
+    sql += ` AND ${alias}.exchange = $exchange`
+    params.exchange = market.exchange
+  }
+
+  return {sql, params}
 }

@@ -1,10 +1,11 @@
-import type {RangesResult, ReplaceOptions, ReplaceResult, TimeframeRange, WindowSelection} from '../engine.js'
+import type {MarketScope, RangesResult, ReplaceOptions, ReplaceResult, TimeframeRange, WindowSelection} from '../engine.js'
 import type {Warehouse} from './warehouse.js'
 
 import {TRADES_TABLE} from '../../schema.js'
 import {TIMEFRAME_SPECS, Timeframe} from '../../timeframes.js'
 import {NOTHING_INGESTED} from '../engine.js'
 import {candleSelectSql} from './candle-sql.js'
+import {marketFilter} from './range-queries.js'
 import {newestIngestion, writeMark} from './watermark.js'
 
 /**
@@ -12,7 +13,7 @@ import {newestIngestion, writeMark} from './watermark.js'
  * - `range`: every window starting in [fromMicros, toMicros) (both aligned to the timeframe);
  * - `keys`: the (symbol, exchange, ws) rows of the temp table `k2_affected_windows`.
  */
-type RecomputeSelection = {kind: 'range'; fromMicros: number; toMicros: number} | {kind: 'keys'}
+type RecomputeSelection = {kind: 'range'; fromMicros: number; toMicros: number; market?: MarketScope} | {kind: 'keys'}
 
 export interface RecomputeResult {
   /** Candles written (one per window that has trades). */
@@ -35,16 +36,16 @@ const VALUE_COLUMNS = ['window_end', 'window_date', 'open_price', 'high_price', 
  */
 export async function recomputeWindows(warehouse: Warehouse, tf: Timeframe, selection: RecomputeSelection, nowMicros: number): Promise<RecomputeResult> {
   const {table, micros} = TIMEFRAME_SPECS[tf]
-  const params: Record<string, bigint> = {}
-  let candleParams: Record<string, bigint> = {}
+  const params: Record<string, bigint | string> = {}
+  let candleParams: Record<string, bigint | string> = {}
   let candleWhere: string
   let tradeFilter: {join?: string; where: string}
   if (selection.kind === 'range') {
-    params.from = BigInt(selection.fromMicros)
-    params.to = BigInt(selection.toMicros)
+    const [candleScope, tradeScope] = [marketFilter('c', selection.market), marketFilter('t', selection.market)]
+    Object.assign(params, {from: BigInt(selection.fromMicros), to: BigInt(selection.toMicros)}, candleScope.params)
     candleParams = params
-    candleWhere = 'c.window_start >= make_timestamp($from::BIGINT) AND c.window_start < make_timestamp($to::BIGINT)'
-    tradeFilter = {where: 't."timestamp" >= $from::BIGINT AND t."timestamp" < $to::BIGINT'}
+    candleWhere = `c.window_start >= make_timestamp($from::BIGINT) AND c.window_start < make_timestamp($to::BIGINT)${candleScope.sql}`
+    tradeFilter = {where: `t."timestamp" >= $from::BIGINT AND t."timestamp" < $to::BIGINT${tradeScope.sql}`}
   } else {
     const bounds = await warehouse.one<{lo: bigint | null; hi: bigint | null}>(`SELECT min(ws) AS lo, max(ws) AS hi FROM ${AFFECTED_TABLE}`)
     if (bounds.lo === null || bounds.hi === null) return {candles: 0, removed: 0, trades: 0}
@@ -138,7 +139,7 @@ export async function replaceRanges(warehouse: Warehouse, ranges: TimeframeRange
   return warehouse.transaction(async () => {
     const total = {candles: 0, removed: 0, trades: 0}
     for (const range of ranges) {
-      const result = await recomputeWindows(warehouse, range.timeframe, {kind: 'range', fromMicros: range.fromMicros, toMicros: range.toMicros}, nowMicros)
+      const result = await recomputeWindows(warehouse, range.timeframe, {kind: 'range', fromMicros: range.fromMicros, toMicros: range.toMicros, market: range.market}, nowMicros)
       total.candles += result.candles
       total.removed += result.removed
       total.trades = Math.max(total.trades, result.trades)

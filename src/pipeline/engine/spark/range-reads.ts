@@ -3,7 +3,7 @@ import type {SparkSql} from './spark-engine.js'
 
 import {formatMicros} from '../../time.js'
 import {TIMEFRAMES, Timeframe} from '../../timeframes.js'
-import {sqlBigint, sqlInstant} from './sql-text.js'
+import {marketSql, sqlBigint, sqlInstant} from './sql-text.js'
 import {SparkTables} from './tables.js'
 
 // What backfill, recover and the demo ask about ranges of windows and the tables, on Spark: one
@@ -27,10 +27,11 @@ export async function measureRanges(session: SparkSql, tables: SparkTables, rang
   const groups = byTimeframe(ranges)
   if (groups.length === 0) return measured
   const statements = groups.flatMap(([tf, own]) => [
+    // The ranges of one call share a market (a backfill's), if any.
     `SELECT r.i, count(c.window_start) FROM ${rangesRelation(own)} JOIN ${tables.candles(tf)} c
-       ON c.window_start >= timestamp_micros(r.lo) AND c.window_start < timestamp_micros(r.hi) GROUP BY r.i`,
+       ON c.window_start >= timestamp_micros(r.lo) AND c.window_start < timestamp_micros(r.hi)${marketSql('c', own[0].range.market)} GROUP BY r.i`,
     `SELECT r.i, count(t.trade_id) FROM ${rangesRelation(own)} JOIN ${tables.trades} t
-       ON t.\`timestamp\` >= r.lo AND t.\`timestamp\` < r.hi GROUP BY r.i`,
+       ON t.\`timestamp\` >= r.lo AND t.\`timestamp\` < r.hi${marketSql('t', own[0].range.market)} GROUP BY r.i`,
   ])
   const results = await session.sql(statements)
   results.forEach((result, n) => {

@@ -2,7 +2,7 @@ import type {WindowSelection} from '../engine.js'
 
 import {TIMEFRAME_SPECS, Timeframe} from '../../timeframes.js'
 import {candleSelectSql} from './candle-sql.js'
-import {sqlBigint, sqlInstant} from './sql-text.js'
+import {marketSql, sqlBigint, sqlInstant} from './sql-text.js'
 import {SparkTables} from './tables.js'
 
 // Recompute-and-replace on Spark: the selected windows' new candles and, for each stored candle of
@@ -33,10 +33,10 @@ export function dropViewsSql(): string[] {
 }
 
 /** A read of the trades at the snapshot, as `t`, within [lo, hi) of trade time (pruned by exchange_date). */
-function tradesIn(tables: SparkTables, input: ReplaceInput, lo: number, hi: number, extra = ''): string {
+function tradesIn(tables: SparkTables, input: ReplaceInput, lo: number, hi: number, scope = ''): string {
   const version = input.snapshotId ? ` VERSION AS OF ${input.snapshotId}` : ''
-  return `(SELECT t.* FROM ${tables.trades}${version} t ${extra}
-     WHERE t.\`timestamp\` >= ${sqlBigint(lo)} AND t.\`timestamp\` < ${sqlBigint(hi)}
+  return `(SELECT t.* FROM ${tables.trades}${version} t
+     WHERE t.\`timestamp\` >= ${sqlBigint(lo)} AND t.\`timestamp\` < ${sqlBigint(hi)}${scope}
        AND t.exchange_date >= CAST(${sqlInstant(lo)} AS DATE) AND t.exchange_date <= CAST(${sqlInstant(Math.max(lo, hi - 1))} AS DATE)) t`
 }
 
@@ -53,10 +53,10 @@ export function prepareReplaceSql(tables: SparkTables, input: ReplaceInput): {st
   const stored: string[] = []
   const statements = dropViewsSql()
   if (selection.range) {
-    const {fromMicros, toMicros} = selection.range
-    fresh.push(`SELECT 'range' AS part, n.* FROM (${candleSelectSql(tf, tradesIn(tables, input, fromMicros, toMicros))}) n`)
+    const {fromMicros, toMicros, market} = selection.range
+    fresh.push(`SELECT 'range' AS part, n.* FROM (${candleSelectSql(tf, tradesIn(tables, input, fromMicros, toMicros, marketSql('t', market)))}) n`)
     stored.push(`SELECT DISTINCT 'range' AS part, c.symbol, c.exchange, c.window_start FROM ${candles} c
-      WHERE c.window_start >= ${sqlInstant(fromMicros)} AND c.window_start < ${sqlInstant(toMicros)}
+      WHERE c.window_start >= ${sqlInstant(fromMicros)} AND c.window_start < ${sqlInstant(toMicros)}${marketSql('c', market)}
         AND c.window_date >= CAST(${sqlInstant(fromMicros)} AS DATE) AND c.window_date <= CAST(${sqlInstant(toMicros - 1)} AS DATE)`)
   }
 

@@ -15,7 +15,7 @@ import {candlesUpdatedAt, measureRanges, summarize} from './range-reads.js'
 import {dropViewsSql, mergeSql, prepareReplaceSql} from './replace-sql.js'
 import {SparkTableRule, countExpired, deleteExpired, retentionStats, sparkTableRule} from './retention.js'
 import {expireSnapshots} from './retention-snapshots.js'
-import {sqlBigint, sqlInstant, sqlString} from './sql-text.js'
+import {marketSql, sqlBigint, sqlInstant, sqlString} from './sql-text.js'
 import {SparkTables} from './tables.js'
 import {SparkCheckQueries} from './check-queries/spark-check-queries.js'
 
@@ -102,10 +102,10 @@ export class SparkEngine implements seam.Engine {
     return (await this.tradesSnapshot()).newest
   }
 
-  async tradeSpan(fromMicros: number, toMicros: number): Promise<{firstMicros: number; lastMicros: number} | undefined> {
+  async tradeSpan(fromMicros: number, toMicros: number, market?: seam.MarketScope): Promise<{firstMicros: number; lastMicros: number} | undefined> {
     const [result] = await this.session.sql([
-      `SELECT min(\`timestamp\`), max(\`timestamp\`) FROM ${this.tables.trades}
-       WHERE \`timestamp\` >= ${sqlBigint(fromMicros)} AND \`timestamp\` < ${sqlBigint(toMicros)}`,
+      `SELECT min(\`timestamp\`), max(\`timestamp\`) FROM ${this.tables.trades} t
+       WHERE \`timestamp\` >= ${sqlBigint(fromMicros)} AND \`timestamp\` < ${sqlBigint(toMicros)}${marketSql('t', market)}`,
     ])
     const [first, last] = result.rows[0] ?? [null, null]
     return first === null || last === null ? undefined : {firstMicros: num(first), lastMicros: num(last)}

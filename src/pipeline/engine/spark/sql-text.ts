@@ -22,3 +22,8 @@ export function sqlInstant(micros: number): string {
 export function sqlName(part: string): string {
   return `\`${part.replaceAll('`', '``')}\``
 }
+
+/** ` AND alias.symbol = '…' AND alias.exchange = '…'`, as the market asks (nothing for none). */
+export function marketSql(alias: string, market: {symbol?: string; exchange?: string} | undefined): string {
+  return `${market?.symbol === undefined ? '' : ` AND ${alias}.symbol = ${sqlString(market.symbol)}`}${market?.exchange === undefined ? '' : ` AND ${alias}.exchange = ${sqlString(market.exchange)}`}`
+}
