@@ -2,6 +2,8 @@ import {Flags} from '@oclif/core'
 
 import type {MarketScope} from './pipeline/engine/engine.js'
 
+export {marketText} from './pipeline/market.js'
+
 /** `--symbol` and `--exchange`: a job narrowed to one market (or one symbol, or one exchange). */
 export const marketFlags = {
   symbol: Flags.string({summary: 'Only this symbol\'s candles (e.g. BTCUSDT).', helpGroup: 'MARKET'}),
@@ -14,10 +16,4 @@ export function marketScope(flags: {symbol?: string; exchange?: string}): Market
   const exchange = flags.exchange?.trim().toUpperCase()
   if (!symbol && !exchange) return undefined
   return {...(symbol && {symbol}), ...(exchange && {exchange})}
-}
-
-/** `BTCUSDT on BINANCE`, `BTCUSDT`, `every symbol on KRAKEN`: for the messages. */
-export function marketText(market: MarketScope): string {
-  if (market.symbol && market.exchange) return `${market.symbol} on ${market.exchange}`
-  return market.symbol ?? `every symbol on ${market.exchange}`
 }

@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import type {SchedulerConnection} from '../pipeline/scheduler/control.js'
 
 import {BaseCommand} from '../base-command.js'
+import {marketFlags, marketScope} from '../market-flags.js'
 import {endWithTheScheduler, schedulerRunFlags} from '../scheduler-run-flags.js'
 import {ExitCode, UsageError} from '../pipeline/errors.js'
 import {retentionKeptFrom} from '../pipeline/retention-policy.js'
@@ -20,13 +21,15 @@ export interface TriggerResult {
 export default class Trigger extends BaseCommand<typeof Trigger> {
   static override summary = 'Run a candle flow now, with its default lookback, and record the run.'
   static override description = `Each flow recomputes the windows of its lookback plus every older window that received trades since its last run (late trades), and replaces those candles. Windows that have not closed are left for later unless --include-open. Flows run one at a time, in timeframe order.
-When the scheduler runs on this home, the run is queued in it (behind the flow it is running) and this command waits for it; --direct runs here instead.`
+When the scheduler runs on this home, the run is queued in it (behind the flow it is running) and this command waits for it; --direct runs here instead.
+--symbol/--exchange recompute that market's windows of the lookback only, here (not in the scheduler); late windows and the flow's mark are every market's, so they are left to the next full run.`
   static override examples = [
     '<%= config.bin %> trigger 1m',
     '<%= config.bin %> trigger all',
     '<%= config.bin %> trigger 1h --lookback 6h',
     '<%= config.bin %> trigger 1m --include-open --json',
     '<%= config.bin %> trigger 1m --via-scheduler',
+    '<%= config.bin %> trigger 5m --symbol BTCUSDT --exchange BINANCE',
   ]
 
   static override args = {
@@ -41,6 +44,7 @@ When the scheduler runs on this home, the run is queued in it (behind the flow i
       exclusive: ['direct'],
     }),
     direct: Flags.boolean({summary: 'Run in this process even when a scheduler runs (waits for the warehouse like any command).', exclusive: ['via-scheduler']}),
+    ...marketFlags,
     ...schedulerRunFlags,
   }
 
@@ -69,8 +73,8 @@ When the scheduler runs on this home, the run is queued in it (behind the flow i
    * (so the run queues behind the current one instead of fighting for the warehouse lock).
    */
   private async schedulerToUse(): Promise<SchedulerConnection | undefined> {
-    if (this.flags.direct || this.flags['run-by-scheduler'] || this.flags['include-open'] || this.flags.lookback !== undefined) {
-      if (this.flags['via-scheduler']) throw new UsageError('--via-scheduler runs the deployment as configured: drop --lookback/--include-open', {code: 'usage'})
+    if (this.flags.direct || this.flags['run-by-scheduler'] || this.flags['include-open'] || this.flags.lookback !== undefined || marketScope(this.flags)) {
+      if (this.flags['via-scheduler']) throw new UsageError('--via-scheduler runs the deployment as configured: drop --lookback/--include-open/--symbol/--exchange', {code: 'usage'})
       return undefined
     }
 
@@ -102,7 +106,7 @@ When the scheduler runs on this home, the run is queued in it (behind the flow i
       const {runFlow} = await import('../pipeline/flows.js')
       const keptFrom = retentionKeptFrom(this.home, now)
       for (const tf of timeframes) {
-        const options = {trigger: 'manual' as const, nowMicros: now, lookbackMicros, includeOpen: this.flags['include-open'], retention: keptFrom[tf]}
+        const options = {trigger: 'manual' as const, nowMicros: now, lookbackMicros, includeOpen: this.flags['include-open'], retention: keptFrom[tf], market: marketScope(this.flags)}
         const run = await runFlow(engine, history, tf, options)
         runs.push(run.record)
       }

@@ -1,4 +1,4 @@
-import type {Engine} from './engine/engine.js'
+import type {Engine, MarketScope} from './engine/engine.js'
 
 import {TIMEFRAME_SPECS, Timeframe, floorToWindow} from './timeframes.js'
 
@@ -13,6 +13,11 @@ export interface FlowWindowOptions {
   includeOpen?: boolean
   /** The timeframe's retention cutoff: late windows starting before it are left out (retention deletes them). */
   retention?: {fromMicros: number; policyDays: number}
+  /**
+   * --symbol/--exchange: only this market's windows of the lookback. Late windows and the flow's
+   * mark are every market's, so such a run leaves both to the next full run.
+   */
+  market?: MarketScope
 }
 
 export interface FlowWindowResult {
@@ -44,6 +49,12 @@ export async function runFlowWindows(engine: Engine, tf: Timeframe, options: Flo
   const {micros} = TIMEFRAME_SPECS[tf]
   const cutoff = options.includeOpen ? END_OF_TIME : floorToWindow(options.nowMicros, tf)
   const lookbackFrom = Math.min(floorToWindow(options.nowMicros - options.lookbackMicros, tf), cutoff)
+  const end = (from: number) => (cutoff === END_OF_TIME ? Math.max(from, floorToWindow(options.nowMicros, tf) + micros) : cutoff)
+  if (options.market) {
+    const scoped = await engine.replaceWindows(tf, {range: {fromMicros: lookbackFrom, toMicros: cutoff, market: options.market}}, {nowMicros: options.nowMicros})
+    return {timeframe: tf, fromMicros: lookbackFrom, toMicros: end(lookbackFrom), candles: scoped.candles, removed: scoped.removed, trades: scoped.trades, lateWindows: 0, ingestedThrough: scoped.newestIngestion}
+  }
+
   const mark = await engine.readMark(tf)
   const from = mark.closedThrough === null ? lookbackFrom : Math.min(lookbackFrom, mark.closedThrough)
   const result = await engine.replaceWindows(
@@ -57,7 +68,7 @@ export async function runFlowWindows(engine: Engine, tf: Timeframe, options: Flo
   return {
     timeframe: tf,
     fromMicros: from,
-    toMicros: cutoff === END_OF_TIME ? Math.max(from, floorToWindow(options.nowMicros, tf) + micros) : cutoff,
+    toMicros: end(from),
     candles: result.candles,
     removed: result.removed,
     trades: result.trades,

@@ -1,7 +1,8 @@
-import type {Engine} from './engine/engine.js'
+import type {Engine, MarketScope} from './engine/engine.js'
 
 import {FlowWindowResult, runFlowWindows} from './flow-run.js'
 import {RunHistory, RunRecord, RunTrigger} from './run-history.js'
+import {marketText} from './market.js'
 import {formatMicros} from './time.js'
 import {TIMEFRAME_SPECS, Timeframe} from './timeframes.js'
 import {firstLine} from './words.js'
@@ -14,6 +15,8 @@ export interface FlowRunOptions {
   includeOpen?: boolean
   /** The timeframe's retention cutoff (from the home's policies): late windows before it are left out. */
   retention?: {fromMicros: number; policyDays: number}
+  /** --symbol/--exchange: that market's lookback only (flow-run.ts). */
+  market?: MarketScope
 }
 
 export interface FlowRun {
@@ -24,13 +27,14 @@ export interface FlowRun {
 /** Runs one flow and records it in the run history: Running, then Completed or Failed. */
 export async function runFlow(engine: Engine, history: RunHistory, tf: Timeframe, options: FlowRunOptions): Promise<FlowRun> {
   const spec = TIMEFRAME_SPECS[tf]
-  const started = history.start({flow: spec.flow, deployment: spec.deployment, timeframe: tf, trigger: options.trigger, warehouse: engine.target})
+  const started = history.start({flow: spec.flow, deployment: spec.deployment, timeframe: tf, trigger: options.trigger, warehouse: engine.target, ...(options.market && {note: `only ${marketText(options.market)}`})})
   try {
     const result = await runFlowWindows(engine, tf, {
       nowMicros: options.nowMicros,
       lookbackMicros: options.lookbackMicros ?? spec.lookbackMicros,
       includeOpen: options.includeOpen,
       retention: options.retention,
+      market: options.market,
     })
     const record = history.finish(started, {
       state: 'Completed',
