@@ -65,13 +65,14 @@ export interface BackfillDryRun {
 
 export default class Backfill extends BaseCommand<typeof Backfill> {
   static override summary = 'Recompute the candles of a time range from the raw trades, one UTC day at a time.'
-  static override description = `Only the days from the first to the last trade in the range are rebuilt (a day without trades has nothing to rebuild), each widened to whole windows of each timeframe. Each day is one transaction, and its status is kept (<home>/state/backfills/ID.json), so an interrupted or failed backfill keeps the days it finished: --resume ID redoes only the others, and k2ops backfill status shows where it is. Running a whole backfill again gives the same candles. Windows that have not closed are left out unless --include-open. --dry-run prints the days, trades and stored candles it would touch, and changes nothing.`
+  static override description = `Only the days from the first to the last trade in the range are rebuilt (a day without trades has nothing to rebuild), each widened to whole windows of each timeframe. Each day is one transaction, and its status is kept (<home>/state/backfills/ID.json), so an interrupted or failed backfill keeps the days it finished: --resume ID redoes only the others, and k2ops backfill status shows where it is. Running a whole backfill again gives the same candles. Windows that have not closed are left out unless --include-open. --symbol/--exchange rebuild that market's candles only (the flows' marks stay as they are). --via-scheduler hands it to the running scheduler, which runs it a day at a time between the scheduled runs. --dry-run prints the days, trades and stored candles it would touch, and changes nothing.`
   static override examples = [
-    '<%= config.bin %> backfill --timeframe all --from 2024-08-01 --to 2024-08-08',
-    '<%= config.bin %> backfill --timeframe all --from 2024-07-01 --to 2024-08-01 --dry-run',
-    '<%= config.bin %> backfill --resume 3f2a9c1e',
-    '<%= config.bin %> backfill --timeframe 1h --lookback 48h',
-    '<%= config.bin %> backfill --timeframe 1m --from 2024-08-08T23:00:00Z --to 2024-08-09T01:00:00Z --json',
+    {description: 'Rebuild a week of every timeframe:', command: '<%= config.bin %> backfill --timeframe all --from 2024-08-01 --to 2024-08-08'},
+    {description: 'See the days, trades and candles a month would touch, changing nothing:', command: '<%= config.bin %> backfill --timeframe all --from 2024-07-01 --to 2024-08-01 --dry-run'},
+    {description: 'Finish an interrupted backfill (the id is in its message and in backfill status):', command: '<%= config.bin %> backfill --resume 3f2a9c1e'},
+    {description: 'Half a year, run by the scheduler a day at a time between its flows:', command: '<%= config.bin %> backfill --timeframe all --from 2024-01-01 --to 2024-07-01 --via-scheduler'},
+    {description: 'Where the newest backfill is:', command: '<%= config.bin %> backfill status'},
+    {description: 'One market only:', command: '<%= config.bin %> backfill --timeframe 1h --lookback 48h --symbol BTCUSDT --exchange BINANCE'},
   ]
 
   static override flags = {
