@@ -8,6 +8,7 @@ import type {FullRecoveryResult} from '../render/full-recovery.js'
 import {BaseCommand} from '../base-command.js'
 import {resolveThresholds} from '../checks/thresholds.js'
 import {AuditLog} from '../pipeline/audit.js'
+import {closeJob, openJob} from '../pipeline/run-signals.js'
 import {ExitCode, K2Error, UsageError} from '../pipeline/errors.js'
 import {MICROS_PER_DAY, formatMicros, parseIsoInstant} from '../pipeline/time.js'
 import {parseTimeframes} from '../pipeline/timeframes.js'
@@ -129,6 +130,12 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
       // is still held, so an intent without an outcome can only be a run that was killed.
       const record = audit.begin({command: 'recover', at: result.at, details: details()})
       const pieces = repairPieces(plan.ranges)
+      // Ctrl-C or SIGTERM: the audit says cancelled, with the ranges repaired (each its own transaction).
+      openJob(record.id, (how, rerun) => {
+        result.applied = applied
+        audit.finish(record, {outcome: 'cancelled', error: how, details: details()})
+        return `k2ops: recover ${how}; recorded cancelled (audit ${record.id.slice(0, 8)}). Kept: ${applied.pieces} of ${plural(pieces.length, 'range')} repaired; rerun \`${rerun}\` to finish.`
+      })
       try {
         await runTasks(
           [
@@ -158,6 +165,8 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
         result.applied = applied
         audit.finish(record, {outcome: 'failed', error: firstLine((error as Error).message), details: details()})
         throw error
+      } finally {
+        closeJob(record.id)
       }
 
       await pauseForTest('after-repair')

@@ -8,9 +8,10 @@ import {currentProcess, isOwnerAlive} from './process-owner.js'
 
 /**
  * How a destructive operation ended. `started`: its intent is recorded and no outcome yet (it runs,
- * or was killed); `interrupted`: it was killed before it recorded an outcome, as a later run found.
+ * or was killed); `interrupted`: it was killed before it recorded an outcome, as a later run found;
+ * `cancelled`: stopped by SIGINT (Ctrl-C) or SIGTERM, with what it had done.
  */
-export type AuditOutcome = 'started' | 'completed' | 'failed' | 'interrupted'
+export type AuditOutcome = 'started' | 'completed' | 'failed' | 'interrupted' | 'cancelled'
 
 /** One destructive operation, as it is remembered: what, when, who, with which plan, and how it ended. */
 export interface AuditRecord {

@@ -20,6 +20,8 @@ interface OpenRun {
 }
 
 const openRuns = new Map<string, OpenRun>()
+/** Jobs that are not runs (recover, which the audit trail records): each says how it is recorded, and what to tell. */
+const openJobs = new Map<string, (how: string, rerun: string) => string>()
 /** Stops this process's heartbeat: it beats while any run is open. */
 let stopHeartbeat: (() => void) | undefined
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const
@@ -35,9 +37,20 @@ export function setRunProgress(id: string, kept: string, rerun?: string): void {
   if (open) Object.assign(open, {kept}, rerun !== undefined && {rerun})
 }
 
+/** A job of this process that a SIGINT or SIGTERM must record: `stop` records it and returns the line for the user. */
+export function openJob(id: string, stop: (how: string, rerun: string) => string): void {
+  openJobs.set(id, stop)
+  for (const signal of SIGNALS) if (!process.listeners(signal).includes(onSignal)) process.once(signal, onSignal)
+}
+
+export function closeJob(id: string): void {
+  openJobs.delete(id)
+  closeRun(id)
+}
+
 export function closeRun(id: string): void {
   openRuns.delete(id)
-  if (openRuns.size > 0) return
+  if (openRuns.size > 0 || openJobs.size > 0) return
   for (const signal of SIGNALS) process.removeListener(signal, onSignal)
   stopHeartbeat?.()
   stopHeartbeat = undefined
@@ -54,6 +67,14 @@ function onSignal(signal: NodeJS.Signals): void {
     }
 
     lines.push(`k2ops: ${run.flow} run ${run.id.slice(0, 8)} ${how}; recorded Cancelled. ${kept === undefined ? 'Nothing of it was kept' : `Kept: ${kept}`}; rerun \`${rerun ?? rerunCommand()}\` to finish.`)
+  }
+
+  for (const stop of openJobs.values()) {
+    try {
+      lines.push(stop(how, rerunCommand()))
+    } catch {
+      // As above: the process stops whatever the recording did.
+    }
   }
 
   for (const other of SIGNALS) process.removeListener(other, onSignal)

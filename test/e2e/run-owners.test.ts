@@ -216,6 +216,33 @@ describe('runs interrupted by the user', () => {
     expect(daily.json.checks.find((check: {name: string}) => check.name === 'run_success_rate')).toMatchObject({status: 'warn', summary: 'no finished flow runs in the last 24 h'})
   })
 
+  it('Ctrl-C during a recover: exit 130, the audit records it cancelled with the ranges repaired, and the message says how to finish', async () => {
+    const home = await homeWithTrades(tempDir(), env)
+    const args = ['recover', '--timeframe', 'all', '--from', '2024-06-01', '--to', '2024-11-01', '--yes', '--home', home]
+    const recover = execa('node', [BIN, ...args], {reject: false, env: {NO_COLOR: '1', ...env}})
+    started.push(recover.pid!)
+    await new Promise<void>((resolve) => {
+      let text = ''
+      recover.stderr!.on('data', (chunk: Buffer) => {
+        text += chunk.toString()
+        if (/\((?:[3-9]|\d\d+)\/\d+\)/.test(text)) resolve()
+      })
+    })
+    process.kill(recover.pid!, 'SIGINT')
+    const result = await recover
+    expect(result.exitCode, result.stderr).toBe(130)
+    const lines = readFileSync(join(home, 'state', 'audit.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as {id: string; outcome: string; error?: string; details: {applied: {pieces: number}}})
+    const last = lines.at(-1)!
+    expect(last).toMatchObject({outcome: 'cancelled', error: 'stopped by SIGINT (Ctrl-C) before it finished'})
+    const kept = last.details.applied.pieces
+    expect(kept).toBeGreaterThanOrEqual(3)
+    expect(result.stderr).toMatch(new RegExp(`k2ops: recover stopped by SIGINT \\(Ctrl-C\\) before it finished; recorded cancelled \\(audit ${last.id.slice(0, 8)}\\)\\. Kept: ${kept} of \\d+ ranges repaired; rerun \`k2ops ${args.join(' ')}\` to finish\\.`))
+    // A cancelled recover is not an interrupted one: the next run does not report it as killed.
+    const again = await k2ops([...args, '--json'], env)
+    expect(again.exitCode, again.stderr).toBe(0)
+    expect(again.json.interrupted).toEqual([])
+  })
+
   it('k2ops runs cancel stops a backfill running in another terminal; rerunning it gives the candles of one clean run', async () => {
     const dir = tempDir()
     for (const sub of ['cancelled', 'clean']) mkdirSync(join(dir, sub))
