@@ -1,6 +1,7 @@
 import {existsSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {type IncomingMessage, type Server, createServer} from 'node:http'
 import {join} from 'node:path'
+import parsePrometheusTextFormat from 'parse-prometheus-text-format'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import type {DeliveryAttempt} from '../../src/pipeline/alerts/delivery.js'
@@ -18,6 +19,11 @@ killDaemonsAfterEach()
 const SLACK_SECRET = 'T000/B000/slack-secret-path-0123456789'
 const PD_KEY = 'pd-routing-key-0123456789abcdef'
 const DEPLOYMENTS = ['ohlcv-1m-scheduled', 'ohlcv-5m-scheduled', 'ohlcv-30m-scheduled', 'ohlcv-1h-scheduled', 'ohlcv-1d-scheduled', 'maintain-scheduled']
+
+interface MetricFamily {
+  name: string
+  metrics: Array<{labels?: Record<string, string>; value?: string}>
+}
 
 interface Received {
   path: string
@@ -152,16 +158,19 @@ describe('alerts from a real scheduler to receivers on 127.0.0.1', () => {
       ['stuck', 'config.json'],
     ])
     expect(listed.json.held).toEqual([])
-    const metrics = await call(port, 'GET', '/metrics')
-    expect(metrics.json).toMatch(/^k2ops_alerts_sent_total\{target="hook",event="failed"\} 2$/m)
-    expect(metrics.json).toMatch(/^k2ops_alerts_sent_total\{target="oncall",event="failure_streak"\} 2$/m)
+    // /metrics, through a Prometheus text-format parser: the alerts each receiver took, and the stuck one's failure.
+    const families = parsePrometheusTextFormat((await call(port, 'GET', '/metrics')).json as string) as MetricFamily[]
+    const series = (name: string) => Object.fromEntries((families.find((family) => family.name === name)?.metrics ?? []).map((metric) => [`${metric.labels?.target} ${metric.labels?.event}`, Number(metric.value)]))
+    expect(series('k2ops_alerts_sent_total')).toEqual({'hook failed': 2, 'hook failure_streak': 2, 'team failed': 2, 'oncall failure_streak': 2})
+    expect(good.received).toHaveLength(8)
+    expect(series('k2ops_alerts_failed_total')['stuck failed']).toBeGreaterThanOrEqual(1)
 
     await k2ops(['scheduler', 'stop', '--home', home])
     for (const text of [homeTexts(home), listed.stdout, (await k2ops(['alerts', '--home', home], env)).stdout, JSON.stringify(await call(port, 'GET', '/api/flow_runs').catch(() => ''))]) {
       expect(text).not.toContain(SLACK_SECRET)
       expect(text).not.toContain(PD_KEY)
     }
-  })
+  }, 120_000)
 })
 
 describe('freshness alerts from a real scheduler', () => {
@@ -196,6 +205,9 @@ describe('freshness alerts from a real scheduler', () => {
     const metrics = (await call(port, 'GET', '/metrics')).json as string
     expect(metrics).toMatch(/^k2ops_candle_lag_seconds\{timeframe="1m"\} 0$/m)
     expect(metrics).toMatch(/^k2ops_source_lag_seconds\{exchange="BINANCE"\} 3944$/m)
+    const families = parsePrometheusTextFormat(metrics) as MetricFamily[]
+    expect(families.find((family) => family.name === 'k2ops_candle_lag_seconds')!.metrics.map((metric) => metric.labels!.timeframe).sort()).toEqual(['1d', '1h', '1m', '30m', '5m'])
+    expect(families.find((family) => family.name === 'k2ops_freshness_evaluated_timestamp_seconds')!.metrics).toEqual([{value: String(Date.parse('2024-08-09T01:00:00Z') / 1000)}])
 
     // A health daily that fails (the silent feed) is told too, by the next evaluation.
     expect((await k2ops(['health', 'daily', '--home', home], env)).exitCode).toBe(1)
