@@ -1,4 +1,4 @@
-import {existsSync, readFileSync, readdirSync, renameSync} from 'node:fs'
+import {existsSync, readFileSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'
 
 import type {BackfillChunk, BackfillPlan} from './backfill.js'
@@ -6,7 +6,7 @@ import type {MarketScope} from './engine/engine.js'
 import type {Timeframe} from './timeframes.js'
 
 import {UsageError} from './errors.js'
-import {privateDir, writePrivateFile} from './private-files.js'
+import {privateDir, replacePrivateFile} from './private-files.js'
 import {SHORT_ID_LENGTH} from './run-lookup.js'
 import {formatMillis, formatMicros} from './time.js'
 
@@ -74,8 +74,7 @@ export function saveLedger(stateDir: string, ledger: BackfillLedger): void {
   const dir = ledgerDir(stateDir)
   privateDir(dir)
   const file = join(dir, `${ledger.id}.json`)
-  writePrivateFile(`${file}.next`, JSON.stringify(ledger) + '\n')
-  renameSync(`${file}.next`, file)
+  replacePrivateFile(file, JSON.stringify(ledger) + '\n')
 }
 
 export function listLedgers(stateDir: string): BackfillLedger[] {

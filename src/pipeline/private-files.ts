@@ -1,4 +1,4 @@
-import {appendFileSync, chmodSync, closeSync, fstatSync, fchmodSync, mkdirSync, openSync, statSync, writeFileSync, writeSync} from 'node:fs'
+import {appendFileSync, chmodSync, closeSync, fstatSync, fchmodSync, mkdirSync, openSync, renameSync, statSync, writeFileSync, writeSync} from 'node:fs'
 
 /**
  * Files and folders k2ops keeps inside its home (state/, logs/, rejects/, the token, the pid file,
@@ -19,6 +19,13 @@ export function privateDir(dir: string): void {
 export function writePrivateFile(file: string, data: string): void {
   writeFileSync(file, data, {mode: PRIVATE_FILE_MODE})
   tighten(file, PRIVATE_FILE_MODE)
+}
+
+/** Replaces a file whole, 0600: written beside it and renamed over it, so a kill never leaves half of one. */
+export function replacePrivateFile(file: string, data: string): void {
+  const temporary = `${file}.${process.pid}.tmp`
+  writePrivateFile(temporary, data)
+  renameSync(temporary, file)
 }
 
 /** Appends to a file, 0600. */

@@ -1,12 +1,12 @@
 import {createHash} from 'node:crypto'
-import {existsSync, readFileSync, renameSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 
 import type {Condition, Evaluation} from './conditions.js'
 import type {Notification} from './payloads.js'
 
-import {writePrivateFile} from '../private-files.js'
+import {replacePrivateFile} from '../private-files.js'
 import {formatMillis} from '../time.js'
 import {sourceOf} from './conditions.js'
 
@@ -29,7 +29,7 @@ export class AlertState {
   private readonly dedupPrefix: string
 
   constructor(stateDir: string, homeDir: string) {
-    this.file = join(stateDir, 'alerts-state.json')
+    this.file = alertStateFile(stateDir)
     this.held = readHeld(this.file)
     this.source = `${hostname()}:${homeDir}`
     // Stable for a home on a host, and different for two homes sending to one PagerDuty service.
@@ -77,10 +77,17 @@ export class AlertState {
   }
 
   private save(): void {
-    const next = `${this.file}.next`
-    writePrivateFile(next, JSON.stringify({held: this.held}, null, 2) + '\n')
-    renameSync(next, this.file)
+    replacePrivateFile(this.file, JSON.stringify({held: this.held}, null, 2) + '\n')
   }
+}
+
+export function alertStateFile(stateDir: string): string {
+  return join(stateDir, 'alerts-state.json')
+}
+
+/** The conditions told and not cleared, as `k2ops alerts` lists them. */
+export function heldConditions(stateDir: string): Array<{key: string; event: string; since: string; summary: string}> {
+  return Object.entries(readHeld(alertStateFile(stateDir))).map(([key, held]) => ({key, event: held.event, since: held.since, summary: held.summary}))
 }
 
 function readHeld(file: string): Record<string, HeldCondition> {

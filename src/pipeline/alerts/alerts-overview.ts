@@ -1,12 +1,9 @@
-import {existsSync, readFileSync} from 'node:fs'
-import {join} from 'node:path'
-
 import type {Home} from '../home.js'
 import type {DeliveryAttempt} from './delivery.js'
 
 import {UsageError} from '../errors.js'
 import {type AlertTarget, alertTargets, secretsOf} from './alert-config.js'
-import {AlertState} from './alert-state.js'
+import {AlertState, heldConditions} from './alert-state.js'
 import {alertsLogFile, deliver, readDeliveries} from './delivery.js'
 
 /** A target as `k2ops alerts` shows it: everything but the secret, and where the secret comes from. */
@@ -43,17 +40,6 @@ export function alertsOverview(home: Home, last: number): AlertsOverview {
     retries: target.retries,
   }))
   return {targets, held: heldConditions(home.stateDir), deliveries: last > 0 ? readDeliveries(alertsLogFile(home.stateDir), last) : []}
-}
-
-function heldConditions(stateDir: string): AlertsOverview['held'] {
-  const file = join(stateDir, 'alerts-state.json')
-  if (!existsSync(file)) return []
-  try {
-    const {held = {}} = JSON.parse(readFileSync(file, 'utf8')) as {held?: Record<string, {event: string; since: string; summary: string}>}
-    return Object.entries(held).map(([key, value]) => ({key, event: value.event, since: value.since, summary: value.summary}))
-  } catch {
-    return []
-  }
 }
 
 export interface TestResult {

@@ -1,10 +1,10 @@
-import {existsSync, readFileSync, renameSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import type {CheckReport} from '../../checks/check.js'
 import type {HealthOutcome} from './conditions.js'
 
-import {privateDir, writePrivateFile} from '../private-files.js'
+import {privateDir, replacePrivateFile} from '../private-files.js'
 
 export function healthOutcomeFile(stateDir: string): string {
   return join(stateDir, 'health-daily.json')
@@ -20,8 +20,7 @@ export function recordHealthOutcome(stateDir: string, report: CheckReport, exit:
   }
   privateDir(stateDir)
   const file = healthOutcomeFile(stateDir)
-  writePrivateFile(`${file}.next`, JSON.stringify(outcome, null, 2) + '\n')
-  renameSync(`${file}.next`, file)
+  replacePrivateFile(file, JSON.stringify(outcome, null, 2) + '\n')
 }
 
 export function readHealthOutcome(file: string): HealthOutcome | undefined {
