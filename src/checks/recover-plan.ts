@@ -1,5 +1,6 @@
 import type {MeasuredRange, RecoverRange, WindowsToRepair} from '../pipeline/candle-repair.js'
 import type {CheckQueries} from '../pipeline/engine/check-queries.js'
+import type {MarketScope} from '../pipeline/engine/engine.js'
 
 import {rangesFromWindows, rangesSpan, requestedRanges} from '../pipeline/candle-repair.js'
 import {KeptFrom, RetentionClamp, clampToRetention} from '../pipeline/retention-policy.js'
@@ -56,9 +57,10 @@ export interface BrokenRow {
  * - a candle that differs from the rollup of its children: the parent or a child may be the wrong
  *   one, so that parent window in every timeframe (as the check's own hint, `--timeframe all`).
  * Pending rows (late trades the next flow run adds) and stale rollups are not failures and are left
- * to the flows. `truncated` names the checks with more offending rows than the evidence kept.
+ * to the flows. With a market, only that market's rows count. `truncated` names the checks with more
+ * offending rows than the evidence kept.
  */
-export function brokenRows(checks: CheckResult[], timeframes: Timeframe[]): {rows: BrokenRow[]; truncated: string[]} {
+export function brokenRows(checks: CheckResult[], timeframes: Timeframe[], market?: MarketScope): {rows: BrokenRow[]; truncated: string[]} {
   const rows: BrokenRow[] = []
   const truncated: string[] = []
   for (const check of checks) {
@@ -67,6 +69,7 @@ export function brokenRows(checks: CheckResult[], timeframes: Timeframe[]): {row
     const label = `${check.name} ${tf}`
     if (check.evidenceOmitted > 0) truncated.push(label)
     for (const row of check.evidence) {
+      if (market && !inMarket(row, market)) continue
       const startMicros = repairableStart(check.name, row)
       if (startMicros === undefined) continue
       const windows =
@@ -130,6 +133,11 @@ function repairableStart(check: string, row: EvidenceRow): number | undefined {
   return parseIsoInstant(row.window_start, `${check} evidence`)
 }
 
+/** Is the row of that market? (Every window check's evidence names its symbol and exchange.) */
+function inMarket(row: EvidenceRow, market: MarketScope): boolean {
+  return (market.symbol === undefined || row.symbol === market.symbol) && (market.exchange === undefined || row.exchange === market.exchange)
+}
+
 /** The windows of `tf` that overlap [fromMicros, toMicros). */
 function windowsCovering(fromMicros: number, toMicros: number, tf: Timeframe): Array<{timeframe: Timeframe; startMicros: number}> {
   const size = TIMEFRAME_SPECS[tf].micros
@@ -145,6 +153,8 @@ export type RepairRequest = {
   thresholds: Thresholds
   /** Each timeframe's retention cutoff: windows before it are not rebuilt (undefined with --force). */
   keptFrom?: KeptFrom
+  /** --symbol/--exchange: only this market's offending rows count, and only its candles are rebuilt. */
+  market?: MarketScope
 } & (
   | {
       /** --auto: every check over this span (the lookback); every failing window of `timeframes` is repaired. */
@@ -181,13 +191,18 @@ export type MeasureRanges = (ranges: RecoverRange[]) => Promise<MeasuredRange[]>
 export async function planRepair(queries: CheckQueries, measure: MeasureRanges, request: RepairRequest): Promise<RepairPlan> {
   const checks = {nowMicros: request.nowMicros, thresholds: request.thresholds, keptFrom: request.keptFrom}
   if (request.lookback) {
-    const {rows, truncated} = brokenRows(await repairChecks(queries, {...request.lookback, ...checks}), request.timeframes)
-    const {ranges, clamped} = withinRetention(rangesFromWindows(windowsToRepair(rows), request.nowMicros), request.keptFrom)
+    const {rows, truncated} = brokenRows(await repairChecks(queries, {...request.lookback, ...checks}), request.timeframes, request.market)
+    const {ranges, clamped} = withinRetention(inScope(rangesFromWindows(windowsToRepair(rows), request.nowMicros), request.market), request.keptFrom)
     return {ranges: await measure(ranges), before: verification(rows, () => true), checked: request.lookback, truncated, clamped}
   }
 
-  const {ranges, clamped} = withinRetention(requestedRanges(request.timeframes, request.requested.fromMicros, request.requested.toMicros, request.nowMicros), request.keptFrom)
+  const {ranges, clamped} = withinRetention(inScope(requestedRanges(request.timeframes, request.requested.fromMicros, request.requested.toMicros, request.nowMicros), request.market), request.keptFrom)
   return {ranges: await measure(ranges), before: await verifyRepair(queries, request, ranges), checked: rangesSpan(ranges), truncated: [], clamped}
+}
+
+/** The ranges, each narrowed to the market (absent: every market). */
+function inScope(ranges: RecoverRange[], market: MarketScope | undefined): RecoverRange[] {
+  return market ? ranges.map((range) => ({...range, market})) : ranges
 }
 
 function withinRetention(ranges: RecoverRange[], keptFrom: KeptFrom | undefined): {ranges: RecoverRange[]; clamped: RetentionClamp[]} {
@@ -201,7 +216,7 @@ function withinRetention(ranges: RecoverRange[], keptFrom: KeptFrom | undefined)
 export async function verifyRepair(queries: CheckQueries, request: RepairRequest, ranges: RecoverRange[]): Promise<RepairVerification> {
   const span = request.lookback ?? rangesSpan(ranges)
   if (!span) return verification([], () => false)
-  const {rows} = brokenRows(await repairChecks(queries, {...span, nowMicros: request.nowMicros, thresholds: request.thresholds, keptFrom: request.keptFrom}), request.timeframes)
+  const {rows} = brokenRows(await repairChecks(queries, {...span, nowMicros: request.nowMicros, thresholds: request.thresholds, keptFrom: request.keptFrom}), request.timeframes, request.market)
   if (request.lookback) return verification(rows, () => true)
   return verification(rows, (tf, start) => ranges.some((range) => range.timeframe === tf && start >= range.fromMicros && start < range.toMicros))
 }

@@ -9,6 +9,7 @@ import {BaseCommand} from '../base-command.js'
 import {resolveThresholds} from '../checks/thresholds.js'
 import {AuditLog} from '../pipeline/audit.js'
 import {closeJob, openJob} from '../pipeline/run-signals.js'
+import {marketFlags, marketScope, marketText} from '../market-flags.js'
 import {ExitCode, K2Error, UsageError} from '../pipeline/errors.js'
 import {MICROS_PER_DAY, formatMicros, parseIsoInstant} from '../pipeline/time.js'
 import {parseTimeframes} from '../pipeline/timeframes.js'
@@ -35,13 +36,14 @@ const STOP_TIMEOUT_SECONDS = 60
 
 export default class Recover extends BaseCommand<typeof Recover> {
   static override summary = 'Repair corrupted candles from the trades (--auto, --date, --from/--to), or bring the pipeline back after an outage (--full).'
-  static override description = `Repair: plans the windows to rebuild (--auto: the ones validate, gaps and reconcile fail on over --lookback; a rollup failure rebuilds that parent window in every timeframe), prints the plan (ranges per timeframe, candles to delete, trades to reprocess), asks for confirmation on a terminal unless --yes, then deletes and rebuilds each range from the trades in its own transaction and checks the repaired ranges again. Candles whose values come out the same stay byte-identical. An interrupted recover leaves every range as it was or repaired: run the same command again. Windows not closed yet are left to the flows. Exit 0 when the repaired ranges pass, 1 when they still fail, 2 when not on a terminal without --yes.
+  static override description = `Repair: plans the windows to rebuild (--auto: the ones validate, gaps and reconcile fail on over --lookback; a rollup failure rebuilds that parent window in every timeframe), prints the plan (ranges per timeframe, candles to delete, trades to reprocess), asks for confirmation on a terminal unless --yes, then deletes and rebuilds each range from the trades in its own transaction and checks the repaired ranges again. --symbol/--exchange narrow the repair to one market (or symbol, or exchange): only its offending rows are planned and checked, and only its candles are rebuilt. Candles whose values come out the same stay byte-identical. An interrupted recover leaves every range as it was or repaired: run the same command again. Windows not closed yet are left to the flows. Exit 0 when the repaired ranges pass, 1 when they still fail, 2 when not on a terminal without --yes.
 Full (--full): stops the scheduler (a stale pid file included), checks that the warehouse opens and reads back whole (DuckDB checksums every block it reads, then checkpoints), starts the scheduler, checks its API and the six deployments, runs the 1m flow through it and waits for it, then runs health daily. It stops at the first failing step with what to do next (exit 1). Both record an audit entry in <home>/state/audit.jsonl.`
 
   static override examples = [
     '<%= config.bin %> recover --auto --dry-run',
     '<%= config.bin %> recover --auto --lookback 2d --yes',
     '<%= config.bin %> recover --timeframe 1m --date 2024-08-08',
+    '<%= config.bin %> recover --auto --symbol BTCUSDT --exchange BINANCE --yes',
     '<%= config.bin %> recover --timeframe all --from 2024-08-08T00:00:00Z --to 2024-08-08T06:00:00Z --yes --json',
     '<%= config.bin %> recover --full',
   ]
@@ -57,7 +59,8 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
     'dry-run': Flags.boolean({summary: 'Print the plan and change nothing.'}),
     yes: Flags.boolean({char: 'y', summary: 'Do not ask for confirmation (needed off a terminal).'}),
     force: Flags.boolean({summary: 'Also rebuild windows older than their retention cutoff (by default what retention deletes is left out).'}),
-    full: Flags.boolean({summary: 'Full pipeline recovery after an outage: scheduler, warehouse, a 1m run, health daily.', exactlyOne: MODES, exclusive: ['timeframe', 'dry-run', 'lookback', 'lookback-days', 'force']}),
+    full: Flags.boolean({summary: 'Full pipeline recovery after an outage: scheduler, warehouse, a 1m run, health daily.', exactlyOne: MODES, exclusive: ['timeframe', 'dry-run', 'lookback', 'lookback-days', 'force', 'symbol', 'exchange']}),
+    ...marketFlags,
     'run-timeout': Flags.integer({summary: `--full: seconds to wait for the 1m run, queue included (default ${DEFAULT_RUN_TIMEOUT_SECONDS}).`, min: 1, dependsOn: ['full']}),
   }
 
@@ -75,6 +78,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
     requireConfirmation({yes: Boolean(this.flags.yes), dryRun, json})
 
     const mode: RecoverResult['mode'] = this.flags.auto ? 'auto' : this.flags.date ? 'date' : 'range'
+    const market = marketScope(this.flags)
     const lookback = this.flags['lookback-days'] === undefined ? (this.flags.lookback ?? DEFAULT_LOOKBACK) : `${this.flags['lookback-days']}d`
     const request: RepairRequest = {
       timeframes,
@@ -83,6 +87,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
       ...(mode === 'auto' ? {lookback: {fromMicros: this.timeWindow({defaultLookback: DEFAULT_LOOKBACK}, now).fromMicros ?? now, toMicros: now}} : {requested: this.requestedSpan(now)}),
       // What retention deletes is neither a gap nor something to rebuild, unless --force.
       keptFrom: this.flags.force ? undefined : retentionKeptFrom(this.home, now),
+      market,
     }
     const {planRepair, verifyRepair} = await import('../checks/recover-plan.js')
     const {measureRanges, repairEach, repairPieces} = await import('../pipeline/candle-repair.js')
@@ -95,7 +100,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
       runTasks(
         [
           {
-            title: `Plan the repair: ${mode === 'auto' ? `validate, gaps and reconcile over the last ${lookback}` : 'the requested windows'}`,
+            title: `Plan the repair: ${mode === 'auto' ? `validate, gaps and reconcile over the last ${lookback}` : 'the requested windows'}${market ? ` of ${marketText(market)}` : ''}`,
             task: async (_ctx, task) => {
               interrupted = await findInterrupted(engine, audit, this.home.warehouse)
               plan = await planRepair(engine.checks, (ranges) => measureRanges(engine, ranges), request)
@@ -106,7 +111,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
         {json, context: {}},
       ),
     )
-    const result = plannedResult(plan, {mode, dryRun, at: formatMicros(now), timeframes, interrupted})
+    const result = plannedResult(plan, {mode, dryRun, at: formatMicros(now), timeframes, market, interrupted})
     if (!json && interrupted.length > 0) this.logToStderr(renderInterrupted(interrupted))
     if (!json && plan.clamped.length > 0) this.logToStderr(renderClamp(plan.clamped))
     if (!json) this.log(renderPlan(result))
@@ -121,7 +126,7 @@ Full (--full): stops the scheduler (a stale pid file included), checks that the 
       if (!yes) throw new K2Error('cancelled: nothing changed', {code: 'cancelled', exit: ExitCode.failed})
     }
 
-    const details = () => ({mode, timeframes, checked: result.checked, plan: result.plan, before: result.before, after: result.after, applied: result.applied, warehouse: this.home.warehouse})
+    const details = () => ({mode, timeframes, ...(market && {market}), checked: result.checked, plan: result.plan, before: result.before, after: result.after, applied: result.applied, warehouse: this.home.warehouse})
     const applied = {pieces: 0, candles: 0, removed: 0, trades: 0, durationMs: 0}
     const started = Date.now()
     await withEngine(this.home, this.warehouseOptions(`recover --${mode === 'range' ? 'from/--to' : mode}`), async (engine) => {

@@ -1,4 +1,4 @@
-import type {Engine} from './engine/engine.js'
+import type {Engine, MarketScope} from './engine/engine.js'
 
 import {planBackfill} from './backfill.js'
 import {MICROS_PER_DAY} from './time.js'
@@ -13,6 +13,8 @@ export interface RecoverRange {
   toMicros: number
   /** Why these windows: the checks that named them (`ohlc_bounds 1h`), or `requested`. */
   reasons: string[]
+  /** Only this market's candles (absent: every market's). */
+  market?: MarketScope
 }
 
 /** A range with what rebuilding it touches. */
@@ -104,7 +106,7 @@ export interface PieceResult {
  * out the same keep created_at and updated_at (engine.ts replaceWindows), so they stay byte-identical.
  */
 export async function repairPiece(engine: Engine, piece: RecoverRange, nowMicros: number): Promise<PieceResult> {
-  const {candles, removed, trades} = await engine.replaceWindows(piece.timeframe, {range: {fromMicros: piece.fromMicros, toMicros: piece.toMicros}}, {nowMicros})
+  const {candles, removed, trades} = await engine.replaceWindows(piece.timeframe, {range: {fromMicros: piece.fromMicros, toMicros: piece.toMicros, market: piece.market}}, {nowMicros})
   return {candles, removed, trades}
 }
 

@@ -2,11 +2,13 @@ import type {RepairPlan, RepairVerification} from '../checks/recover-plan.js'
 import type {AppliedRepair, MeasuredRange} from '../pipeline/candle-repair.js'
 import type {InterruptedRecover} from '../pipeline/interrupted-recover.js'
 import type {RetentionClamp} from '../pipeline/retention-policy.js'
+import type {MarketScope} from '../pipeline/engine/engine.js'
 
 import {formatMicros} from '../pipeline/time.js'
 import {TIMEFRAMES, Timeframe} from '../pipeline/timeframes.js'
 import {renderTable} from './table.js'
 import {count, plural} from '../pipeline/words.js'
+import {marketText} from '../pipeline/market.js'
 
 export interface RecoverRangeJson {
   timeframe: Timeframe
@@ -25,6 +27,8 @@ export interface RecoverResult {
   dryRun: boolean
   at: string
   timeframes: Timeframe[]
+  /** --symbol/--exchange: only this market was checked and rebuilt (absent: every market). */
+  market?: MarketScope
   /** What the checks covered: the lookback (--auto) or the span of the ranges. */
   checked: {from: string; to: string} | null
   plan: {ranges: RecoverRangeJson[]; totals: {ranges: number; windows: number; candles: number; trades: number}; truncated: string[]}
@@ -50,13 +54,14 @@ export function renderInterrupted(runs: InterruptedRecover[]): string {
 }
 
 /** The result of a planned repair, before anything changed. */
-export function plannedResult(plan: RepairPlan, request: Pick<RecoverResult, 'mode' | 'dryRun' | 'at' | 'timeframes' | 'interrupted'>): RecoverResult {
-  const {mode, dryRun, at, timeframes, interrupted} = request
+export function plannedResult(plan: RepairPlan, request: Pick<RecoverResult, 'mode' | 'dryRun' | 'at' | 'timeframes' | 'market' | 'interrupted'>): RecoverResult {
+  const {mode, dryRun, at, timeframes, market, interrupted} = request
   return {
     mode,
     dryRun,
     at,
     timeframes,
+    ...(market && {market}),
     checked: plan.checked ? {from: formatMicros(plan.checked.fromMicros), to: formatMicros(plan.checked.toMicros)} : null,
     plan: {ranges: plan.ranges.map(rangeJson), totals: totals(plan.ranges), truncated: plan.truncated},
     before: plan.before,
@@ -107,7 +112,7 @@ export function totals(ranges: MeasuredRange[]): RecoverResult['plan']['totals']
 export function renderPlan(result: RecoverResult): string {
   const lines: string[] = []
   const what = result.mode === 'auto' ? 'windows that validate, gaps and reconcile fail on' : 'the requested windows'
-  lines.push(`recover ${result.mode === 'auto' ? '--auto' : result.mode === 'date' ? '--date' : '--from/--to'}: ${what}${result.checked ? `, checked ${result.checked.from} → ${result.checked.to}` : ''}; timeframes ${result.timeframes.join(', ')}`)
+  lines.push(`recover ${result.mode === 'auto' ? '--auto' : result.mode === 'date' ? '--date' : '--from/--to'}${result.market ? ` for ${marketText(result.market)}` : ''}: ${what}${result.checked ? `, checked ${result.checked.from} → ${result.checked.to}` : ''}; timeframes ${result.timeframes.join(', ')}`)
   if (result.before.rows > 0) lines.push(`Offending rows: ${result.before.failing.map((f) => `${f.check} (${count(f.rows)})`).join(', ')}`)
   for (const check of result.plan.truncated) lines.push(`warning: ${check} has more offending rows than one run plans for; run recover again after this one`)
   lines.push('')

@@ -7,8 +7,13 @@ import {AuditLog} from '../../src/pipeline/audit.js'
 import {TIMEFRAMES, Timeframe} from '../../src/pipeline/timeframes.js'
 import type {EngineKind} from '../../src/pipeline/engine/engine.js'
 import type {StoredCandle} from '../helpers/warehouse.js'
+import type {CandleKey, CandleSnapshot, TableName} from '../helpers/candle-snapshot.js'
 
 import {k2ops} from '../helpers/cli.js'
+import {alterCount, changedKeys, deleteCandle, instantOf, keyText, pick, snapshot, whereKey} from '../helpers/candle-snapshot.js'
+import {managedBackfillTests} from './managed-backfill.tests.js'
+import {marketScopeTests} from './market-scope.tests.js'
+import {DAY, DEMO_NOW, FULL_NOW, REPAIRED_AT, REPAIR_NOW} from './recover-home.js'
 import {STOPPED_AT_INTEGRITY, stepStatuses} from '../helpers/full-recovery-steps.js'
 
 // recover as an operator runs it, the same on every engine (run by test/e2e/recover-duckdb.test.ts
@@ -17,24 +22,6 @@ import {STOPPED_AT_INTEGRITY, stepStatuses} from '../helpers/full-recovery-steps
 // home (and on Spark one driver) serves the whole file. The DuckDB-only details (byte-identical
 // files, kills, checksums) are in test/e2e/recover.test.ts.
 
-/** The demo's instant; repairs run a little later (a rebuilt candle shows it in updated_at), --full later still. */
-const DEMO_NOW = '2024-08-10T12:34:56Z'
-const REPAIR_NOW = '2024-08-10T12:40:00Z'
-const REPAIRED_AT = '2024-08-10 12:40:00'
-const FULL_NOW = '2024-08-10T12:41:00Z'
-const DAY = '2024-08-08'
-
-/** Every stored candle by key (`1m BTCUSDT BINANCE 2024-08-08 01:40:00`), its 14 columns as exact text. */
-export type CandleSnapshot = Map<string, Record<string, string>>
-
-/** A stored candle, as the engine's SQL names it. */
-export interface CandleKey {
-  timeframe: Timeframe
-  symbol: string
-  exchange: string
-  /** `2024-08-08 01:40:00` (UTC) */
-  start: string
-}
 
 export interface RecoverSuiteEngine {
   name: string
@@ -44,39 +31,11 @@ export interface RecoverSuiteEngine {
   /** Every stored candle of a timeframe, values as exact text (both engines' test helpers give them alike). */
   candles(home: string, tf: Timeframe): Promise<StoredCandle[]>
   /** Runs statements on the home's engine; `table(tf)` names a candle table as its SQL does. */
-  execute(home: string, statements: (table: (tf: Timeframe) => string) => string[]): Promise<void>
+  execute(home: string, statements: (table: TableName) => string[]): Promise<void>
   /** Damages the home's data the way this engine gets damaged; returns what recover --full must name. */
   damage(home: string): Promise<RegExp>
   /** Stops what the home left running besides the scheduler (a Spark driver). */
   stop(home: string): Promise<void>
-}
-
-const instantOf = (key: CandleKey) => Date.parse(`${key.start.replace(' ', 'T')}Z`)
-const keyText = (key: CandleKey) => `${key.timeframe} ${key.symbol} ${key.exchange} ${key.start}`
-const whereKey = (key: CandleKey) => `symbol = '${key.symbol}' AND exchange = '${key.exchange}' AND window_start = TIMESTAMP '${key.start}'`
-
-/** Every stored candle of every timeframe, by key. */
-async function snapshot(engine: RecoverSuiteEngine, home: string): Promise<CandleSnapshot> {
-  const rows: CandleSnapshot = new Map()
-  for (const tf of TIMEFRAMES) {
-    for (const row of await engine.candles(home, tf)) rows.set(`${tf} ${row.symbol} ${row.exchange} ${row.window_start}`, {...row})
-  }
-
-  return rows
-}
-
-/** The keys whose rows are not the same in both snapshots, sorted. */
-function changedKeys(before: CandleSnapshot, after: CandleSnapshot): string[] {
-  return [...new Set([...before.keys(), ...after.keys()])].filter((key) => JSON.stringify(before.get(key)) !== JSON.stringify(after.get(key))).sort()
-}
-
-/** The n-th candle (in key order) of a timeframe, market and day of the snapshot. */
-function pick(snapshot: CandleSnapshot, timeframe: Timeframe, market: string, day: string, n: number): CandleKey {
-  const prefix = `${timeframe} ${market} ${day} `
-  const keys = [...snapshot.keys()].filter((key) => key.startsWith(prefix)).sort()
-  expect(keys.length, prefix).toBeGreaterThan(n)
-  const [, symbol, exchange, date, time] = keys[n].split(' ')
-  return {timeframe, symbol, exchange, start: `${date} ${time}`}
 }
 
 export function recoverSuite(engine: RecoverSuiteEngine): void {
@@ -87,9 +46,6 @@ export function recoverSuite(engine: RecoverSuiteEngine): void {
     let clean: CandleSnapshot
     let deleted: CandleKey
     let altered: CandleKey
-
-    const deleteCandle = (key: CandleKey) => (table: (tf: Timeframe) => string) => [`DELETE FROM ${table(key.timeframe)} WHERE ${whereKey(key)}`]
-    const alterCount = (key: CandleKey) => (table: (tf: Timeframe) => string) => [`UPDATE ${table(key.timeframe)} SET trade_count = trade_count + 1 WHERE ${whereKey(key)}`]
 
     /** A repaired candle holds its clean values; created_at is kept unless it was re-created, updated_at is the repair's. */
     function expectRepaired(after: CandleSnapshot, key: CandleKey, recreated = false): void {
@@ -164,52 +120,8 @@ export function recoverSuite(engine: RecoverSuiteEngine): void {
       clean = after
     })
 
-    it('backfill --symbol/--exchange: the dry run counts that market only, and the backfill rebuilds its candles and leaves every other market as it was', async () => {
-      const mine = pick(clean, '1m', 'BTCUSDT BINANCE', DAY, 120)
-      const other = pick(clean, '1m', 'ETHUSDT BINANCE', DAY, 120)
-      await engine.execute(home, (table) => [...alterCount(mine)(table), ...alterCount(other)(table)])
-      const broken = await snapshot(engine, home)
-      const range = ['backfill', '--timeframe', '1m', '--from', DAY, '--to', '2024-08-09', '--symbol', 'btcusdt', '--exchange', 'binance', '--force', '--json']
-      const dry = await cli([...range, '--dry-run'])
-      expect(dry.exitCode, dry.stderr).toBe(0)
-      const stored = [...clean.keys()].filter((key) => key.startsWith(`1m BTCUSDT BINANCE ${DAY} `)).length
-      expect(dry.json).toMatchObject({market: {symbol: 'BTCUSDT', exchange: 'BINANCE'}, days: [{day: DAY, timeframes: ['1m'], candlesStored: stored}]})
-      expect(changedKeys(broken, await snapshot(engine, home))).toEqual([])
-
-      const real = await cli(range)
-      expect(real.exitCode, real.stderr).toBe(0)
-      expect(real.json).toMatchObject({market: {symbol: 'BTCUSDT', exchange: 'BINANCE'}, days: 1, candles: stored})
-      const after = await snapshot(engine, home)
-      // Only the broken candle of that market changed (back to its values); the other market's stays broken.
-      expect(changedKeys(broken, after)).toEqual([keyText(mine)])
-      expectRepaired(after, mine)
-      expect(after.get(keyText(other))).toEqual(broken.get(keyText(other)))
-      const rest = await cli(['backfill', '--timeframe', '1m', '--from', DAY, '--to', '2024-08-09', '--symbol', 'ETHUSDT', '--force', '--json'])
-      expect(rest.exitCode, rest.stderr).toBe(0)
-      clean = await snapshot(engine, home)
-      expect(clean.get(keyText(other))).toEqual({...after.get(keyText(other)), trade_count: String(Number(after.get(keyText(other))!.trade_count) - 1), updated_at: REPAIRED_AT})
-    })
-
-    it('trigger --symbol/--exchange recomputes that market\'s lookback only, and records it so', async () => {
-      const latest = (market: string) => {
-        const keys = [...clean.keys()].filter((key) => key.startsWith(`1m ${market} 2024-08-10 `)).sort()
-        const [, symbol, exchange, date, time] = keys.at(-3)!.split(' ')
-        return {timeframe: '1m' as const, symbol, exchange, start: `${date} ${time}`}
-      }
-      const [mine, other] = [latest('BTCUSDT BINANCE'), latest('ETHUSDT BINANCE')]
-      await engine.execute(home, (table) => [...alterCount(mine)(table), ...alterCount(other)(table)])
-      const broken = await snapshot(engine, home)
-      // At the demo's instant, so that no window closed since is written (the home stays as the other tests expect it).
-      const run = await cli(['trigger', '1m', '--lookback', '2h', '--symbol', 'BTCUSDT', '--exchange', 'BINANCE', '--direct', '--json'], DEMO_NOW)
-      expect(run.exitCode, run.stderr).toBe(0)
-      expect(run.json.runs[0]).toMatchObject({state: 'Completed', note: 'only BTCUSDT on BINANCE', lateWindows: 0})
-      const after = await snapshot(engine, home)
-      expect(changedKeys(broken, after)).toEqual([keyText(mine)])
-      expect(after.get(keyText(mine))).toEqual({...clean.get(keyText(mine)), updated_at: '2024-08-10 12:34:56'})
-      expect((await cli(['trigger', '1m', '--lookback', '2h', '--symbol', 'ETHUSDT', '--direct', '--json'], DEMO_NOW)).exitCode).toBe(0)
-      clean = await snapshot(engine, home)
-      expect(changedKeys(after, clean)).toEqual([keyText(other)])
-    })
+    marketScopeTests({engine, home, cli, audit, clean: () => clean, setClean: (next) => (clean = next), expectRepaired})
+    managedBackfillTests({engine, home, cli})
 
     it('--auto finds a deleted and a wrong candle from the checks, plans their windows, and repairs them', async () => {
       const gap = pick(clean, '1m', 'ETHUSDT BINANCE', '2024-08-09', 100)
@@ -244,6 +156,7 @@ export function recoverSuite(engine: RecoverSuiteEngine): void {
         [['--date', '2024-08-08T10:00:00Z', '--dry-run'], /--date: '2024-08-08T10:00:00Z' is not a day/],
         [['--auto', '--timeframe', '2m', '--dry-run'], /unknown timeframe '2m'/],
         [['--full', '--dry-run'], /cannot also be provided/],
+        [['--full', '--symbol', 'BTCUSDT'], /cannot also be provided/],
       ]
       for (const [args, message] of cases) {
         const result = await cli(['recover', ...args])
