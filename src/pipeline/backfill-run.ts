@@ -4,6 +4,7 @@ import type {RunHistory} from './run-history.js'
 
 import {backfillChunk, settleBackfillWatermarks} from './backfill.js'
 import {resumeCommand, saveLedger} from './backfill-ledger.js'
+import {pauseForTest} from './test-hooks.js'
 import {formatMillis, formatMicros} from './time.js'
 import {firstLine, plural} from './words.js'
 
@@ -83,6 +84,7 @@ export async function runLedger(engine: Engine, ledger: BackfillLedger, options:
       totals.days++
       history.progress(record, kept(), resumeCommand(ledger, options.homeArgs))
       options.onDay?.(day, doneCount(), ledger.days.length)
+      await pauseForTest('after-backfill-day')
     }
 
     // Once every day is done, and only then, the flows' marks may move past what it covered.
