@@ -57,9 +57,9 @@ export default class Candles extends BaseCommand<typeof Candles> {
 
     this.log(
       renderTable(
-        ['WINDOW START (UTC)', 'EXCHANGE', 'OPEN', 'HIGH', 'LOW', 'CLOSE', 'VOLUME', 'TRADES', 'VWAP'],
-        candles.map((c) => [c.window_start, c.exchange, c.open_price, c.high_price, c.low_price, c.close_price, c.volume, c.trade_count, c.vwap]),
-        {alignRight: [2, 3, 4, 5, 6, 7, 8]},
+        ['WINDOW START (UTC)', 'EXCHANGE', 'OPEN', 'HIGH', 'LOW', 'CLOSE', 'VOLUME', 'TRADES', 'VWAP', 'QUOTE VOLUME', 'TAKER BUY VOLUME'],
+        candles.map((c) => [c.window_start, c.exchange, c.open_price, c.high_price, c.low_price, c.close_price, c.volume, c.trade_count, c.vwap, exact(c.quote_volume), exact(c.taker_buy_volume)]),
+        {alignRight: [2, 3, 4, 5, 6, 7, 8, 9, 10]},
       ),
     )
     const exchanges = new Set(candles.map((c) => c.exchange))
@@ -76,4 +76,10 @@ export default class Candles extends BaseCommand<typeof Candles> {
       )
     }
   }
+}
+
+/** A stored decimal without the zeros its scale pads it with (`12.5000000000000000` → `12.5`); `-` when there is none. */
+function exact(value: string | null): string {
+  if (value === null) return '-'
+  return value.includes('.') ? value.replace(/0+$/, '').replace(/\.$/, '') : value
 }

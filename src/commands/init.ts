@@ -26,7 +26,7 @@ export interface InitResult {
 
 export default class Init extends BaseCommand<typeof Init> {
   static override summary = 'Create the private home and the warehouse tables (DuckDB file, or Iceberg tables on Spark).'
-  static override description = `Safe to rerun: existing tables and data are left as they are. On the Spark engine, tables that are already there (the original platform's, for one) are adopted: every column k2ops needs is checked, volume and quantity are widened to DECIMAL(38,8) by Iceberg schema evolution, and a format-version 1 table is upgraded to 2. --dry-run shows what would be created or changed, and changes nothing.`
+  static override description = `Safe to rerun: existing tables and data are left as they are. On the Spark engine, tables that are already there (the original platform's, for one) are adopted: every column k2ops needs is checked, volume and quantity are widened to DECIMAL(38,8) by Iceberg schema evolution, and a format-version 1 table is upgraded to 2. On both engines, candle tables made before the kline columns (quote_volume, taker_buy_volume, taker_buy_quote_volume) get them, and init names the backfill that fills them for the candles built before. --dry-run shows what would be created or changed, and changes nothing.`
   static override examples = [
     '<%= config.bin %> init',
     '<%= config.bin %> init --home /srv/k2ops',
@@ -58,7 +58,10 @@ export default class Init extends BaseCommand<typeof Init> {
       this.log(renderSchemaChanges(result))
       this.log(`Home ${dir} (private, 0700)`)
       if (recordedEngine) this.log(`Engine spark recorded in ${this.home.configFile}: this home's commands use Spark without --engine`)
-      if (!dryRun) this.log('Next: k2ops ingest FILE...  then  k2ops trigger all')
+      const fills = [...new Set(schema.flatMap((t) => (t.fill ? [t.fill] : [])))]
+      // Columns added to tables with rows: what fills them for the rows stored before.
+      if (fills.length > 0) this.log(`Next: ${fills.join('; ')} fills the added columns of the candles built before${dryRun ? ' (after init without --dry-run)' : ''}`)
+      else if (!dryRun) this.log('Next: k2ops ingest FILE...  then  k2ops trigger all')
     }
 
     return result

@@ -8,3 +8,26 @@ export const INGESTED_FILES_TABLE = 'k2ops_meta.ingested_files'
 
 /** The tables every warehouse has (INGESTED_FILES_TABLE is added by the next ingest or init, so it is not required). */
 export const SCHEMA_TABLES = [TRADES_TABLE, ...TIMEFRAMES.map((tf) => TIMEFRAME_SPECS[tf].table), WATERMARKS_TABLE]
+
+/**
+ * The kline fields every candle table carries after the original platform's 14 columns (appended,
+ * so its readers keep working), as Binance's klines have them: quote_volume = Σ price·quantity,
+ * exact (16 places: the product of two 8-place decimals); taker_buy_volume and
+ * taker_buy_quote_volume over the trades whose taker bought (side BUY). Nullable: candles built
+ * before the columns existed hold NULL until a backfill rebuilds them, and a window none of whose
+ * trades has a side has no taker figures.
+ */
+export const KLINE_COLUMNS = [
+  {name: 'quote_volume', type: 'DECIMAL(38,16)'},
+  {name: 'taker_buy_volume', type: 'DECIMAL(38,8)'},
+  {name: 'taker_buy_quote_volume', type: 'DECIMAL(38,16)'},
+] as const
+
+/** A candle's values, in table order: what a replace compares to tell a changed candle from an unchanged one. */
+export const CANDLE_VALUE_COLUMNS = ['window_end', 'window_date', 'open_price', 'high_price', 'low_price', 'close_price', 'volume', 'trade_count', 'vwap', ...KLINE_COLUMNS.map((c) => c.name)]
+
+/**
+ * The command that fills the kline fields of the candles built before the columns existed: every
+ * day with trades of the last five years, each timeframe cut at its retention cutoff.
+ */
+export const KLINE_FILL_COMMAND = 'k2ops backfill --timeframe all --lookback 1825d'

@@ -106,7 +106,7 @@ describe('k2ops CLI', () => {
     expect(shown.exitCode).toBe(0)
     expect(shown.json.candles).toHaveLength(3)
     expect(shown.json.candles[2]).toMatchObject({symbol: 'BTCUSDT', exchange: 'BINANCE', window_start: '2024-08-10T23:00:00Z'})
-    expect(Object.keys(shown.json.candles[0])).toEqual(['symbol', 'exchange', 'window_start', 'window_end', 'open_price', 'high_price', 'low_price', 'close_price', 'volume', 'trade_count', 'vwap'])
+    expect(Object.keys(shown.json.candles[0])).toEqual(['symbol', 'exchange', 'window_start', 'window_end', 'open_price', 'high_price', 'low_price', 'close_price', 'volume', 'trade_count', 'vwap', 'quote_volume', 'taker_buy_volume', 'taker_buy_quote_volume'])
     const human = await k2ops(['candles', 'BTCUSDT', '--timeframe', '1h', '--limit', '3', '--home', byBackfill])
     expect(human.stdout).toMatch(/^WINDOW START \(UTC\)\s+EXCHANGE\s+OPEN/m)
     expect(human.stdout).toMatch(/2024-08-10T23:00:00Z\s+BINANCE/)

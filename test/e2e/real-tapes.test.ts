@@ -47,11 +47,17 @@ describe.skipIf(!hasRealData)('candles from real exchange tapes', () => {
     const candles = await loadAndBuild(tempDir(), realFile(dir, 'BTCUSDT-usdm-trades_2024-08-08T235416Z_2024-08-08T235959Z.csv'), ['--exchange', 'BINANCE_USDM'], '2024-08-08T23:50:00Z', '2024-08-09T00:10:00Z', 'BTCUSDT')
     const klines = csvRows(realFile(dir, 'BTCUSDT-usdm-klines-1m_2024-08-08T2350Z_2024-08-09T0010Z.csv')).slice(1)
     let compared = 0
-    for (const [openTime, open, high, low, close, volume, , , count] of klines) {
+    for (const [openTime, open, high, low, close, volume, , quoteVolume, count, takerBuyVolume, takerBuyQuoteVolume] of klines) {
       const start = BigInt(openTime) * 1000n
       // The tape covers 23:54:16 → 23:59:59.643: the complete minutes are 23:55 to 23:59.
       if (start < 1_723_161_300_000_000n || start > 1_723_161_540_000_000n) continue
-      expectSameCandle(candles.get(start), {open, high, low, close, volume, count}, `kline ${new Date(Number(openTime)).toISOString()}`)
+      const where = `kline ${new Date(Number(openTime)).toISOString()}`
+      expectSameCandle(candles.get(start), {open, high, low, close, volume, count}, where)
+      // The other three of the kline's nine fields: quote volume and the taker-buy volumes.
+      const ours = candles.get(start)!
+      expect([ours.quote_volume, ours.taker_buy_volume, ours.taker_buy_quote_volume].map((value) => canonical(value ?? 'missing')), where).toEqual(
+        [quoteVolume, takerBuyVolume, takerBuyQuoteVolume].map(canonical),
+      )
       compared++
     }
 

@@ -110,6 +110,31 @@ export function candleSemanticsSuite(factory: EngineFactory): void {
       })
     })
 
+    it('gives the kline fields: quote volume Σ price·quantity exact, taker-buy volumes over the BUY trades, none where no trade has a side', async () => {
+      await withTestEngine(tempDir(), async (w) => {
+        await insertTrades(w, [
+          {id: '1', at: '2024-08-08T23:55:01Z', price: '61756.70', qty: '0.003', side: 'BUY'},
+          {id: '2', at: '2024-08-08T23:55:02Z', price: '61756.80', qty: '0.007', side: 'SELL'},
+          {id: '3', at: '2024-08-08T23:55:03Z', price: '0.12345678', qty: '0.87654321', side: 'BUY'},
+          {id: '4', at: '2024-08-08T23:56:01Z', price: '10', qty: '2', side: 'SELL'},
+          {id: '5', symbol: 'BCHEUR', exchange: 'KRAKEN', at: '2024-08-08T23:55:01Z', price: '100.5', qty: '3', side: null},
+        ])
+        await backfillAll(w, '2024-08-08T23:00:00Z', '2024-08-09T00:00:00Z')
+        const kline = (c: StoredCandle) => [c.window_start, c.quote_volume, c.taker_buy_volume, c.taker_buy_quote_volume]
+        // 185.2701 + 432.2976 + 0.1082152022374638 (16 places, nothing rounded); BUY: trades 1 and 3.
+        // In key order: BCHEUR (Kraken, no sides) before BTCUSDT.
+        expect((await candles(w, '1m')).map(kline)).toEqual([
+          ['2024-08-08 23:55:00', '301.5000000000000000', null, null],
+          ['2024-08-08 23:55:00', '617.6759152022374638', '0.87954321', '185.3783152022374638'],
+          ['2024-08-08 23:56:00', '20.0000000000000000', '0.00000000', '0.0000000000000000'],
+        ])
+        expect((await candles(w, '1h')).map(kline)).toEqual([
+          ['2024-08-08 23:00:00', '301.5000000000000000', null, null],
+          ['2024-08-08 23:00:00', '637.6759152022374638', '0.87954321', '185.3783152022374638'],
+        ])
+      })
+    })
+
     it('holds meme-coin quantities of 1e12 per trade without overflow', async () => {
       await withTestEngine(tempDir(), async (w) => {
         await insertTrades(w, [

@@ -26,12 +26,17 @@ export interface MarketScopeContext {
 
 export function marketScopeTests(context: MarketScopeContext): void {
   const {engine, home, cli, audit, expectRepaired} = context
-  it('backfill --symbol/--exchange: the dry run counts that market only, and the backfill rebuilds its candles and leaves every other market as it was', async () => {
+
+  /** Breaks the n-th 1m candle of the day of BTCUSDT and of ETHUSDT on Binance: the market asked for, and another. */
+  async function breakBoth(n: number): Promise<{clean: CandleSnapshot; mine: CandleKey; other: CandleKey; broken: CandleSnapshot}> {
     const clean = context.clean()
-  const mine = pick(clean, '1m', 'BTCUSDT BINANCE', DAY, 120)
-    const other = pick(clean, '1m', 'ETHUSDT BINANCE', DAY, 120)
+    const [mine, other] = [pick(clean, '1m', 'BTCUSDT BINANCE', DAY, n), pick(clean, '1m', 'ETHUSDT BINANCE', DAY, n)]
     await engine.execute(home, (table) => [...alterCount(mine)(table), ...alterCount(other)(table)])
-    const broken = await snapshot(engine, home)
+    return {clean, mine, other, broken: await snapshot(engine, home)}
+  }
+
+  it('backfill --symbol/--exchange: the dry run counts that market only, and the backfill rebuilds its candles and leaves every other market as it was', async () => {
+    const {clean, mine, other, broken} = await breakBoth(120)
     const range = ['backfill', '--timeframe', '1m', '--from', DAY, '--to', '2024-08-09', '--symbol', 'btcusdt', '--exchange', 'binance', '--force', '--json']
     const dry = await cli([...range, '--dry-run'])
     expect(dry.exitCode, dry.stderr).toBe(0)
@@ -78,11 +83,7 @@ export function marketScopeTests(context: MarketScopeContext): void {
   })
 
   it('recover --symbol/--exchange: --auto plans and checks that market only and repairs it; --date rebuilds one symbol\'s day', async () => {
-    const clean = context.clean()
-    const mine = pick(clean, '1m', 'BTCUSDT BINANCE', DAY, 140)
-    const other = pick(clean, '1m', 'ETHUSDT BINANCE', DAY, 140)
-    await engine.execute(home, (table) => [...alterCount(mine)(table), ...alterCount(other)(table)])
-    const broken = await snapshot(engine, home)
+    const {clean, mine, other, broken} = await breakBoth(140)
     const everyMarket = await cli(['recover', '--auto', '--dry-run', '--json'])
     const dry = await cli(['recover', '--auto', '--symbol', 'BTCUSDT', '--exchange', 'BINANCE', '--dry-run', '--json'])
     expect(dry.exitCode, dry.stderr).toBe(0)

@@ -4,12 +4,12 @@ import {TRADES_TABLE} from '../../src/pipeline/schema.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe} from '../../src/pipeline/timeframes.js'
 import {micros} from './warehouse.js'
 
-/** Inserts one candle straight into a timeframe's table (no trades behind it), as an old warehouse would hold it. */
+/** Inserts one candle straight into a timeframe's table (no trades behind it), as an old warehouse would hold it (no kline fields). */
 export async function insertCandle(warehouse: Warehouse, tf: Timeframe, candle: {symbol: string; exchange?: string; start: string}): Promise<void> {
   await warehouse.run(
     `INSERT INTO ${TIMEFRAME_SPECS[tf].table}
      SELECT $symbol, $exchange, make_timestamp($start::BIGINT), make_timestamp($start::BIGINT + $size::BIGINT), make_timestamp($start::BIGINT)::DATE,
-            100, 101, 99, 100.5, 2, 3, 100.25, make_timestamp($start::BIGINT), make_timestamp($start::BIGINT)`,
+            100, 101, 99, 100.5, 2, 3, 100.25, make_timestamp($start::BIGINT), make_timestamp($start::BIGINT), NULL, NULL, NULL`,
     {symbol: candle.symbol, exchange: candle.exchange ?? 'BINANCE', start: BigInt(micros(candle.start)), size: BigInt(TIMEFRAME_SPECS[tf].micros)},
   )
 }

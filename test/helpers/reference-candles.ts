@@ -27,7 +27,9 @@ export function toUnits(text: string): bigint {
 
 /** Decimal text without trailing zeros: `61756.70000000` and `61756.7` compare equal. */
 export function canonical(text: string): string {
-  return fromUnits(toUnits(text))
+  const [whole, frac = ''] = text.trim().split('.')
+  const digits = frac.replace(/0+$/, '')
+  return `${BigInt(whole)}${digits ? `.${digits}` : ''}`
 }
 
 function fromUnits(units: bigint): string {

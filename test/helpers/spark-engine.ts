@@ -60,7 +60,7 @@ export async function insertSparkTrades(engine: Engine, trades: TestTrade[], def
     const ts = typeof t.at === 'number' ? t.at : micros(t.at)
     const seq = t.seq === undefined ? Number.parseInt(t.id.replaceAll(/\D/g, '') || '0', 10) : t.seq
     return `(${sqlString(t.id)}, ${sqlString(t.symbol ?? 'BTCUSDT')}, ${sqlString(t.exchange ?? 'BINANCE')}, ${sqlBigint(ts)}, CAST(${sqlString(t.price)} AS DECIMAL(18,8)),
-      CAST(${sqlString(t.qty)} AS DECIMAL(38,8)), 'BUY', ${seq === null ? 'CAST(NULL AS BIGINT)' : sqlBigint(seq)}, ${sqlBigint(t.ingestedAt ?? defaultIngestedAt)})`
+      CAST(${sqlString(t.qty)} AS DECIMAL(38,8)), ${t.side === null ? 'CAST(NULL AS STRING)' : sqlString(t.side ?? 'BUY')}, ${seq === null ? 'CAST(NULL AS BIGINT)' : sqlBigint(seq)}, ${sqlBigint(t.ingestedAt ?? defaultIngestedAt)})`
   })
   await spark.session.sql([
     `INSERT INTO ${spark.tables.trades}
@@ -75,7 +75,7 @@ const instant = (column: string) =>
 /** Every stored candle of a timeframe in key order, as the DuckDB helper gives them (exact text). */
 export async function sparkCandles(engine: Engine, tf: Timeframe): Promise<StoredCandle[]> {
   const spark = engine as SparkEngine
-  const columns = ['symbol', 'exchange', 'window_start', 'window_end', 'window_date', 'open_price', 'high_price', 'low_price', 'close_price', 'volume', 'trade_count', 'vwap', 'created_at', 'updated_at']
+  const columns = ['symbol', 'exchange', 'window_start', 'window_end', 'window_date', 'open_price', 'high_price', 'low_price', 'close_price', 'volume', 'trade_count', 'vwap', 'created_at', 'updated_at', 'quote_volume', 'taker_buy_volume', 'taker_buy_quote_volume']
   const select = columns.map((c) => (/_start|_end|_at$/.test(c) ? `${instant(c)} AS ${c}` : `CAST(${c} AS STRING) AS ${c}`))
   const [result] = await spark.session.sql([`SELECT ${select.join(', ')} FROM ${spark.tables.candles(tf)} ORDER BY symbol, exchange, window_start`])
   return result.rows.map((row) => Object.fromEntries(columns.map((c, i) => [c, row[i]])) as unknown as StoredCandle)

@@ -19,7 +19,8 @@ export async function insertSparkCandles(engine: Engine, candles: RetentionSeed[
     return [
       `INSERT INTO ${spark.tables.candles(tf)}
        SELECT symbol, 'BINANCE', ${at}, timestamp_micros(s + ${sqlBigint(TIMEFRAME_SPECS[tf].micros)}), CAST(${at} AS DATE),
-              ${price('100')}, ${price('101')}, ${price('99')}, ${price('100.5')}, CAST(2 AS DECIMAL(38,8)), CAST(3 AS BIGINT), ${price('100.25')}, ${at}, ${at}
+              ${price('100')}, ${price('101')}, ${price('99')}, ${price('100.5')}, CAST(2 AS DECIMAL(38,8)), CAST(3 AS BIGINT), ${price('100.25')}, ${at}, ${at},
+              CAST(NULL AS DECIMAL(38,16)), CAST(NULL AS DECIMAL(38,8)), CAST(NULL AS DECIMAL(38,16))
        FROM VALUES ${values} AS v(symbol, s)`,
     ]
   })

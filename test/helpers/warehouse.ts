@@ -21,6 +21,8 @@ export interface TestTrade {
   price: string
   qty: string
   seq?: number | null
+  /** The taker's side (default BUY); null: a tape without sides. */
+  side?: 'BUY' | 'SELL' | null
   ingestedAt?: number
 }
 
@@ -34,7 +36,7 @@ export async function insertTrades(warehouse: Warehouse, trades: TestTrade[], de
   for (const t of trades) {
     const ts = typeof t.at === 'number' ? t.at : micros(t.at)
     await warehouse.run(
-      `INSERT INTO ${TRADES_TABLE} VALUES ($id, $symbol, $exchange, $ts::BIGINT, $price::DECIMAL(18,8), $qty::DECIMAL(38,8), 'BUY', $seq::BIGINT, $ing::BIGINT, CAST(make_timestamp($ts::BIGINT) AS DATE))`,
+      `INSERT INTO ${TRADES_TABLE} VALUES ($id, $symbol, $exchange, $ts::BIGINT, $price::DECIMAL(18,8), $qty::DECIMAL(38,8), $side, $seq::BIGINT, $ing::BIGINT, CAST(make_timestamp($ts::BIGINT) AS DATE))`,
       {
         id: t.id,
         symbol: t.symbol ?? 'BTCUSDT',
@@ -42,6 +44,7 @@ export async function insertTrades(warehouse: Warehouse, trades: TestTrade[], de
         ts: BigInt(ts),
         price: t.price,
         qty: t.qty,
+        side: t.side === undefined ? 'BUY' : t.side,
         seq: t.seq === undefined ? BigInt(Number.parseInt(t.id.replaceAll(/\D/g, '') || '0', 10)) : t.seq === null ? null : BigInt(t.seq),
         ing: BigInt(t.ingestedAt ?? defaultIngestedAt),
       },

@@ -5,6 +5,7 @@ import {afterAll, beforeAll, expect, it, vi} from 'vitest'
 
 import type {SparkEngine} from '../../src/pipeline/engine/spark/spark-engine.js'
 
+import {KLINE_FILL_COMMAND} from '../../src/pipeline/schema.js'
 import {TIMEFRAMES} from '../../src/pipeline/timeframes.js'
 import {k2ops} from '../helpers/cli.js'
 import {duckdbCandles, everyCandle} from '../helpers/engine-candles.js'
@@ -94,7 +95,12 @@ describeSpark('adopting the original platform tables on Spark', () => {
 
   const widened = [
     {table: `${NS}.gold_crypto_trades`, action: 'altered', changes: ['quantity DECIMAL(18,8) → DECIMAL(38,8)']},
-    ...TIMEFRAMES.map((tf) => ({table: `${NS}.gold_ohlcv_${tf}`, action: 'altered', changes: ['volume DECIMAL(18,8) → DECIMAL(38,8)']})),
+    ...TIMEFRAMES.map((tf) => ({
+      table: `${NS}.gold_ohlcv_${tf}`,
+      action: 'altered',
+      changes: ['volume DECIMAL(18,8) → DECIMAL(38,8)', 'added quote_volume DECIMAL(38,16), taker_buy_volume DECIMAL(38,8), taker_buy_quote_volume DECIMAL(38,16)'],
+      fill: KLINE_FILL_COMMAND,
+    })),
     {table: 'iceberg.k2ops_meta.flow_watermarks', action: 'created', changes: []},
     {table: 'iceberg.k2ops_meta.ingested_files', action: 'created', changes: []},
   ]
@@ -109,6 +115,7 @@ describeSpark('adopting the original platform tables on Spark', () => {
     expect(human.stdout).toMatch(/volume DECIMAL\(18,8\) → DECIMAL\(38,8\)/)
     expect(human.stdout).toMatch(/quantity DECIMAL\(18,8\) → DECIMAL\(38,8\)/)
     expect(human.stdout).toMatch(/flow_watermarks/)
+    expect(human.stdout).toContain(`Next: ${KLINE_FILL_COMMAND} fills the added columns of the candles built before (after init without --dry-run)`)
     expect(await describe('gold_crypto_trades')).toMatchObject({quantity: 'decimal(18,8)'})
     for (const tf of TIMEFRAMES) expect(await describe(`gold_ohlcv_${tf}`)).toMatchObject({volume: 'decimal(18,8)'})
     const namespaces = await withSql(async (engine) => (await engine.session.sql(['SHOW NAMESPACES IN iceberg']))[0].rows.map(([name]) => name))

@@ -103,7 +103,7 @@ function csvRows(file: string): string[][] {
   it("gives Binance's official USD-M 1m klines for every complete minute", () => {
     const candles = new Map(onSpark['BINANCE_USDM BTCUSDT 1m'].map((c: CandleRow) => [Date.parse(c.window_start), c]))
     let compared = 0
-    for (const [openTime, open, high, low, close, volume, , , count] of csvRows(realFile(USDM, 'BTCUSDT-usdm-klines-1m_2024-08-08T2350Z_2024-08-09T0010Z.csv')).slice(1)) {
+    for (const [openTime, open, high, low, close, volume, , quoteVolume, count, takerBuyVolume, takerBuyQuoteVolume] of csvRows(realFile(USDM, 'BTCUSDT-usdm-klines-1m_2024-08-08T2350Z_2024-08-09T0010Z.csv')).slice(1)) {
       // The tape covers 23:54:16 → 23:59:59.643: the complete minutes are 23:55 to 23:59.
       if (Number(openTime) < 1_723_161_300_000 || Number(openTime) > 1_723_161_540_000) continue
       const ours = candles.get(Number(openTime))
@@ -111,6 +111,7 @@ function csvRows(file: string): string[][] {
       expect(ours, where).toBeDefined()
       expect([ours!.open_price, ours!.high_price, ours!.low_price, ours!.close_price, ours!.volume].map(canonical), where).toEqual([open, high, low, close, volume].map(canonical))
       expect(ours!.trade_count, where).toBe(count)
+      expect([ours!.quote_volume, ours!.taker_buy_volume, ours!.taker_buy_quote_volume].map((value) => canonical(value ?? 'missing')), where).toEqual([quoteVolume, takerBuyVolume, takerBuyQuoteVolume].map(canonical))
       compared++
     }
 

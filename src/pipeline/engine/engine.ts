@@ -99,6 +99,10 @@ export interface CandleRow {
   volume: string
   trade_count: string
   vwap: string
+  /** The kline fields (schema.ts KLINE_COLUMNS); null on candles built before them, taker ones also where no trade had a side. */
+  quote_volume: string | null
+  taker_buy_volume: string | null
+  taker_buy_quote_volume: string | null
 }
 
 export interface CandleQuery {
@@ -189,6 +193,8 @@ export interface SchemaChange {
   action: 'created' | 'adopted' | 'altered'
   /** What was (or would be) changed, one line each, e.g. `volume DECIMAL(18,8) → DECIMAL(38,8)`. */
   changes: string[]
+  /** The command that fills what was added, for the rows stored before (the kline fields of old candles). */
+  fill?: string
 }
 
 /**

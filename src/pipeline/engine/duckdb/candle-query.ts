@@ -27,7 +27,8 @@ export async function readCandles(warehouse: Warehouse, query: CandleQuery): Pro
   return warehouse.json<CandleRow>(
     `SELECT * EXCLUDE (ws) FROM (
        SELECT symbol, exchange, ${isoSql('window_start')} AS window_start, ${isoSql('window_end')} AS window_end,
-              open_price, high_price, low_price, close_price, volume, trade_count, vwap, window_start AS ws
+              open_price, high_price, low_price, close_price, volume, trade_count, vwap,
+              quote_volume, taker_buy_volume, taker_buy_quote_volume, window_start AS ws
        FROM ${table} c WHERE ${where.join(' AND ')}
        ORDER BY c.window_start DESC, exchange LIMIT $limit::INTEGER
      ) ORDER BY ws, exchange`,

@@ -29,6 +29,7 @@ import {DuckdbCheckQueries} from './check-queries/duckdb-check-queries.js'
 import {summarizeWarehouse} from './demo.js'
 import {candlesUpdatedAt, measureRanges, tradeSpan} from './range-queries.js'
 import {replaceRanges, replaceWindows} from './recompute.js'
+import {usingKlineColumns} from '../kline-columns.js'
 import {checkpoint, countExpired, deleteExpired, fileBytes, retentionStats} from './retention-queries.js'
 import {ensureSchema} from './schema.js'
 import {UsageError} from '../../errors.js'
@@ -78,11 +79,11 @@ export class DuckdbEngine implements Engine {
   }
 
   replaceWindows(tf: Timeframe, selection: WindowSelection, options: ReplaceOptions): Promise<ReplaceResult> {
-    return replaceWindows(this.warehouse, tf, selection, options)
+    return usingKlineColumns(this.target, () => replaceWindows(this.warehouse, tf, selection, options))
   }
 
   replaceRanges(ranges: TimeframeRange[], options: {nowMicros: number}): Promise<RangesResult> {
-    return replaceRanges(this.warehouse, ranges, options.nowMicros)
+    return usingKlineColumns(this.target, () => replaceRanges(this.warehouse, ranges, options.nowMicros))
   }
 
   readMark(tf: Timeframe): Promise<FlowMark> {
@@ -112,7 +113,7 @@ export class DuckdbEngine implements Engine {
   }
 
   readCandles(query: CandleQuery): Promise<CandleRow[]> {
-    return readCandles(this.warehouse, query)
+    return usingKlineColumns(this.target, () => readCandles(this.warehouse, query))
   }
 
   knownMarkets(tf: Timeframe): Promise<Array<{symbol: string; exchange: string}>> {

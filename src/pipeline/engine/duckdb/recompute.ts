@@ -1,7 +1,7 @@
 import type {MarketScope, RangesResult, ReplaceOptions, ReplaceResult, TimeframeRange, WindowSelection} from '../engine.js'
 import type {Warehouse} from './warehouse.js'
 
-import {TRADES_TABLE} from '../../schema.js'
+import {CANDLE_VALUE_COLUMNS, TRADES_TABLE} from '../../schema.js'
 import {TIMEFRAME_SPECS, Timeframe} from '../../timeframes.js'
 import {NOTHING_INGESTED} from '../engine.js'
 import {candleSelectSql} from './candle-sql.js'
@@ -26,8 +26,8 @@ export interface RecomputeResult {
 
 const AFFECTED_TABLE = 'k2_affected_windows'
 
-/** A candle's values: what a recompute compares to tell a changed candle from an unchanged one. */
-const VALUE_COLUMNS = ['window_end', 'window_date', 'open_price', 'high_price', 'low_price', 'close_price', 'volume', 'trade_count', 'vwap']
+const VALUE_COLUMNS = CANDLE_VALUE_COLUMNS
+const COLUMNS = ['symbol', 'exchange', 'window_start', ...VALUE_COLUMNS]
 
 /**
  * Recompute-and-replace: each selected window is computed from all of its raw trades and replaces
@@ -73,8 +73,8 @@ export async function recomputeWindows(warehouse: Warehouse, tf: Timeframe, sele
   )
   await warehouse.run(`DELETE FROM ${table} c WHERE ${candleWhere}`, candleParams)
   await warehouse.run(
-    `INSERT INTO ${table}
-     SELECT n.*, coalesce(p.created_at, make_timestamp($now::BIGINT)),
+    `INSERT INTO ${table} (${COLUMNS.join(', ')}, created_at, updated_at)
+     SELECT ${COLUMNS.map((column) => `n.${column}`).join(', ')}, coalesce(p.created_at, make_timestamp($now::BIGINT)),
             -- A candle whose values did not change keeps its updated_at: updated_at says when it last changed.
             CASE WHEN p.copies = 1 AND ${VALUE_COLUMNS.map((column) => `n.${column} IS NOT DISTINCT FROM p.${column}`).join(' AND ')}
                  THEN p.updated_at ELSE make_timestamp($now::BIGINT) END

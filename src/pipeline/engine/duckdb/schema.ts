@@ -1,7 +1,7 @@
 import type {SchemaChange} from '../engine.js'
 import type {Warehouse} from './warehouse.js'
 
-import {INGESTED_FILES_TABLE, TRADES_TABLE, WATERMARKS_TABLE} from '../../schema.js'
+import {INGESTED_FILES_TABLE, KLINE_COLUMNS, KLINE_FILL_COMMAND, TRADES_TABLE, WATERMARKS_TABLE} from '../../schema.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS} from '../../timeframes.js'
 
 /** The source table of the data contract (compatible with the original platform). */
@@ -33,8 +33,14 @@ function candleDdl(table: string): string {
   trade_count BIGINT NOT NULL,
   vwap DECIMAL(18,8) NOT NULL,
   created_at TIMESTAMP NOT NULL,
-  updated_at TIMESTAMP NOT NULL
+  updated_at TIMESTAMP NOT NULL,
+  ${KLINE_COLUMNS.map((c) => `${c.name} ${c.type}`).join(',\n  ')}
 )`
+}
+
+/** Adds the kline columns a candle table made before them lacks (after its last column); idempotent. */
+function klineColumnStatements(table: string): string[] {
+  return KLINE_COLUMNS.map((c) => `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${c.name} ${c.type}`)
 }
 
 /**
@@ -67,18 +73,27 @@ export function schemaStatements(): string[] {
     'CREATE SCHEMA IF NOT EXISTS market_data',
     'CREATE SCHEMA IF NOT EXISTS k2ops_meta',
     TRADES_DDL,
-    ...TIMEFRAMES.map((tf) => candleDdl(TIMEFRAME_SPECS[tf].table)),
+    ...TIMEFRAMES.flatMap((tf) => [candleDdl(TIMEFRAME_SPECS[tf].table), ...klineColumnStatements(TIMEFRAME_SPECS[tf].table)]),
     WATERMARKS_DDL,
     INGESTED_FILES_DDL,
   ]
 }
 
-/** engine.ts ensureSchema: the tables missing are created, the ones there adopted as they are. */
+/** engine.ts ensureSchema: the tables missing are created, the ones there adopted (a candle table lacking the kline columns gets them). */
 export async function ensureSchema(warehouse: Warehouse, options: {dryRun?: boolean} = {}): Promise<SchemaChange[]> {
-  const present = new Set(
-    (await warehouse.all<{name: string}>(`SELECT schema_name || '.' || table_name AS name FROM duckdb_tables() WHERE database_name = current_database()`)).map((row) => row.name),
+  const columns = await warehouse.all<{name: string; column_name: string}>(
+    `SELECT schema_name || '.' || table_name AS name, column_name FROM duckdb_columns() WHERE database_name = current_database()`,
   )
-  const tables = [TRADES_TABLE, ...TIMEFRAMES.map((tf) => TIMEFRAME_SPECS[tf].table), WATERMARKS_TABLE, INGESTED_FILES_TABLE]
+  const present = new Map<string, Set<string>>()
+  for (const {name, column_name: column} of columns) present.set(name, (present.get(name) ?? new Set()).add(column))
+  const candleTables = new Set(TIMEFRAMES.map((tf) => TIMEFRAME_SPECS[tf].table))
+  const tables = [TRADES_TABLE, ...candleTables, WATERMARKS_TABLE, INGESTED_FILES_TABLE]
   if (!options.dryRun) await warehouse.ensureSchema()
-  return tables.map((table) => ({table, action: present.has(table) ? 'adopted' : 'created', changes: []}))
+  return tables.map((table): SchemaChange => {
+    const have = present.get(table)
+    if (!have) return {table, action: 'created', changes: []}
+    const added = candleTables.has(table) ? KLINE_COLUMNS.filter((c) => !have.has(c.name)) : []
+    if (added.length === 0) return {table, action: 'adopted', changes: []}
+    return {table, action: 'altered', changes: [`added ${added.map((c) => `${c.name} ${c.type}`).join(', ')}`], fill: KLINE_FILL_COMMAND}
+  })
 }

@@ -2,6 +2,7 @@ import type {SchemaChange} from '../engine.js'
 import type {SparkSql} from './spark-engine.js'
 
 import {UsageError} from '../../errors.js'
+import {KLINE_FILL_COMMAND} from '../../schema.js'
 import {sqlName} from './sql-text.js'
 import {META_NAMESPACE, SparkTables, TableDefinition, createTableSql} from './tables.js'
 
@@ -43,7 +44,7 @@ export async function ensureSparkSchema(session: SparkSql, tables: SparkTables, 
     const version = String(described[2 * index + 1].rows[0]?.[1] ?? '')
     const alter = adoptionChanges(tables, table, found, version)
     statements.push(...alter.statements)
-    changes.push({table: displayName(tables, table), action: alter.lines.length > 0 ? 'altered' : 'adopted', changes: alter.lines})
+    changes.push({table: displayName(tables, table), action: alter.lines.length > 0 ? 'altered' : 'adopted', changes: alter.lines, ...(alter.appended && {fill: KLINE_FILL_COMMAND})})
   }
 
   if (!options.dryRun && statements.length > 0) await session.sql(statements)
@@ -77,12 +78,13 @@ export function describedColumns(rows: unknown[][]): Map<string, FoundColumn> {
   return columns
 }
 
-function adoptionChanges(tables: SparkTables, table: TableDefinition, found: Map<string, FoundColumn>, formatVersion: string): {statements: string[]; lines: string[]} {
+function adoptionChanges(tables: SparkTables, table: TableDefinition, found: Map<string, FoundColumn>, formatVersion: string): {statements: string[]; lines: string[]; appended: boolean} {
   const statements: string[] = []
   const lines: string[] = []
   const problems: string[] = []
   for (const wanted of table.columns) {
     const have = found.get(wanted.name)
+    if (!have && wanted.appended) continue
     if (!have) {
       problems.push(`column ${wanted.name} ${wanted.type.toUpperCase()} is missing`)
       continue
@@ -97,6 +99,13 @@ function adoptionChanges(tables: SparkTables, table: TableDefinition, found: Map
     }
   }
 
+  // Columns k2ops added after the original platform's are added to a table without them.
+  const appended = table.columns.filter((wanted) => wanted.appended && !found.has(wanted.name))
+  if (appended.length > 0) {
+    statements.push(`ALTER TABLE ${table.name} ADD COLUMNS (${appended.map((c) => `${sqlName(c.name)} ${c.type.toUpperCase()}`).join(', ')})`)
+    lines.push(`added ${appended.map((c) => `${c.name} ${c.type.toUpperCase()}`).join(', ')}`)
+  }
+
   if (problems.length > 0) {
     throw new UsageError(`${displayName(tables, table)}: cannot adopt the table: ${problems.join('; ')}`, {
       code: 'schema_mismatch',
@@ -109,7 +118,7 @@ function adoptionChanges(tables: SparkTables, table: TableDefinition, found: Map
     lines.push(`format-version ${formatVersion || '1'} → 2`)
   }
 
-  return {statements, lines}
+  return {statements, lines, appended: appended.length > 0}
 }
 
 /** A DECIMAL that Iceberg's schema evolution widens in place: same scale, more digits. */

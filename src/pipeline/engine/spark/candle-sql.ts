@@ -26,7 +26,9 @@ function eightPlaces(units: string): string {
  * - vwap = Σ(price·quantity)/Σquantity, exact: the session keeps decimal precision
  *   (spark.sql.decimalOperations.allowPrecisionLoss=false, so the products keep 16 places and an
  *   overflow is an error in ANSI mode), and the division is done on the unscaled integers,
- *   rounded half away from zero to 8 places.
+ *   rounded half away from zero to 8 places;
+ * - the kline fields (schema.ts KLINE_COLUMNS): quote_volume = Σ(price·quantity) exact, and the
+ *   taker-buy volume and quote volume over the trades whose side is BUY.
  *
  * `trades` is the relation of the trades to aggregate, as `t` (a filtered read of the table).
  */
@@ -38,7 +40,8 @@ export function candleSelectSql(tf: Timeframe, trades: string): string {
   return `
 SELECT symbol, exchange, timestamp_micros(ws) AS window_start, timestamp_micros(ws + ${size}) AS window_end,
        CAST(timestamp_micros(ws) AS DATE) AS window_date, open_price, high_price, low_price, close_price, volume, trade_count,
-       ${eightPlaces(roundedQuotient('notional_units', 'volume_units'))} AS vwap
+       ${eightPlaces(roundedQuotient('notional_units', 'volume_units'))} AS vwap,
+       CAST(notional AS DECIMAL(38,16)) AS quote_volume, taker_buy_volume, taker_buy_quote_volume
 FROM (
   SELECT *, ${unscaled('notional')} AS notional_units, ${unscaled('volume')} AS volume_units
   FROM (
@@ -46,7 +49,10 @@ FROM (
            min_by(t.price, ${order}) AS open_price, max(t.price) AS high_price,
            min(t.price) AS low_price, max_by(t.price, ${order}) AS close_price,
            CAST(sum(t.quantity) AS DECIMAL(38,8)) AS volume, count(*) AS trade_count,
-           sum(CAST(t.price AS DECIMAL(38,8)) * t.quantity) AS notional
+           sum(CAST(t.price AS DECIMAL(38,8)) * t.quantity) AS notional,
+           -- The taker side: NULL when no trade of the window has one (a tape without sides).
+           IF(count(t.side) > 0, CAST(coalesce(sum(IF(t.side = 'BUY', t.quantity, NULL)), 0) AS DECIMAL(38,8)), NULL) AS taker_buy_volume,
+           IF(count(t.side) > 0, CAST(coalesce(sum(IF(t.side = 'BUY', CAST(t.price AS DECIMAL(38,8)) * t.quantity, NULL)), 0) AS DECIMAL(38,16)), NULL) AS taker_buy_quote_volume
     FROM ${trades}
     GROUP BY t.symbol, t.exchange, t.\`timestamp\` - t.\`timestamp\` % ${size}
   ) sums

@@ -1,12 +1,12 @@
-import type {EngineSummary, TimeframeRange} from '../engine.js'
+import type {CandleQuery, CandleRow, EngineSummary, TimeframeRange} from '../engine.js'
 import type {SparkSql} from './spark-engine.js'
 
 import {formatMicros} from '../../time.js'
 import {TIMEFRAMES, Timeframe} from '../../timeframes.js'
-import {marketSql, sqlBigint, sqlInstant} from './sql-text.js'
+import {marketSql, sqlBigint, sqlInstant, sqlString} from './sql-text.js'
 import {SparkTables} from './tables.js'
 
-// What backfill, recover and the demo ask about ranges of windows and the tables, on Spark: one
+// What backfill, recover, candles and the demo ask about ranges of windows and the tables, on Spark: one
 // request for all of a call's ranges.
 
 /** The ranges of one timeframe as an inline table r(i, lo, hi). */
@@ -66,4 +66,36 @@ export async function summarize(session: SparkSql, tables: SparkTables): Promise
     markets: rows,
     candles: Object.fromEntries(TIMEFRAMES.map((tf, i) => [tf, Number(counts[i].rows[0][0])])),
   }
+}
+
+/** engine.ts readCandles: decimals as exact text. */
+export async function readCandles(session: SparkSql, tables: SparkTables, query: CandleQuery): Promise<CandleRow[]> {
+  const where = [`symbol = ${sqlString(query.symbol)}`]
+  if (query.exchange) where.push(`exchange = ${sqlString(query.exchange)}`)
+  if (query.fromMicros !== undefined) where.push(`window_start >= ${sqlInstant(query.fromMicros)}`)
+  if (query.toMicros !== undefined) where.push(`window_start < ${sqlInstant(query.toMicros)}`)
+  const [result] = await session.sql([
+    `SELECT symbol, exchange, unix_micros(window_start), unix_micros(window_end), CAST(open_price AS STRING), CAST(high_price AS STRING),
+            CAST(low_price AS STRING), CAST(close_price AS STRING), CAST(volume AS STRING), CAST(trade_count AS STRING), CAST(vwap AS STRING),
+            CAST(quote_volume AS STRING), CAST(taker_buy_volume AS STRING), CAST(taker_buy_quote_volume AS STRING)
+     FROM ${tables.candles(query.timeframe)} WHERE ${where.join(' AND ')}
+     ORDER BY window_start DESC, exchange LIMIT ${Math.floor(query.limit)}`,
+  ])
+  const text = (value: unknown) => (value === null || value === undefined ? null : String(value))
+  return result.rows.reverse().map(([symbol, exchange, start, end, open, high, low, close, volume, count, vwap, quote, takerBuy, takerBuyQuote]) => ({
+    symbol: String(symbol),
+    exchange: String(exchange),
+    window_start: formatMicros(Number(start)),
+    window_end: formatMicros(Number(end)),
+    open_price: String(open),
+    high_price: String(high),
+    low_price: String(low),
+    close_price: String(close),
+    volume: String(volume),
+    trade_count: String(count),
+    vwap: String(vwap),
+    quote_volume: text(quote),
+    taker_buy_volume: text(takerBuy),
+    taker_buy_quote_volume: text(takerBuyQuote),
+  }))
 }

@@ -1,5 +1,6 @@
 import type {WindowSelection} from '../engine.js'
 
+import {CANDLE_VALUE_COLUMNS} from '../../schema.js'
 import {TIMEFRAME_SPECS, Timeframe} from '../../timeframes.js'
 import {candleSelectSql} from './candle-sql.js'
 import {marketSql, sqlBigint, sqlInstant} from './sql-text.js'
@@ -10,7 +11,7 @@ import {SparkTables} from './tables.js'
 // keyed on (symbol, exchange, window_start) replaces exactly those windows in one commit. Never an
 // overwrite of partitions: the other candles of the day (and month) are not touched.
 
-const VALUE_COLUMNS = ['window_end', 'window_date', 'open_price', 'high_price', 'low_price', 'close_price', 'volume', 'trade_count', 'vwap']
+const VALUE_COLUMNS = CANDLE_VALUE_COLUMNS
 const KEY_COLUMNS = ['symbol', 'exchange', 'window_start']
 
 /** Temp views of a replace; dropped at its end, and before it in case a killed client left them. */

@@ -6,17 +6,17 @@ import type {Timeframe} from '../../timeframes.js'
 import type {TapeValidator} from './ingest.js'
 
 import {NOTHING_INGESTED} from '../engine.js'
-import {formatMicros} from '../../time.js'
 import {ensureSparkSchema} from './adopt.js'
 import {ingestTape} from './ingest.js'
 import {verifySparkTarget} from './integrity.js'
 import {maintainSparkTables} from './maintain.js'
-import {candlesUpdatedAt, measureRanges, summarize} from './range-reads.js'
+import {candlesUpdatedAt, measureRanges, readCandles, summarize} from './range-reads.js'
 import {dropViewsSql, mergeSql, prepareReplaceSql} from './replace-sql.js'
 import {SparkTableRule, countExpired, deleteExpired, retentionStats, sparkTableRule} from './retention.js'
 import {expireSnapshots} from './retention-snapshots.js'
 import {marketSql, sqlBigint, sqlInstant, sqlString} from './sql-text.js'
 import {SparkTables} from './tables.js'
+import {usingKlineColumns} from '../kline-columns.js'
 import {SparkCheckQueries} from './check-queries/spark-check-queries.js'
 
 /** One result set of the driver: column names and rows, values JSON-safe (decimals as text). */
@@ -111,7 +111,11 @@ export class SparkEngine implements seam.Engine {
     return first === null || last === null ? undefined : {firstMicros: num(first), lastMicros: num(last)}
   }
 
-  async replaceWindows(tf: Timeframe, selection: seam.WindowSelection, options: seam.ReplaceOptions): Promise<seam.ReplaceResult> {
+  replaceWindows(tf: Timeframe, selection: seam.WindowSelection, options: seam.ReplaceOptions): Promise<seam.ReplaceResult> {
+    return usingKlineColumns(this.target, () => this.replace(tf, selection, options))
+  }
+
+  private async replace(tf: Timeframe, selection: seam.WindowSelection, options: seam.ReplaceOptions): Promise<seam.ReplaceResult> {
     // Late windows and the mark need one snapshot of the trades for every read; a range alone is read once.
     const snapshot = selection.late || options.advanceMark ? await this.tradesSnapshot(selection.late?.ingestedAfter) : {newest: NOTHING_INGESTED}
     const result: seam.ReplaceResult = {candles: 0, removed: 0, trades: 0, lateWindows: 0, lateBeyondRetention: 0, newestIngestion: snapshot.newest}
@@ -159,30 +163,8 @@ export class SparkEngine implements seam.Engine {
     return num(result.rows[0][0]) === 0
   }
 
-  async readCandles(query: seam.CandleQuery): Promise<seam.CandleRow[]> {
-    const where = [`symbol = ${sqlString(query.symbol)}`]
-    if (query.exchange) where.push(`exchange = ${sqlString(query.exchange)}`)
-    if (query.fromMicros !== undefined) where.push(`window_start >= ${sqlInstant(query.fromMicros)}`)
-    if (query.toMicros !== undefined) where.push(`window_start < ${sqlInstant(query.toMicros)}`)
-    const [result] = await this.session.sql([
-      `SELECT symbol, exchange, unix_micros(window_start), unix_micros(window_end), CAST(open_price AS STRING), CAST(high_price AS STRING),
-              CAST(low_price AS STRING), CAST(close_price AS STRING), CAST(volume AS STRING), CAST(trade_count AS STRING), CAST(vwap AS STRING)
-       FROM ${this.tables.candles(query.timeframe)} WHERE ${where.join(' AND ')}
-       ORDER BY window_start DESC, exchange LIMIT ${Math.floor(query.limit)}`,
-    ])
-    return result.rows.reverse().map(([symbol, exchange, start, end, open, high, low, close, volume, count, vwap]) => ({
-      symbol: String(symbol),
-      exchange: String(exchange),
-      window_start: formatMicros(num(start)),
-      window_end: formatMicros(num(end)),
-      open_price: String(open),
-      high_price: String(high),
-      low_price: String(low),
-      close_price: String(close),
-      volume: String(volume),
-      trade_count: String(count),
-      vwap: String(vwap),
-    }))
+  readCandles(query: seam.CandleQuery): Promise<seam.CandleRow[]> {
+    return usingKlineColumns(this.target, () => readCandles(this.session, this.tables, query))
   }
 
   async knownMarkets(tf: Timeframe): Promise<Array<{symbol: string; exchange: string}>> {

@@ -1,4 +1,4 @@
-import {INGESTED_FILES_TABLE, TRADES_TABLE, WATERMARKS_TABLE} from '../../schema.js'
+import {INGESTED_FILES_TABLE, KLINE_COLUMNS, TRADES_TABLE, WATERMARKS_TABLE} from '../../schema.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe} from '../../timeframes.js'
 import {sqlName} from './sql-text.js'
 
@@ -58,6 +58,8 @@ export interface ColumnDefinition {
   /** Spark SQL type, lower case as DESCRIBE prints it. */
   type: string
   notNull?: boolean
+  /** A column k2ops added after the original platform's: a table without it gets it (ADD COLUMNS). */
+  appended?: boolean
 }
 
 export interface TableDefinition {
@@ -99,6 +101,7 @@ export const CANDLE_COLUMNS: ColumnDefinition[] = [
   column('vwap', 'decimal(18,8)'),
   column('created_at', 'timestamp'),
   column('updated_at', 'timestamp'),
+  ...KLINE_COLUMNS.map((c): ColumnDefinition => ({name: c.name, type: c.type.toLowerCase(), notNull: false, appended: true})),
 ]
 
 const MARK_COLUMNS: ColumnDefinition[] = [
