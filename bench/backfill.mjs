@@ -22,7 +22,7 @@ import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
 
-import {contention, gnuTimeAvailable, machineCpu, median, runProcess, timed} from './measure.mjs'
+import {contention, gnuTimeAvailable, machineCpu, median, runProcess, timed, withDuckDB as withDuckDBAt} from './measure.mjs'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const BENCH_OUT = join(ROOT, 'bench', 'out')
@@ -30,7 +30,7 @@ const RUN_JS = join(ROOT, 'bin', 'run.js')
 const DAY_US = 86_400_000_000
 const START_US = Date.UTC(2024, 7, 1) * 1000 // 2024-08-01T00:00:00Z
 const TIMEFRAMES = ['1m', '5m', '30m', '1h', '1d']
-const CANDLE_COLUMNS = 'symbol, exchange, window_start, window_end, window_date, open_price, high_price, low_price, close_price, volume, trade_count, vwap'
+const CANDLE_COLUMNS = 'symbol, exchange, window_start, window_end, window_date, open_price, high_price, low_price, close_price, volume, trade_count, vwap, quote_volume, taker_buy_volume, taker_buy_quote_volume'
 
 const TARGETS = {backfillRatio: 1.3, backfillRssBytes: 1.5 * 1024 ** 3, triggerMs: 500, healthMs: 2000, startupRatio: 2.5}
 
@@ -250,7 +250,7 @@ async function ingest() {
     const ingestionUs = endUs + 60_000_000
     const {ms} = await timed(() =>
       withDuckDB(warehouse, async (c) => {
-        await c.run(`INSERT INTO market_data.gold_crypto_trades
+        await c.run(`INSERT INTO market_data.gold_crypto_trades BY NAME
           SELECT trade_id, symbol, exchange, "timestamp", price, quantity, side, source_sequence,
                  ${ingestionUs}::BIGINT AS ingestion_timestamp, CAST(make_timestamp("timestamp") AS DATE) AS exchange_date
           FROM read_parquet([${tapeFiles.map((f) => `'${f}'`).join(', ')}])`)
@@ -281,14 +281,7 @@ async function withDuckDB(path, work, {readOnly = false} = {}) {
   const settings = {memory_limit: memoryLimit}
   if (threadsSetting) settings.threads = threadsSetting
   if (readOnly) settings.access_mode = 'READ_ONLY'
-  const instance = await DuckDBInstance.create(path, settings)
-  const connection = await instance.connect()
-  try {
-    return await work(connection)
-  } finally {
-    connection.closeSync()
-    instance.closeSync()
-  }
+  return withDuckDBAt(path, settings, work)
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ export function floorStatements(nowMicros) {
   return TIMEFRAMES.map((tf) => ({
     tf,
     table: TIMEFRAME_SPECS[tf].table,
-    sql: `INSERT INTO ${TIMEFRAME_SPECS[tf].table}
+    sql: `INSERT INTO ${TIMEFRAME_SPECS[tf].table} BY NAME
 SELECT c.*, make_timestamp(${nowMicros}::BIGINT) AS created_at, make_timestamp(${nowMicros}::BIGINT) AS updated_at
 FROM (${candleSelectSql(tf, {where: 'true'})}) c`,
   }))

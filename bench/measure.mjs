@@ -105,3 +105,16 @@ export function contention(before, after, ownCpuSeconds, wallSeconds) {
   const others = Math.max(0, after.busy - before.busy - ownCpuSeconds)
   return {otherCpuSeconds: +others.toFixed(2), stealSeconds: +(after.steal - before.steal).toFixed(2), otherCoresAverage: +(others / wallSeconds).toFixed(2)}
 }
+
+/** Runs `work` on a connection to a DuckDB database (`:memory:` or a file), closed afterwards. */
+export async function withDuckDB(path, settings, work) {
+  const {DuckDBInstance} = await import('@duckdb/node-api')
+  const instance = await DuckDBInstance.create(path, settings)
+  const connection = await instance.connect()
+  try {
+    return await work(connection)
+  } finally {
+    connection.closeSync()
+    instance.closeSync()
+  }
+}

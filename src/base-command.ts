@@ -2,6 +2,7 @@ import {Command, Errors, Flags, Interfaces} from '@oclif/core'
 
 import type {EngineOpenOptions} from './pipeline/engine/engine.js'
 
+import {addedColumnMissing} from './pipeline/engine/added-columns.js'
 import {diskFullError} from './disk-full.js'
 import {ExitCode, K2Error} from './pipeline/errors.js'
 import {Home, resolveHome} from './pipeline/home.js'
@@ -106,7 +107,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<unknown> {
     if (err instanceof Errors.ExitError) throw err
-    const failure = describeFailure(diskFullError(err, this.resolvedHome?.dir) ?? err, this.commandName, this.flagNames())
+    // A warehouse made by an earlier k2ops that lacks a column added since: told as `run k2ops init`.
+    const home = this.resolvedHome
+    const outdated = addedColumnMissing(err, home?.engine === 'spark' ? `${home.spark.catalog.name}.${home.spark.namespace}` : (home?.warehouse ?? 'the warehouse')) as typeof err
+    const failure = describeFailure(diskFullError(outdated, home?.dir) ?? outdated, this.commandName, this.flagNames())
     process.exitCode = failure.exit
     if (this.jsonEnabled()) {
       this.logJson({error: {code: failure.code, exit: failure.exit, message: failure.message, suggestions: failure.suggestions ?? (failure.hint ? [failure.hint] : [])}} satisfies ErrorJson)

@@ -23,6 +23,18 @@ export const KLINE_COLUMNS = [
   {name: 'taker_buy_quote_volume', type: 'DECIMAL(38,16)'},
 ] as const
 
+/**
+ * The trades table's column after the original platform's: how many exchange trades a row stands
+ * for. An aggTrade covers last_trade_id − first_trade_id + 1 trades, which a candle's trade_count
+ * counts as Binance's numberOfTrades does; NULL is one trade (every other tape).
+ */
+export const COVERED_TRADES = {name: 'covered_trades', type: 'BIGINT'} as const
+
+/** The trades of a row as the candles count them (`alias` names the trades table; '' for none). */
+export function tradesCounted(alias = 't'): string {
+  return `coalesce(${alias ? `${alias}.` : ''}${COVERED_TRADES.name}, 1)`
+}
+
 /** A candle's values, in table order: what a replace compares to tell a changed candle from an unchanged one. */
 export const CANDLE_VALUE_COLUMNS = ['window_end', 'window_date', 'open_price', 'high_price', 'low_price', 'close_price', 'volume', 'trade_count', 'vwap', ...KLINE_COLUMNS.map((c) => c.name)]
 

@@ -347,7 +347,7 @@ describe('validate, gaps and reconcile on the demo warehouse, broken one candle 
       const home = await corrupted(
         `INSERT INTO ${TRADES_TABLE}
          SELECT 'late-1', '${target.symbol}', '${target.exchange}', ${Date.parse(quiet) * 1000 + 30_000_000}, 62000, 0.5, 'BUY', NULL,
-                (SELECT ingested_through + 1000000 FROM ${WATERMARKS_TABLE} WHERE timeframe = '1m'), DATE '${quiet.slice(0, 10)}'`,
+                (SELECT ingested_through + 1000000 FROM ${WATERMARKS_TABLE} WHERE timeframe = '1m'), DATE '${quiet.slice(0, 10)}', NULL`,
       )
       const [gaps, reconcile] = await Promise.all([check('gaps', home), check('reconcile', home)])
       expect(gaps.exitCode, gaps.stderr).toBe(0)
@@ -380,7 +380,7 @@ describe('validate, gaps and reconcile on the demo warehouse, broken one candle 
       const home = await corrupted(
         `INSERT INTO ${TRADES_TABLE}
          SELECT 'late-5m', '${target.symbol}', '${target.exchange}', ${Date.parse(quiet) * 1000 + 30_000_000}, 62000, 0.5, 'BUY', NULL,
-                (SELECT max(ingested_through) + 1000000 FROM ${WATERMARKS_TABLE}), DATE '${quiet.slice(0, 10)}'`,
+                (SELECT max(ingested_through) + 1000000 FROM ${WATERMARKS_TABLE}), DATE '${quiet.slice(0, 10)}', NULL`,
       )
       const five = await k2ops(['trigger', '5m', '--direct', '--home', home, '--json'], ENV)
       expect(five.exitCode, five.stderr).toBe(0)
@@ -445,7 +445,7 @@ describe('validate, gaps and reconcile on the demo warehouse, broken one candle 
       const home = await corrupted(
         `INSERT INTO ${TRADES_TABLE}
          SELECT 'late-1', '${target.symbol}', '${target.exchange}', ${Date.parse(quiet) * 1000}, 62000, 0.5, 'BUY', NULL,
-                (SELECT ingested_through + 1 FROM ${WATERMARKS_TABLE} WHERE timeframe = '1m'), DATE '${quiet.slice(0, 10)}'`,
+                (SELECT ingested_through + 1 FROM ${WATERMARKS_TABLE} WHERE timeframe = '1m'), DATE '${quiet.slice(0, 10)}', NULL`,
       )
       const [plain, strict, strictText] = await Promise.all([
         check('gaps', home, '--timeframe', '1m'),

@@ -108,8 +108,8 @@ describe('k2ops CLI', () => {
     expect(shown.json.candles[2]).toMatchObject({symbol: 'BTCUSDT', exchange: 'BINANCE', window_start: '2024-08-10T23:00:00Z'})
     expect(Object.keys(shown.json.candles[0])).toEqual(['symbol', 'exchange', 'window_start', 'window_end', 'open_price', 'high_price', 'low_price', 'close_price', 'volume', 'trade_count', 'vwap', 'quote_volume', 'taker_buy_volume', 'taker_buy_quote_volume'])
     const human = await k2ops(['candles', 'BTCUSDT', '--timeframe', '1h', '--limit', '3', '--home', byBackfill])
-    expect(human.stdout).toMatch(/^WINDOW START \(UTC\)\s+EXCHANGE\s+OPEN/m)
-    expect(human.stdout).toMatch(/2024-08-10T23:00:00Z\s+BINANCE/)
+    expect(human.stdout).toMatch(/^WINDOW START \(UTC\)\s+SYMBOL\s+EXCHANGE\s+OPEN/m)
+    expect(human.stdout).toMatch(/2024-08-10T23:00:00Z\s+BTCUSDT\s+BINANCE/)
   })
 
   it('a backfill killed midway and run again ends with the candles of one clean run', async () => {
@@ -140,7 +140,7 @@ describe('k2ops CLI', () => {
       [['backfill', '--timeframe', '4h', '--from', '-1d'], /^k2ops: --timeframe: unknown timeframe '4h'/],
       [['backfill', '--timeframe', '1h', '--from', 'yesterday'], /^k2ops: --from: 'yesterday' is not an ISO-8601 instant/],
       [['ingest', join(home, 'missing.csv')], /^k2ops: .*missing\.csv: no such file/],
-      [['candles', 'BTCUSDT', '--timeframe', '2h'], /^k2ops: Expected --timeframe=2h to be one of/],
+      [['candles', 'BTCUSDT', '--timeframe', '2x'], /^k2ops: --timeframe: '2x' is not a timeframe \(expected Nm, Nh, Nd, 1w or 1M/],
       [['trigger', '1m', '--home', join(home, 'elsewhere')], /^k2ops: no warehouse at /],
     ]
     for (const [args, message] of cases) {

@@ -5,6 +5,7 @@ import type {Timeframe} from '../../src/pipeline/timeframes.js'
 import type {StoredCandle, TestTrade} from '../helpers/warehouse.js'
 
 import {planBackfill} from '../../src/pipeline/backfill.js'
+import {buildBars, parseBarRule} from '../../src/pipeline/bars.js'
 import {runFlowWindows} from '../../src/pipeline/flow-run.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS} from '../../src/pipeline/timeframes.js'
 import {useTempDir} from '../helpers/temp-home.js'
@@ -131,6 +132,45 @@ export function candleSemanticsSuite(factory: EngineFactory): void {
         expect((await candles(w, '1h')).map(kline)).toEqual([
           ['2024-08-08 23:00:00', '301.5000000000000000', null, null],
           ['2024-08-08 23:00:00', '637.6759152022374638', '0.87954321', '185.3783152022374638'],
+        ])
+      })
+    })
+
+    it('builds tick, volume and dollar bars from the trades in candle order, ties by source_sequence then trade_id, per exchange', async () => {
+      await withTestEngine(tempDir(), async (w) => {
+        await insertTrades(w, [
+          {id: '12', at: '2024-08-08T23:55:00.000001Z', price: '101', qty: '1', seq: 12},
+          {id: '11', at: '2024-08-08T23:55:00.000001Z', price: '100', qty: '2', seq: 11},
+          {id: '13', at: '2024-08-08T23:55:01Z', price: '102', qty: '1.5', seq: 13},
+          {id: '14', at: '2024-08-08T23:55:02Z', price: '99', qty: '0.5', seq: 14},
+          {id: '15', at: '2024-08-08T23:55:03Z', price: '103', qty: '3', seq: 15},
+          // No sequence: trade_id decides.
+          {id: 'b', exchange: 'KRAKEN', at: '2024-08-08T23:56:00Z', price: '7', qty: '1', seq: null},
+          {id: 'a', exchange: 'KRAKEN', at: '2024-08-08T23:56:00Z', price: '6', qty: '1', seq: null},
+          {id: 'c', exchange: 'KRAKEN', at: '2024-08-08T23:56:00Z', price: '8', qty: '1', seq: null},
+        ])
+        const trades = await w.readTrades({symbol: 'BTCUSDT', fromMicros: micros('2024-08-08T23:00:00Z'), toMicros: micros('2024-08-09T00:00:00Z'), limit: 100})
+        const bars = (rule: string) =>
+          buildBars(trades, parseBarRule(rule)).map((b) => [b.exchange, b.bar_start.slice(11), b.open_price, b.high_price, b.low_price, b.close_price, b.volume, b.trade_count, b.vwap, b.complete])
+        // (100·2 + 101·1) / 3 = 100.333… ; (102·1.5 + 99·0.5) / 2 = 101.25
+        expect(bars('ticks:2')).toEqual([
+          ['BINANCE', '23:55:00.000001Z', '100.00000000', '101.00000000', '100.00000000', '101.00000000', '3.00000000', 2, '100.33333333', true],
+          ['BINANCE', '23:55:01Z', '102.00000000', '102.00000000', '99.00000000', '99.00000000', '2.00000000', 2, '101.25000000', true],
+          ['BINANCE', '23:55:03Z', '103.00000000', '103.00000000', '103.00000000', '103.00000000', '3.00000000', 1, '103.00000000', false],
+          ['KRAKEN', '23:56:00Z', '6.00000000', '7.00000000', '6.00000000', '7.00000000', '2.00000000', 2, '6.50000000', true],
+          ['KRAKEN', '23:56:00Z', '8.00000000', '8.00000000', '8.00000000', '8.00000000', '1.00000000', 1, '8.00000000', false],
+        ])
+        // Volume 3: the second trade brings the first bar to 3; then 1.5 + 0.5 + 3 = 5 crosses it.
+        expect(bars('volume:3').map((b) => [b[0], b[2], b[5], b[6], b[9]])).toEqual([
+          ['BINANCE', '100.00000000', '101.00000000', '3.00000000', true],
+          ['BINANCE', '102.00000000', '103.00000000', '5.00000000', true],
+          ['KRAKEN', '6.00000000', '8.00000000', '3.00000000', true],
+        ])
+        // Notional 300: 200 + 101 = 301; then 153 + 49.5 + 309 = 511.5; Kraken's 21 stays open.
+        expect(bars('dollar:300').map((b) => [b[0], b[7], b[9]])).toEqual([
+          ['BINANCE', 2, true],
+          ['BINANCE', 3, true],
+          ['KRAKEN', 3, false],
         ])
       })
     })

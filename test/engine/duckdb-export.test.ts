@@ -41,8 +41,8 @@ describe('DuckDB exportValidated: a tape checked as ingest checks it, written to
 
     const rows = await engine.warehouse.json(`SELECT * FROM read_parquet('${out}')`)
     expect(rows).toEqual([
-      {trade_id: 't1', symbol: 'BTCUSDT', exchange: 'BINANCE', timestamp: '1723161255342001', price: '61837.62000000', quantity: '0.02000000', side: 'BUY', source_sequence: '1', exchange_date: '2024-08-08'},
-      {trade_id: 't2', symbol: 'BTCUSDT', exchange: 'BINANCE', timestamp: '1723161255400000', price: '61837.63000000', quantity: '1000000000000.00000000', side: 'SELL', source_sequence: '2', exchange_date: '2024-08-08'},
+      {trade_id: 't1', symbol: 'BTCUSDT', exchange: 'BINANCE', timestamp: '1723161255342001', price: '61837.62000000', quantity: '0.02000000', side: 'BUY', source_sequence: '1', covered_trades: null, exchange_date: '2024-08-08'},
+      {trade_id: 't2', symbol: 'BTCUSDT', exchange: 'BINANCE', timestamp: '1723161255400000', price: '61837.63000000', quantity: '1000000000000.00000000', side: 'SELL', source_sequence: '2', covered_trades: null, exchange_date: '2024-08-08'},
     ])
     const types = await engine.warehouse.all<{column_name: string; column_type: string}>(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('${out}'))`)
     expect(types.map((t) => `${t.column_name} ${t.column_type}`)).toEqual([
@@ -54,6 +54,7 @@ describe('DuckDB exportValidated: a tape checked as ingest checks it, written to
       'quantity DECIMAL(38,8)',
       'side VARCHAR',
       'source_sequence BIGINT',
+      'covered_trades BIGINT',
       'exchange_date DATE',
     ])
   })
@@ -77,6 +78,6 @@ describe('DuckDB exportValidated: a tape checked as ingest checks it, written to
     const result = await engine.exportValidated(tape, {rejectsDir: join(dir, 'rejects'), nowMicros: NOW, skipBadRows: true}, out)
     expect(result).toMatchObject({rows: 0, rejected: 1, duplicates: 0})
     const columns = await engine.warehouse.all(`DESCRIBE SELECT * FROM read_parquet('${out}')`)
-    expect(columns).toHaveLength(9)
+    expect(columns).toHaveLength(10)
   })
 })

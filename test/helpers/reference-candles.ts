@@ -6,6 +6,8 @@ export interface ReferenceTrade {
   timeMicros: bigint
   price: string
   qty: string
+  /** The exchange trades it stands for (an aggTrade: last − first + 1); default 1. */
+  covers?: number
 }
 
 export interface ReferenceCandle {
@@ -16,6 +18,8 @@ export interface ReferenceCandle {
   close: string
   volume: string
   count: number
+  /** Σ price·qty / Σ qty, rounded half away from zero to 8 places. */
+  vwap: string
 }
 
 const SCALE = 10n ** 8n
@@ -38,11 +42,13 @@ function fromUnits(units: bigint): string {
   return frac ? `${whole}.${frac}` : `${whole}`
 }
 
-export function referenceCandles(trades: ReferenceTrade[], windowMicros: bigint): Map<bigint, ReferenceCandle> {
+/** Candles of `windowMicros` windows (starting at multiples of it after `offsetMicros`: weeks start on a Monday). */
+export function referenceCandles(trades: ReferenceTrade[], windowMicros: bigint, offsetMicros = 0n): Map<bigint, ReferenceCandle> {
   const sorted = trades.map((t, i) => ({...t, i})).sort((a, b) => (a.timeMicros === b.timeMicros ? a.i - b.i : a.timeMicros < b.timeMicros ? -1 : 1))
-  const out = new Map<bigint, {open: bigint; high: bigint; low: bigint; close: bigint; volume: bigint; count: number; start: bigint}>()
+  const out = new Map<bigint, {open: bigint; high: bigint; low: bigint; close: bigint; volume: bigint; count: number; start: bigint; quote: bigint}>()
   for (const t of sorted) {
-    const start = t.timeMicros - (t.timeMicros % windowMicros)
+    const shifted = t.timeMicros - offsetMicros
+    const start = shifted - (((shifted % windowMicros) + windowMicros) % windowMicros) + offsetMicros
     const price = toUnits(t.price)
     const qty = toUnits(t.qty)
     const c = out.get(start)
@@ -51,13 +57,14 @@ export function referenceCandles(trades: ReferenceTrade[], windowMicros: bigint)
       c.low = price < c.low ? price : c.low
       c.close = price
       c.volume += qty
-      c.count += 1
+      c.quote += price * qty
+      c.count += t.covers ?? 1
     } else {
-      out.set(start, {start, open: price, high: price, low: price, close: price, volume: qty, count: 1})
+      out.set(start, {start, open: price, high: price, low: price, close: price, volume: qty, quote: price * qty, count: t.covers ?? 1})
     }
   }
 
   return new Map(
-    [...out].map(([k, c]) => [k, {start: c.start, open: fromUnits(c.open), high: fromUnits(c.high), low: fromUnits(c.low), close: fromUnits(c.close), volume: fromUnits(c.volume), count: c.count}]),
+    [...out].map(([k, c]) => [k, {start: c.start, open: fromUnits(c.open), high: fromUnits(c.high), low: fromUnits(c.low), close: fromUnits(c.close), volume: fromUnits(c.volume), count: c.count, vwap: fromUnits(c.quote / c.volume + ((c.quote % c.volume) * 2n >= c.volume ? 1n : 0n))}]),
   )
 }

@@ -64,7 +64,7 @@ export async function insertSparkTrades(engine: Engine, trades: TestTrade[], def
   })
   await spark.session.sql([
     `INSERT INTO ${spark.tables.trades}
-     SELECT id, symbol, exchange, ts, price, qty, side, seq, ing, CAST(timestamp_micros(ts) AS DATE), hour(timestamp_micros(ts))
+     SELECT id, symbol, exchange, ts, price, qty, side, seq, ing, CAST(timestamp_micros(ts) AS DATE), hour(timestamp_micros(ts)), CAST(NULL AS BIGINT)
      FROM VALUES ${rows.join(', ')} AS v(id, symbol, exchange, ts, price, qty, side, seq, ing)`,
   ])
 }

@@ -36,7 +36,7 @@ export async function insertTrades(warehouse: Warehouse, trades: TestTrade[], de
   for (const t of trades) {
     const ts = typeof t.at === 'number' ? t.at : micros(t.at)
     await warehouse.run(
-      `INSERT INTO ${TRADES_TABLE} VALUES ($id, $symbol, $exchange, $ts::BIGINT, $price::DECIMAL(18,8), $qty::DECIMAL(38,8), $side, $seq::BIGINT, $ing::BIGINT, CAST(make_timestamp($ts::BIGINT) AS DATE))`,
+      `INSERT INTO ${TRADES_TABLE} VALUES ($id, $symbol, $exchange, $ts::BIGINT, $price::DECIMAL(18,8), $qty::DECIMAL(38,8), $side, $seq::BIGINT, $ing::BIGINT, CAST(make_timestamp($ts::BIGINT) AS DATE), NULL)`,
       {
         id: t.id,
         symbol: t.symbol ?? 'BTCUSDT',
@@ -75,7 +75,7 @@ export async function seedSyntheticTrades(warehouse: Warehouse, options: {trades
   const sql = syntheticTradesSql({markets: DEMO_MARKETS, trades: options.trades, fromMicros: micros(options.from), toMicros: micros(options.to), seed: options.seed})
   await warehouse.run(
     `INSERT INTO ${TRADES_TABLE}
-     SELECT trade_id, symbol, exchange, "timestamp", price, quantity, side, source_sequence, ${Math.trunc(options.ingestedAt ?? 1)}, CAST(make_timestamp("timestamp") AS DATE)
+     SELECT trade_id, symbol, exchange, "timestamp", price, quantity, side, source_sequence, ${Math.trunc(options.ingestedAt ?? 1)}, CAST(make_timestamp("timestamp") AS DATE), NULL
      FROM (${sql})`,
   )
 }

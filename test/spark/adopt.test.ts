@@ -94,7 +94,7 @@ describeSpark('adopting the original platform tables on Spark', () => {
   })
 
   const widened = [
-    {table: `${NS}.gold_crypto_trades`, action: 'altered', changes: ['quantity DECIMAL(18,8) → DECIMAL(38,8)']},
+    {table: `${NS}.gold_crypto_trades`, action: 'altered', changes: ['quantity DECIMAL(18,8) → DECIMAL(38,8)', 'added covered_trades BIGINT']},
     ...TIMEFRAMES.map((tf) => ({
       table: `${NS}.gold_ohlcv_${tf}`,
       action: 'altered',

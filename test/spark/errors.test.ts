@@ -68,7 +68,7 @@ describeSpark('Spark errors as a user sees them', () => {
     try {
       await engine.session.sql([
         `INSERT INTO ${engine.tables.candles('1m')} VALUES ('BTCUSDT', 'BINANCE', TIMESTAMP '2024-08-08 23:55:00', TIMESTAMP '2024-08-08 23:56:00', DATE '2024-08-08',
-          61000.1, 61000.2, 61000.0, 61000.1, 1.5, 3, 61000.1, TIMESTAMP '2024-08-09 00:00:00', TIMESTAMP '2024-08-09 00:00:00')`,
+          61000.1, 61000.2, 61000.0, 61000.1, 1.5, 3, 61000.1, TIMESTAMP '2024-08-09 00:00:00', TIMESTAMP '2024-08-09 00:00:00', NULL, NULL, NULL)`,
       ])
     } finally {
       await engine.close()

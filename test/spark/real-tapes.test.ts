@@ -120,6 +120,28 @@ function csvRows(file: string): string[][] {
     expect(candles.size).toBe(6)
   })
 
+  it('reads timeframes that are not stored (4h with --fill, London days, weeks) and exports them as DuckDB does', async () => {
+    for (const read of [
+      ['XRPETH', '--timeframe', '4h', '--fill', 'previous'],
+      ['XRPETH', '--timeframe', '1d', '--tz', 'Europe/London', '--day-start', '08:00'],
+      ['BTCUSDT', '--exchange', 'BINANCE_USDM', '--timeframe', '1w'],
+    ]) {
+      const args = ['candles', ...read, '--from', '2019-01-01', '--to', '2025-01-01', '--limit', '1000', '--json']
+      const [onSparkHome, onDuckdbHome] = await Promise.all([k2ops([...args, '--home', spark.dir], sparkEnv, {timeoutMs: 600_000}), k2ops([...args, '--home', duckdb], {K2OPS_NOW: NOW})])
+      expect(onSparkHome.exitCode, onSparkHome.stderr).toBe(0)
+      expect(onSparkHome.json.candles.length, read.join(' ')).toBeGreaterThan(0)
+      expect(onSparkHome.json, read.join(' ')).toEqual(onDuckdbHome.json)
+    }
+
+    // An export of every market: the same file from either engine.
+    const outs = [join(spark.dir, 'all.jsonl'), join(duckdb, 'all.jsonl')]
+    const args = (out: string) => ['candles', 'export', '--timeframe', '4h', '--from', '2019-01-01', '--to', '2025-01-01', '--all', '--out', out, '--json']
+    const [exported] = await Promise.all([k2ops([...args(outs[0]), '--home', spark.dir], sparkEnv, {timeoutMs: 600_000}), k2ops([...args(outs[1]), '--home', duckdb], {K2OPS_NOW: NOW})])
+    expect(exported.exitCode, exported.stderr).toBe(0)
+    expect(exported.json).toMatchObject({markets: 5, format: 'jsonl'})
+    expect(readFileSync(outs[0], 'utf8')).toBe(readFileSync(outs[1], 'utf8'))
+  })
+
   it('adds nothing when a tape is ingested again', async () => {
     for (const tape of [TAPES[0], TAPES.at(-1)!]) {
       const again = await k2ops(['ingest', ...tape.files, ...tape.flags, '--home', spark.dir, '--json'], sparkEnv, {timeoutMs: 600_000})

@@ -6,6 +6,7 @@
 
 import type {IngestOptions, IngestResult} from '../ingest/ingest-types.js'
 import type {CheckQueries} from './check-queries.js'
+import type {CandleQuery, CandleRow, TradeQuery, TradeRow} from './read-types.js'
 import type {RetentionTarget} from '../retention-policy.js'
 import type {MaintenancePolicy, TableMaintenance} from './maintenance-types.js'
 import type {Timeframe} from '../timeframes.js'
@@ -86,33 +87,6 @@ export interface FlowMark {
 
 /** No trade has been reflected yet: every stored trade is new to the flow. */
 export const NOTHING_INGESTED = -1
-
-export interface CandleRow {
-  symbol: string
-  exchange: string
-  window_start: string
-  window_end: string
-  open_price: string
-  high_price: string
-  low_price: string
-  close_price: string
-  volume: string
-  trade_count: string
-  vwap: string
-  /** The kline fields (schema.ts KLINE_COLUMNS); null on candles built before them, taker ones also where no trade had a side. */
-  quote_volume: string | null
-  taker_buy_volume: string | null
-  taker_buy_quote_volume: string | null
-}
-
-export interface CandleQuery {
-  symbol: string
-  exchange?: string
-  timeframe: Timeframe
-  fromMicros?: number
-  toMicros?: number
-  limit: number
-}
 
 /** Window starts of one timeframe in [fromMicros, toMicros), aligned to it. */
 export interface TimeframeRange {
@@ -228,10 +202,12 @@ export interface Engine {
   /** The first and last trade instant in [from, to) (undefined: no trade there). */
   tradeSpan(fromMicros: number, toMicros: number, market?: MarketScope): Promise<{firstMicros: number; lastMicros: number} | undefined>
 
-  /** The newest `limit` candles of a symbol in a range, oldest first; decimals as exact text. */
+  /** The newest `limit` candles of the symbols in a range, oldest first (then by exchange and symbol); decimals as exact text. */
   readCandles(query: CandleQuery): Promise<CandleRow[]>
+  /** The first `limit` trades of a symbol in [from, to), per exchange in candle order (timestamp, source_sequence, trade_id). */
+  readTrades(query: TradeQuery): Promise<TradeRow[]>
   /** Which symbols and exchanges have candles, to suggest when a query finds none. */
-  knownMarkets(tf: Timeframe): Promise<Array<{symbol: string; exchange: string}>>
+  knownMarkets(tf: Timeframe, limit?: number): Promise<Array<{symbol: string; exchange: string}>>
 
   /**
    * Recompute-and-replace of several ranges (of different timeframes) as one unit of work: an
@@ -277,3 +253,4 @@ export interface Engine {
 }
 
 export type {MaintenancePolicy, MaintenanceStep, StorageFigures, TableMaintenance} from './maintenance-types.js'
+export type {CandleQuery, CandleRow, TradeQuery, TradeRow} from './read-types.js'

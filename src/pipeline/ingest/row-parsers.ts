@@ -103,7 +103,7 @@ function valueCheckFor(layout: TapeLayout, context: RowCheckContext): RowCheck {
   switch (layout.format) {
     case 'binance':
     case 'binance-agg': {
-      const ids = layout.format === 'binance' ? [c.id!] : [c.aggId!, c.firstId!]
+      const ids = layout.format === 'binance' ? [c.id!] : [c.aggId!, c.firstId!, c.lastId!]
       const bm = c.buyerMaker!
       const type = c.type
       const key = ids[0]
@@ -125,6 +125,9 @@ function valueCheckFor(layout: TapeLayout, context: RowCheckContext): RowCheck {
           const problem = whole(f, i)
           if (problem) return problem
         }
+
+        // An aggTrade stands for the trades first_trade_id … last_trade_id (its candle counts them all).
+        if (layout.format === 'binance-agg' && BigInt(f[c.lastId!]) < BigInt(f[c.firstId!])) return {field: name(c.lastId!), reason: `${f[c.lastId!]} is before first_trade_id ${f[c.firstId!]}`}
 
         const verdict = amounts(f) ?? buyerMaker(f, bm) ?? micros(f, binanceTimeMicros)
         if (typeof verdict === 'number') noteId(f)

@@ -11,6 +11,7 @@ export interface ColumnMap {
   id?: number
   aggId?: number
   firstId?: number
+  lastId?: number
   price?: number
   qty?: number
   time?: number
@@ -97,9 +98,9 @@ function fromFirstRow(f: readonly string[], forced?: TapeFormat): Detection {
   const spotTrades = (): TapeLayout => headerless('binance', 7, {id: 0, price: 1, qty: 2, time: 4, buyerMaker: 5}, false, 'id,price,qty,quoteQty,time,isBuyerMaker,isBestMatch')
   const futuresTrades = (): TapeLayout => headerless('binance', 6, {id: 0, price: 1, qty: 2, time: 4, buyerMaker: 5}, true, 'id,price,qty,quote_qty,time,is_buyer_maker')
   const spotAgg = (): TapeLayout =>
-    headerless('binance-agg', 8, {aggId: 0, price: 1, qty: 2, firstId: 3, time: 5, buyerMaker: 6}, false, 'aggTradeId,price,quantity,firstTradeId,lastTradeId,timestamp,isBuyerMaker,isBestMatch')
+    headerless('binance-agg', 8, {aggId: 0, price: 1, qty: 2, firstId: 3, lastId: 4, time: 5, buyerMaker: 6}, false, 'aggTradeId,price,quantity,firstTradeId,lastTradeId,timestamp,isBuyerMaker,isBestMatch')
   const futuresAgg = (): TapeLayout =>
-    headerless('binance-agg', 7, {aggId: 0, price: 1, qty: 2, firstId: 3, time: 5, buyerMaker: 6}, true, 'agg_trade_id,price,quantity,first_trade_id,last_trade_id,transact_time,is_buyer_maker')
+    headerless('binance-agg', 7, {aggId: 0, price: 1, qty: 2, firstId: 3, lastId: 4, time: 5, buyerMaker: 6}, true, 'agg_trade_id,price,quantity,first_trade_id,last_trade_id,transact_time,is_buyer_maker')
   const kraken = (): TapeLayout => ({
     ...headerless('kraken', 3, {time: 0, price: 1, qty: 2}, false, 'unix_time_seconds,price,volume'),
     defaultExchange: 'KRAKEN',
@@ -171,10 +172,10 @@ function fromHeader(names: string[], forced?: TapeFormat): Detection {
         time: at('time', 'transact_time', 'timestamp'),
         buyerMaker: at('is_buyer_maker'),
         type: at('type'),
-        ...(agg ? {aggId: at('agg_trade_id'), firstId: at('first_trade_id')} : {id: at('id', 'trade_id')}),
+        ...(agg ? {aggId: at('agg_trade_id'), firstId: at('first_trade_id'), lastId: at('last_trade_id')} : {id: at('id', 'trade_id')}),
       }
-      const required: (keyof ColumnMap)[] = agg ? ['aggId', 'price', 'qty', 'firstId', 'time', 'buyerMaker'] : ['id', 'price', 'qty', 'time', 'buyerMaker']
-      const labels = {aggId: 'agg_trade_id', id: 'id', price: 'price', qty: agg ? 'quantity' : 'qty', firstId: 'first_trade_id', time: agg ? 'transact_time' : 'time', buyerMaker: 'is_buyer_maker'}
+      const required: (keyof ColumnMap)[] = agg ? ['aggId', 'price', 'qty', 'firstId', 'lastId', 'time', 'buyerMaker'] : ['id', 'price', 'qty', 'time', 'buyerMaker']
+      const labels = {aggId: 'agg_trade_id', id: 'id', price: 'price', qty: agg ? 'quantity' : 'qty', firstId: 'first_trade_id', lastId: 'last_trade_id', time: agg ? 'transact_time' : 'time', buyerMaker: 'is_buyer_maker'}
       const missing = need(columns, required, labels)
       if (missing) return missing
       const futures = at('is_best_match') === undefined

@@ -31,7 +31,7 @@ async function setup(): Promise<{dir: string; warehouse: Warehouse; options: Ing
 }
 
 async function stored(warehouse: Warehouse): Promise<Record<string, string | null>[]> {
-  return warehouse.json(`SELECT trade_id, symbol, exchange, "timestamp", price, quantity, side, source_sequence, exchange_date
+  return warehouse.json(`SELECT trade_id, symbol, exchange, "timestamp", price, quantity, side, source_sequence, covered_trades, exchange_date
     FROM market_data.gold_crypto_trades ORDER BY "timestamp", trade_id`)
 }
 
@@ -92,6 +92,7 @@ describe('ingest: formats and values', () => {
         quantity: '0.00600000',
         side: 'SELL',
         source_sequence: '5266583935',
+        covered_trades: null,
         exchange_date: '2024-08-08',
       },
     ])
@@ -122,7 +123,7 @@ describe('ingest: formats and values', () => {
     expect((await stored(warehouse)).map((r) => r.trade_id)).toEqual(['1', '3'])
   })
 
-  it('aggTrades with a header (futures) and headerless (spot): agg: ids, first trade id as sequence', async () => {
+  it('aggTrades with a header (futures) and headerless (spot): agg: ids, first trade id as sequence, the trades each covers', async () => {
     const {warehouse, options, write} = await setup()
     const futures = write('BTCUSDT-aggTrades-2024-08-08.csv', 'agg_trade_id,price,quantity,first_trade_id,last_trade_id,transact_time,is_buyer_maker\n77,61800.30,0.010,100,102,1723161256322,true\n')
     const spot = write('ETHBTC-aggTrades-2024-08-08.csv', '78,0.04400000,1.00000000,200,201,1723161256322,False,True\n')
@@ -130,10 +131,13 @@ describe('ingest: formats and values', () => {
     expect(await ingestFile(warehouse, futures, {...options, exchange: 'BINANCE_USDM'})).toMatchObject({format: 'binance-agg', inserted: 1})
     expect(await ingestFile(warehouse, spot, options)).toMatchObject({format: 'binance-agg', exchange: 'BINANCE', symbol: 'ETHBTC', inserted: 1})
     const rows = await stored(warehouse)
-    expect(rows.map((r) => [r.trade_id, r.symbol, r.side, r.source_sequence])).toEqual([
-      ['agg:77', 'BTCUSDT', 'SELL', '100'],
-      ['agg:78', 'ETHBTC', 'BUY', '200'],
+    expect(rows.map((r) => [r.trade_id, r.symbol, r.side, r.source_sequence, r.covered_trades])).toEqual([
+      ['agg:77', 'BTCUSDT', 'SELL', '100', '3'],
+      ['agg:78', 'ETHBTC', 'BUY', '200', '2'],
     ])
+    // An aggTrade whose last trade id is before its first is a bad row, named by its column.
+    const backwards = write('XRPETH-aggTrades-2019-10-11.csv', '79,0.00141342,23.00000000,15373518,15373517,1570752011620,True,True\n')
+    await expect(ingestFile(warehouse, backwards, options)).rejects.toMatchObject({message: `${backwards}:1: lastTradeId: 15373517 is before first_trade_id 15373518`})
   })
 
   it('Kraken: fractional seconds to the µs, identical rows kept with ids in file order', async () => {

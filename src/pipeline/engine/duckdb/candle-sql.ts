@@ -1,4 +1,4 @@
-import {TRADES_TABLE} from '../../schema.js'
+import {TRADES_TABLE, tradesCounted} from '../../schema.js'
 import {TIMEFRAME_SPECS, Timeframe} from '../../timeframes.js'
 
 /** DECIMAL → VARCHAR prints every digit of the scale: without the point it is the unscaled integer. */
@@ -14,6 +14,7 @@ function unscaled(decimalExpr: string): string {
  * - vwap = Σ(price·quantity)/Σquantity, exact: the sums are DECIMAL, and the division is done on
  *   their unscaled integers once per candle (DuckDB's DECIMAL division would go through DOUBLE),
  *   rounded half away from zero to 8 places;
+ * - trade_count counts exchange trades: an aggTrade row stands for covered_trades of them;
  * - the kline fields (schema.ts KLINE_COLUMNS): quote_volume = Σ(price·quantity) exact, and the
  *   taker-buy volume and quote volume over the trades whose side is BUY.
  *
@@ -28,7 +29,7 @@ WITH sums AS (
   SELECT t.symbol, t.exchange, t."timestamp" - t."timestamp" % ${size} AS ws,
          arg_min(t.price, ${order}) AS open_price, max(t.price) AS high_price,
          min(t.price) AS low_price, arg_max(t.price, ${order}) AS close_price,
-         sum(t.quantity)::DECIMAL(38,8) AS volume, count(*) AS trade_count,
+         sum(t.quantity)::DECIMAL(38,8) AS volume, sum(${tradesCounted()})::BIGINT AS trade_count,
          sum(t.price::DECIMAL(38,8) * t.quantity) AS notional,
          -- The taker side: NULL when no trade of the window has one (a tape without sides).
          CASE WHEN count(t.side) > 0 THEN coalesce(sum(t.quantity) FILTER (WHERE t.side = 'BUY'), 0)::DECIMAL(38,8) END AS taker_buy_volume,

@@ -4,6 +4,8 @@ import type {Timeframe} from '../../timeframes.js'
 import type {
   CandleQuery,
   CandleRow,
+  TradeQuery,
+  TradeRow,
   DeletionGuard,
   Engine,
   EngineOpenOptions,
@@ -23,13 +25,13 @@ import type {
 } from '../engine.js'
 import type {ExportedTape, ExportOptions} from './ingest/export-validated.js'
 
-import {knownMarkets, readCandles} from './candle-query.js'
+import {knownMarkets, readCandles, readTrades} from './candle-query.js'
 import {maintainWarehouse} from './maintain.js'
 import {DuckdbCheckQueries} from './check-queries/duckdb-check-queries.js'
 import {summarizeWarehouse} from './demo.js'
 import {candlesUpdatedAt, measureRanges, tradeSpan} from './range-queries.js'
 import {replaceRanges, replaceWindows} from './recompute.js'
-import {usingKlineColumns} from '../kline-columns.js'
+import {usingAddedColumns} from '../added-columns.js'
 import {checkpoint, countExpired, deleteExpired, fileBytes, retentionStats} from './retention-queries.js'
 import {ensureSchema} from './schema.js'
 import {UsageError} from '../../errors.js'
@@ -79,11 +81,11 @@ export class DuckdbEngine implements Engine {
   }
 
   replaceWindows(tf: Timeframe, selection: WindowSelection, options: ReplaceOptions): Promise<ReplaceResult> {
-    return usingKlineColumns(this.target, () => replaceWindows(this.warehouse, tf, selection, options))
+    return usingAddedColumns(this.target, () => replaceWindows(this.warehouse, tf, selection, options))
   }
 
   replaceRanges(ranges: TimeframeRange[], options: {nowMicros: number}): Promise<RangesResult> {
-    return usingKlineColumns(this.target, () => replaceRanges(this.warehouse, ranges, options.nowMicros))
+    return usingAddedColumns(this.target, () => replaceRanges(this.warehouse, ranges, options.nowMicros))
   }
 
   readMark(tf: Timeframe): Promise<FlowMark> {
@@ -113,11 +115,15 @@ export class DuckdbEngine implements Engine {
   }
 
   readCandles(query: CandleQuery): Promise<CandleRow[]> {
-    return usingKlineColumns(this.target, () => readCandles(this.warehouse, query))
+    return usingAddedColumns(this.target, () => readCandles(this.warehouse, query))
   }
 
-  knownMarkets(tf: Timeframe): Promise<Array<{symbol: string; exchange: string}>> {
-    return knownMarkets(this.warehouse, tf)
+  readTrades(query: TradeQuery): Promise<TradeRow[]> {
+    return usingAddedColumns(this.target, () => readTrades(this.warehouse, query))
+  }
+
+  knownMarkets(tf: Timeframe, limit?: number): Promise<Array<{symbol: string; exchange: string}>> {
+    return knownMarkets(this.warehouse, tf, limit)
   }
 
   measureRanges(ranges: TimeframeRange[]): Promise<Array<{candles: number; trades: number}>> {

@@ -1,7 +1,7 @@
 import type {SchemaChange} from '../engine.js'
 import type {Warehouse} from './warehouse.js'
 
-import {INGESTED_FILES_TABLE, KLINE_COLUMNS, KLINE_FILL_COMMAND, TRADES_TABLE, WATERMARKS_TABLE} from '../../schema.js'
+import {COVERED_TRADES, INGESTED_FILES_TABLE, KLINE_COLUMNS, KLINE_FILL_COMMAND, TRADES_TABLE, WATERMARKS_TABLE} from '../../schema.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS} from '../../timeframes.js'
 
 /** The source table of the data contract (compatible with the original platform). */
@@ -15,7 +15,8 @@ const TRADES_DDL = `CREATE TABLE IF NOT EXISTS ${TRADES_TABLE} (
   side VARCHAR,
   source_sequence BIGINT,
   ingestion_timestamp BIGINT NOT NULL,
-  exchange_date DATE NOT NULL
+  exchange_date DATE NOT NULL,
+  ${COVERED_TRADES.name} ${COVERED_TRADES.type}
 )`
 
 function candleDdl(table: string): string {
@@ -73,13 +74,14 @@ export function schemaStatements(): string[] {
     'CREATE SCHEMA IF NOT EXISTS market_data',
     'CREATE SCHEMA IF NOT EXISTS k2ops_meta',
     TRADES_DDL,
+    `ALTER TABLE ${TRADES_TABLE} ADD COLUMN IF NOT EXISTS ${COVERED_TRADES.name} ${COVERED_TRADES.type}`,
     ...TIMEFRAMES.flatMap((tf) => [candleDdl(TIMEFRAME_SPECS[tf].table), ...klineColumnStatements(TIMEFRAME_SPECS[tf].table)]),
     WATERMARKS_DDL,
     INGESTED_FILES_DDL,
   ]
 }
 
-/** engine.ts ensureSchema: the tables missing are created, the ones there adopted (a candle table lacking the kline columns gets them). */
+/** engine.ts ensureSchema: the tables missing are created, the ones there adopted (the columns added since, schema.ts, are added). */
 export async function ensureSchema(warehouse: Warehouse, options: {dryRun?: boolean} = {}): Promise<SchemaChange[]> {
   const columns = await warehouse.all<{name: string; column_name: string}>(
     `SELECT schema_name || '.' || table_name AS name, column_name FROM duckdb_columns() WHERE database_name = current_database()`,
@@ -92,8 +94,9 @@ export async function ensureSchema(warehouse: Warehouse, options: {dryRun?: bool
   return tables.map((table): SchemaChange => {
     const have = present.get(table)
     if (!have) return {table, action: 'created', changes: []}
-    const added = candleTables.has(table) ? KLINE_COLUMNS.filter((c) => !have.has(c.name)) : []
+    const wanted = candleTables.has(table) ? KLINE_COLUMNS : table === TRADES_TABLE ? [COVERED_TRADES] : []
+    const added = wanted.filter((c) => !have.has(c.name))
     if (added.length === 0) return {table, action: 'adopted', changes: []}
-    return {table, action: 'altered', changes: [`added ${added.map((c) => `${c.name} ${c.type}`).join(', ')}`], fill: KLINE_FILL_COMMAND}
+    return {table, action: 'altered', changes: [`added ${added.map((c) => `${c.name} ${c.type}`).join(', ')}`], ...(candleTables.has(table) && {fill: KLINE_FILL_COMMAND})}
   })
 }

@@ -4,7 +4,7 @@ import type {SparkSql} from './spark-engine.js'
 import {UsageError} from '../../errors.js'
 import {KLINE_FILL_COMMAND} from '../../schema.js'
 import {sqlName} from './sql-text.js'
-import {META_NAMESPACE, SparkTables, TableDefinition, createTableSql} from './tables.js'
+import {CANDLE_COLUMNS, META_NAMESPACE, SparkTables, TableDefinition, createTableSql} from './tables.js'
 
 /** A column as DESCRIBE TABLE prints it. */
 interface FoundColumn {
@@ -44,7 +44,7 @@ export async function ensureSparkSchema(session: SparkSql, tables: SparkTables, 
     const version = String(described[2 * index + 1].rows[0]?.[1] ?? '')
     const alter = adoptionChanges(tables, table, found, version)
     statements.push(...alter.statements)
-    changes.push({table: displayName(tables, table), action: alter.lines.length > 0 ? 'altered' : 'adopted', changes: alter.lines, ...(alter.appended && {fill: KLINE_FILL_COMMAND})})
+    changes.push({table: displayName(tables, table), action: alter.lines.length > 0 ? 'altered' : 'adopted', changes: alter.lines, ...(alter.appended && table.columns === CANDLE_COLUMNS && {fill: KLINE_FILL_COMMAND})})
   }
 
   if (!options.dryRun && statements.length > 0) await session.sql(statements)

@@ -1,3 +1,4 @@
+import {tradesCounted} from '../../schema.js'
 import {TIMEFRAME_SPECS, Timeframe} from '../../timeframes.js'
 
 /** DECIMAL → STRING prints every digit of the scale: without the point it is the unscaled integer. */
@@ -27,6 +28,7 @@ function eightPlaces(units: string): string {
  *   (spark.sql.decimalOperations.allowPrecisionLoss=false, so the products keep 16 places and an
  *   overflow is an error in ANSI mode), and the division is done on the unscaled integers,
  *   rounded half away from zero to 8 places;
+ * - trade_count counts exchange trades: an aggTrade row stands for covered_trades of them;
  * - the kline fields (schema.ts KLINE_COLUMNS): quote_volume = Σ(price·quantity) exact, and the
  *   taker-buy volume and quote volume over the trades whose side is BUY.
  *
@@ -48,7 +50,7 @@ FROM (
     SELECT t.symbol, t.exchange, t.\`timestamp\` - t.\`timestamp\` % ${size} AS ws,
            min_by(t.price, ${order}) AS open_price, max(t.price) AS high_price,
            min(t.price) AS low_price, max_by(t.price, ${order}) AS close_price,
-           CAST(sum(t.quantity) AS DECIMAL(38,8)) AS volume, count(*) AS trade_count,
+           CAST(sum(t.quantity) AS DECIMAL(38,8)) AS volume, CAST(sum(${tradesCounted()}) AS BIGINT) AS trade_count,
            sum(CAST(t.price AS DECIMAL(38,8)) * t.quantity) AS notional,
            -- The taker side: NULL when no trade of the window has one (a tape without sides).
            IF(count(t.side) > 0, CAST(coalesce(sum(IF(t.side = 'BUY', t.quantity, NULL)), 0) AS DECIMAL(38,8)), NULL) AS taker_buy_volume,

@@ -21,7 +21,7 @@ const FILE_VIEW = 'k2_ingest_file'
 const MATCHES_VIEW = 'k2_ingest_matches'
 
 /** Columns of the validated Parquet file; the table's other columns are derived or NULL. */
-const FILE_COLUMNS = ['trade_id', 'symbol', 'exchange', 'timestamp', 'price', 'quantity', 'side', 'source_sequence', 'exchange_date']
+const FILE_COLUMNS = ['trade_id', 'symbol', 'exchange', 'timestamp', 'price', 'quantity', 'side', 'source_sequence', 'covered_trades', 'exchange_date']
 
 export interface AppendRequest {
   /** The tape, for messages and the ingested-files record. */

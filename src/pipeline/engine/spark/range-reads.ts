@@ -1,6 +1,7 @@
-import type {CandleQuery, CandleRow, EngineSummary, TimeframeRange} from '../engine.js'
+import type {CandleQuery, CandleRow, EngineSummary, TimeframeRange, TradeQuery, TradeRow} from '../engine.js'
 import type {SparkSql} from './spark-engine.js'
 
+import {tradesCounted} from '../../schema.js'
 import {formatMicros} from '../../time.js'
 import {TIMEFRAMES, Timeframe} from '../../timeframes.js'
 import {marketSql, sqlBigint, sqlInstant, sqlString} from './sql-text.js'
@@ -70,7 +71,8 @@ export async function summarize(session: SparkSql, tables: SparkTables): Promise
 
 /** engine.ts readCandles: decimals as exact text. */
 export async function readCandles(session: SparkSql, tables: SparkTables, query: CandleQuery): Promise<CandleRow[]> {
-  const where = [`symbol = ${sqlString(query.symbol)}`]
+  const where = ['true']
+  if (query.symbol !== undefined) where.push(`symbol IN (${(typeof query.symbol === 'string' ? [query.symbol] : query.symbol).map(sqlString).join(', ')})`)
   if (query.exchange) where.push(`exchange = ${sqlString(query.exchange)}`)
   if (query.fromMicros !== undefined) where.push(`window_start >= ${sqlInstant(query.fromMicros)}`)
   if (query.toMicros !== undefined) where.push(`window_start < ${sqlInstant(query.toMicros)}`)
@@ -79,7 +81,7 @@ export async function readCandles(session: SparkSql, tables: SparkTables, query:
             CAST(low_price AS STRING), CAST(close_price AS STRING), CAST(volume AS STRING), CAST(trade_count AS STRING), CAST(vwap AS STRING),
             CAST(quote_volume AS STRING), CAST(taker_buy_volume AS STRING), CAST(taker_buy_quote_volume AS STRING)
      FROM ${tables.candles(query.timeframe)} WHERE ${where.join(' AND ')}
-     ORDER BY window_start DESC, exchange LIMIT ${Math.floor(query.limit)}`,
+     ORDER BY window_start DESC, exchange DESC, symbol DESC LIMIT ${Math.floor(query.limit)}`,
   ])
   const text = (value: unknown) => (value === null || value === undefined ? null : String(value))
   return result.rows.reverse().map(([symbol, exchange, start, end, open, high, low, close, volume, count, vwap, quote, takerBuy, takerBuyQuote]) => ({
@@ -97,5 +99,26 @@ export async function readCandles(session: SparkSql, tables: SparkTables, query:
     quote_volume: text(quote),
     taker_buy_volume: text(takerBuy),
     taker_buy_quote_volume: text(takerBuyQuote),
+  }))
+}
+
+/** engine.ts readTrades: per exchange, in the candles' order (a trade without a sequence after those with one). */
+export async function readTrades(session: SparkSql, tables: SparkTables, query: TradeQuery): Promise<TradeRow[]> {
+  const exchange = query.exchange ? ` AND t.exchange = ${sqlString(query.exchange)}` : ''
+  const [result] = await session.sql([
+    `SELECT t.exchange, t.symbol, t.\`timestamp\`, CAST(t.price AS STRING), CAST(t.quantity AS STRING), ${tradesCounted()}
+     FROM ${tables.trades} t
+     WHERE t.symbol = ${sqlString(query.symbol)} AND t.\`timestamp\` >= ${sqlBigint(query.fromMicros)} AND t.\`timestamp\` < ${sqlBigint(query.toMicros)}${exchange}
+       AND t.exchange_date >= CAST(${sqlInstant(query.fromMicros)} AS DATE) AND t.exchange_date <= CAST(${sqlInstant(Math.max(query.fromMicros, query.toMicros - 1))} AS DATE)
+     ORDER BY t.exchange, t.\`timestamp\`, coalesce(t.source_sequence, 9223372036854775807L), t.trade_id
+     LIMIT ${Math.floor(query.limit)}`,
+  ])
+  return result.rows.map(([exchange, symbol, ts, price, quantity, trades]) => ({
+    exchange: String(exchange),
+    symbol: String(symbol),
+    timestampMicros: Number(ts),
+    price: String(price),
+    quantity: String(quantity),
+    trades: Number(trades),
   }))
 }

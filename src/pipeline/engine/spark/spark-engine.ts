@@ -10,13 +10,13 @@ import {ensureSparkSchema} from './adopt.js'
 import {ingestTape} from './ingest.js'
 import {verifySparkTarget} from './integrity.js'
 import {maintainSparkTables} from './maintain.js'
-import {candlesUpdatedAt, measureRanges, readCandles, summarize} from './range-reads.js'
+import {candlesUpdatedAt, measureRanges, readCandles, readTrades, summarize} from './range-reads.js'
 import {dropViewsSql, mergeSql, prepareReplaceSql} from './replace-sql.js'
 import {SparkTableRule, countExpired, deleteExpired, retentionStats, sparkTableRule} from './retention.js'
 import {expireSnapshots} from './retention-snapshots.js'
 import {marketSql, sqlBigint, sqlInstant, sqlString} from './sql-text.js'
 import {SparkTables} from './tables.js'
-import {usingKlineColumns} from '../kline-columns.js'
+import {usingAddedColumns} from '../added-columns.js'
 import {SparkCheckQueries} from './check-queries/spark-check-queries.js'
 
 /** One result set of the driver: column names and rows, values JSON-safe (decimals as text). */
@@ -112,7 +112,7 @@ export class SparkEngine implements seam.Engine {
   }
 
   replaceWindows(tf: Timeframe, selection: seam.WindowSelection, options: seam.ReplaceOptions): Promise<seam.ReplaceResult> {
-    return usingKlineColumns(this.target, () => this.replace(tf, selection, options))
+    return usingAddedColumns(this.target, () => this.replace(tf, selection, options))
   }
 
   private async replace(tf: Timeframe, selection: seam.WindowSelection, options: seam.ReplaceOptions): Promise<seam.ReplaceResult> {
@@ -164,11 +164,15 @@ export class SparkEngine implements seam.Engine {
   }
 
   readCandles(query: seam.CandleQuery): Promise<seam.CandleRow[]> {
-    return usingKlineColumns(this.target, () => readCandles(this.session, this.tables, query))
+    return usingAddedColumns(this.target, () => readCandles(this.session, this.tables, query))
   }
 
-  async knownMarkets(tf: Timeframe): Promise<Array<{symbol: string; exchange: string}>> {
-    const [result] = await this.session.sql([`SELECT DISTINCT symbol, exchange FROM ${this.tables.candles(tf)} ORDER BY 1, 2 LIMIT 20`])
+  readTrades(query: seam.TradeQuery): Promise<seam.TradeRow[]> {
+    return readTrades(this.session, this.tables, query)
+  }
+
+  async knownMarkets(tf: Timeframe, limit = 20): Promise<Array<{symbol: string; exchange: string}>> {
+    const [result] = await this.session.sql([`SELECT DISTINCT symbol, exchange FROM ${this.tables.candles(tf)} ORDER BY 1, 2 LIMIT ${Math.floor(limit)}`])
     return result.rows.map(([symbol, exchange]) => ({symbol: String(symbol), exchange: String(exchange)}))
   }
 

@@ -1,4 +1,4 @@
-import {INGESTED_FILES_TABLE, KLINE_COLUMNS, TRADES_TABLE, WATERMARKS_TABLE} from '../../schema.js'
+import {COVERED_TRADES, INGESTED_FILES_TABLE, KLINE_COLUMNS, TRADES_TABLE, WATERMARKS_TABLE} from '../../schema.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe} from '../../timeframes.js'
 import {sqlName} from './sql-text.js'
 
@@ -84,6 +84,7 @@ export const TRADE_COLUMNS: ColumnDefinition[] = [
   column('ingestion_timestamp', 'bigint'),
   column('exchange_date', 'date'),
   column('exchange_hour', 'int'),
+  {name: COVERED_TRADES.name, type: COVERED_TRADES.type.toLowerCase(), notNull: false, appended: true},
 ]
 
 export const CANDLE_COLUMNS: ColumnDefinition[] = [

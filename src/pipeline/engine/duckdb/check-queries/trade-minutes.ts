@@ -1,6 +1,6 @@
 import type {Warehouse} from '../warehouse.js'
 
-import {TRADES_TABLE} from '../../../schema.js'
+import {TRADES_TABLE, tradesCounted} from '../../../schema.js'
 import {TIMEFRAME_SPECS, Timeframe, ceilToWindow, floorToWindow} from '../../../timeframes.js'
 import {readMark} from '../watermark.js'
 
@@ -25,7 +25,7 @@ export class TradeMinutes {
     if (this.built && this.built.from <= from && this.built.to >= to) return
     await this.warehouse.run(
       `CREATE OR REPLACE TEMP TABLE ${MINUTES_TABLE} AS
-       SELECT symbol, exchange, "timestamp" - "timestamp" % ${MINUTE} AS w, count(*) AS trades, sum(quantity) AS volume,
+       SELECT symbol, exchange, "timestamp" - "timestamp" % ${MINUTE} AS w, sum(${tradesCounted('')})::BIGINT AS trades, sum(quantity) AS volume,
               max(ingestion_timestamp) AS newest_ingestion
        FROM ${TRADES_TABLE} WHERE "timestamp" >= $from::BIGINT AND "timestamp" < $to::BIGINT
        GROUP BY symbol, exchange, w`,

@@ -27,12 +27,12 @@ export interface ExportedTape extends Pick<IngestResult, 'file' | 'format' | 'ex
 }
 
 /** The columns written: the contract's, ingestion_timestamp left to whoever stores them. */
-const COLUMNS = `trade_id, symbol, exchange, "timestamp", price, quantity, side, source_sequence, CAST(make_timestamp("timestamp") AS DATE) AS exchange_date`
+const COLUMNS = `trade_id, symbol, exchange, "timestamp", price, quantity, side, source_sequence, covered_trades, CAST(make_timestamp("timestamp") AS DATE) AS exchange_date`
 
 /** No row, but every column with its type. */
 const EMPTY = `SELECT CAST(NULL AS VARCHAR) AS trade_id, CAST(NULL AS VARCHAR) AS symbol, CAST(NULL AS VARCHAR) AS exchange, CAST(NULL AS BIGINT) AS "timestamp",
   CAST(NULL AS DECIMAL(18,8)) AS price, CAST(NULL AS DECIMAL(38,8)) AS quantity, CAST(NULL AS VARCHAR) AS side, CAST(NULL AS BIGINT) AS source_sequence,
-  CAST(NULL AS DATE) AS exchange_date WHERE false`
+  CAST(NULL AS BIGINT) AS covered_trades, CAST(NULL AS DATE) AS exchange_date WHERE false`
 
 export async function exportValidated(warehouse: Warehouse, file: string, options: ExportOptions, parquetOut: string): Promise<ExportedTape> {
   return withStagedTape(warehouse, file, options, async (staged) => {

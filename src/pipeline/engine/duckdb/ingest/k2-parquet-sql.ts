@@ -4,7 +4,7 @@
  */
 import {MAX_DECIMALS, PRICE_INTEGER_DIGITS, QUANTITY_INTEGER_DIGITS} from '../../../ingest/decimal-text.js'
 import {nameReason} from '../../../ingest/market-names.js'
-import {quantitySql, sqlLiteral} from './staged-sql.js'
+import {ONE_TRADE, quantitySql, sqlLiteral} from './staged-sql.js'
 import {MIN_MICROS_16_DIGITS} from '../../../ingest/time-text.js'
 import {NAME_PATTERN_SQL, contractMicrosProblemSql, decimalProblemSql} from './parser-sql.js'
 import {TimeWindow} from '../../../ingest/time-window.js'
@@ -101,7 +101,7 @@ export class ParquetSql {
       CAST(${this.tsValue} AS BIGINT) AS "timestamp",
       ${this.exactDecimal('price') ? `CAST(${this.column('price')} AS DECIMAL(18,8))` : `CAST(${this.text('price')} AS DECIMAL(18,8))`} AS price,
       ${this.exactDecimal('quantity') ? `CAST(${this.column('quantity')} AS DECIMAL(38,8))` : quantitySql(this.text('quantity'))} AS quantity,
-      ${side} AS side, ${sequence} AS source_sequence`
+      ${side} AS side, ${sequence} AS source_sequence, ${ONE_TRADE}`
   }
 
   /** The timestamp in µs as a number (the text for other types), without failing on a bad row. */

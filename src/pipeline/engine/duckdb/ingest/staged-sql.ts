@@ -27,9 +27,12 @@ export function sqlLiteral(text: string): string {
   return `'${text.replaceAll("'", "''")}'`
 }
 
+/** A row that is one exchange trade: covered_trades NULL (schema.ts COVERED_TRADES). */
+export const ONE_TRADE = 'CAST(NULL AS BIGINT) AS covered_trades'
+
 /**
  * The parsed rows: rn (file order), trade_id, symbol, exchange, "timestamp", price, quantity, side,
- * source_sequence. `linesSql` yields (rn, rec), one staged line per row. `rejoined`: some lines
+ * source_sequence, covered_trades (an aggTrade: last_trade_id − first_trade_id + 1). `linesSql` yields (rn, rec), one staged line per row. `rejoined`: some lines
  * had quotes and were staged with their fields joined by 0x1F rather than as read.
  */
 export function parsedRowsSql(layout: TapeLayout, linesSql: string, names: StagedNames, rejoined = true): string {
@@ -49,13 +52,14 @@ export function parsedRowsSql(layout: TapeLayout, linesSql: string, names: Stage
     case 'binance':
       return `SELECT rn, ${f(c.id)} AS trade_id, ${symbol} AS symbol, ${exchange} AS exchange,
         ${binanceTimeMicrosSql(f(c.time))} AS "timestamp", ${price} AS price, ${quantity} AS quantity,
-        ${takerSide} AS side, CAST(${f(c.id)} AS BIGINT) AS source_sequence
+        ${takerSide} AS side, CAST(${f(c.id)} AS BIGINT) AS source_sequence, ${ONE_TRADE}
       FROM (${split})`
 
     case 'binance-agg':
       return `SELECT rn, 'agg:' || ${f(c.aggId)} AS trade_id, ${symbol} AS symbol, ${exchange} AS exchange,
         ${binanceTimeMicrosSql(f(c.time))} AS "timestamp", ${price} AS price, ${quantity} AS quantity,
-        ${takerSide} AS side, CAST(${f(c.firstId)} AS BIGINT) AS source_sequence
+        ${takerSide} AS side, CAST(${f(c.firstId)} AS BIGINT) AS source_sequence,
+        CAST(${f(c.lastId)} AS BIGINT) - CAST(${f(c.firstId)} AS BIGINT) + 1 AS covered_trades
       FROM (${split})`
 
     case 'kraken':
@@ -65,7 +69,7 @@ export function parsedRowsSql(layout: TapeLayout, linesSql: string, names: Stage
         CAST("timestamp" AS VARCHAR) || ':' || printf('%06d', row_number() OVER (PARTITION BY "timestamp" ORDER BY rn) - 1)
           || ':' || ${f(c.price)} || ':' || ${f(c.qty)} AS trade_id,
         ${symbol} AS symbol, ${exchange} AS exchange, "timestamp", ${price} AS price, ${quantity} AS quantity,
-        CAST(NULL AS VARCHAR) AS side, CAST(NULL AS BIGINT) AS source_sequence
+        CAST(NULL AS VARCHAR) AS side, CAST(NULL AS BIGINT) AS source_sequence, ${ONE_TRADE}
       FROM (SELECT rn, f, ${unixSecondsTextMicrosSql(f(c.time))} AS "timestamp" FROM (${split}))`
 
     case 'k2': {
@@ -73,7 +77,7 @@ export function parsedRowsSql(layout: TapeLayout, linesSql: string, names: Stage
       const sequence = c.sequence === undefined ? 'CAST(NULL AS BIGINT)' : `CAST(NULLIF(${f(c.sequence)}, '') AS BIGINT)`
       return `SELECT rn, ${f(c.tradeId)} AS trade_id, ${symbol} AS symbol, ${exchange} AS exchange,
         CAST(${f(c.time)} AS BIGINT) AS "timestamp", ${price} AS price, ${quantity} AS quantity,
-        ${side} AS side, ${sequence} AS source_sequence
+        ${side} AS side, ${sequence} AS source_sequence, ${ONE_TRADE}
       FROM (${split})`
     }
   }

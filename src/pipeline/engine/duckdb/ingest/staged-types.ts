@@ -3,7 +3,7 @@ import type {TimeHistogram} from '../../../ingest/time-slices.js'
 
 /**
  * The accepted rows of a staged tape, readable by timestamp range: the rows of a range are
- * `rn` (file order), trade_id, symbol, exchange, "timestamp", price, quantity, side, source_sequence.
+ * `rn` (file order), trade_id, symbol, exchange, "timestamp", price, quantity, side, source_sequence, covered_trades.
  */
 export interface RowSource {
   /** SELECT of the accepted rows with lo ≤ "timestamp" ≤ hi (µs). */

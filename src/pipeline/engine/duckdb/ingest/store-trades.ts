@@ -142,8 +142,8 @@ async function insertSlice(warehouse: Warehouse, request: StoreRequest, slice: T
   const dedupInFile = request.source.uniqueIds ? '' : 'QUALIFY s.rn = min(s.rn) OVER (PARTITION BY s.exchange, s.symbol, s.trade_id)'
   const result = await warehouse.connection.run(`
     INSERT INTO ${TRADES_TABLE}
-      (trade_id, symbol, exchange, "timestamp", price, quantity, side, source_sequence, ingestion_timestamp, exchange_date)
-    SELECT s.trade_id, s.symbol, s.exchange, s."timestamp", s.price, s.quantity, s.side, s.source_sequence,
+      (trade_id, symbol, exchange, "timestamp", price, quantity, side, source_sequence, covered_trades, ingestion_timestamp, exchange_date)
+    SELECT s.trade_id, s.symbol, s.exchange, s."timestamp", s.price, s.quantity, s.side, s.source_sequence, s.covered_trades,
       ${ingestionTimestamp}, CAST(make_timestamp(s."timestamp") AS DATE)
     FROM (${rowsSql}) AS s
     ANTI JOIN (

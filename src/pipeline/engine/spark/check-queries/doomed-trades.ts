@@ -2,6 +2,7 @@ import type {DoomedTradesFigures, DoomedTradesRequest, DoomedWindow, Offending} 
 import type {SparkSql} from '../spark-engine.js'
 import type {SparkTables} from '../tables.js'
 
+import {tradesCounted} from '../../../schema.js'
 import {formatMicros} from '../../../time.js'
 import {TIMEFRAMES, TIMEFRAME_SPECS, Timeframe} from '../../../timeframes.js'
 import {sqlBigint, sqlInstant, sqlString} from '../sql-text.js'
@@ -50,7 +51,7 @@ function windowsSql(tables: SparkTables, tf: Timeframe, minutes: string, span: {
       WHERE CAST(timestamp_micros(w - w % ${size}) AS DATE) >= DATE ${sqlString(span.keptFrom)}
     ),
     tw AS (
-      SELECT symbol, exchange, \`timestamp\` - \`timestamp\` % ${size} AS w, count(*) AS trades, sum(quantity) AS volume
+      SELECT symbol, exchange, \`timestamp\` - \`timestamp\` % ${size} AS w, CAST(sum(${tradesCounted('')}) AS BIGINT) AS trades, sum(quantity) AS volume
       FROM ${tables.trades} WHERE \`timestamp\` >= ${sqlBigint(from)} AND \`timestamp\` < ${sqlBigint(to)}
       GROUP BY symbol, exchange, \`timestamp\` - \`timestamp\` % ${size}
     ),

@@ -1,6 +1,7 @@
 import type {CountMismatchFigures, MissingWindowFigures, SilenceFigures, SilenceRequest, TimeframeSpan} from '../../check-queries.js'
 import type {SparkResult} from '../spark-engine.js'
 
+import {tradesCounted} from '../../../schema.js'
 import {TIMEFRAME_SPECS} from '../../../timeframes.js'
 import {sqlBigint, sqlInstant} from '../sql-text.js'
 import {SparkTables} from '../tables.js'
@@ -19,7 +20,7 @@ function tradesWhere(from: number, to: number, size: number): string {
 /** Per (symbol, exchange, window start `w`) of a span: the trades' count, volume and newest ingestion. */
 function tradeWindows(tables: SparkTables, span: TimeframeSpan): string {
   const size = TIMEFRAME_SPECS[span.timeframe].micros
-  return `SELECT symbol, exchange, ${TS} - ${TS} % ${size}L AS w, count(*) AS trades, sum(quantity) AS volume, max(ingestion_timestamp) AS newest
+  return `SELECT symbol, exchange, ${TS} - ${TS} % ${size}L AS w, CAST(sum(${tradesCounted('')}) AS BIGINT) AS trades, sum(quantity) AS volume, max(ingestion_timestamp) AS newest
     FROM ${tables.trades} WHERE ${tradesWhere(span.fromMicros, span.toMicros, size)} GROUP BY symbol, exchange, ${TS} - ${TS} % ${size}L`
 }
 
