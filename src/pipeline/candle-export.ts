@@ -21,8 +21,8 @@ import {formatMicros, parseIsoInstant} from './time.js'
 export const EXPORT_FORMATS = ['parquet', 'csv', 'jsonl'] as const
 export type ExportFormat = (typeof EXPORT_FORMATS)[number]
 
-/** Stored candles read per chunk, about. */
-const CHUNK_SOURCE_ROWS = 50_000
+/** Stored candles read per chunk, about: 10,000 keep the peak memory flat (50,000 more than doubled it). */
+const CHUNK_SOURCE_ROWS = 10_000
 
 /** The columns of an export, with their types in Parquet (those of the candle tables). */
 const COLUMNS = [

@@ -13,6 +13,9 @@ import {count, plural} from '../../pipeline/words.js'
 import {progressBar, runTasks} from '../../render/tasks.js'
 import {timeWindowFlags} from '../../time-window-flags.js'
 
+/** DuckDB's memory for an export's reads (the Spark engine ignores it). */
+const EXPORT_MEMORY_LIMIT = '256MB'
+
 export default class CandlesExport extends BaseCommand<typeof CandlesExport> {
   static override summary = 'Export the candles of many markets over a range to one Parquet, CSV or JSON Lines file.'
   static override description = `Reads a chunk of windows at a time, so memory stays flat over any range, and writes beside --out, renaming the file over it at the end: an interrupted export never leaves a partial file under that name (an existing file is kept unless --force). Parquet keeps the candle tables' types (DECIMAL prices and volumes, TIMESTAMP windows in UTC); JSON Lines has trade_count as a number and decimals as exact text. --timeframe, --tz, --day-start and --fill read as in k2ops candles.`
@@ -45,7 +48,8 @@ export default class CandlesExport extends BaseCommand<typeof CandlesExport> {
     checkExportTarget(out, this.flags.force)
     const symbols = this.flags.symbol?.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean)
     let result!: ExportResult
-    await withEngine(this.home, {...this.warehouseOptions('candles export'), readOnly: true}, (engine) =>
+    // A chunk at a time needs little of DuckDB's cache: memory stays flat however big the warehouse is.
+    await withEngine(this.home, {...this.warehouseOptions('candles export'), readOnly: true, memoryLimit: EXPORT_MEMORY_LIMIT}, (engine) =>
       runTasks(
         [
           {
