@@ -146,8 +146,8 @@ describeSpark('k2ops scheduler on the Spark engine (real processes)', () => {
     expect(candles.json.candles.map((c: {window_start: string; trade_count: string}) => [c.window_start, Number(c.trade_count)])).toEqual([...perHour])
     const table = await k2ops(['candles', 'BTCUSDT', '--timeframe', '1d', '--home', homeDir], env)
     expect(table.exitCode, table.stderr).toBe(0)
-    expect(table.stdout).toMatch(/^2024-08-07T00:00:00Z\s+BINANCE\s/m)
-    expect(table.stdout).toMatch(/^2024-08-08T00:00:00Z\s+BINANCE\s/m)
+    expect(table.stdout).toMatch(/^2024-08-07T00:00:00Z\s+BTCUSDT\s+BINANCE\s/m)
+    expect(table.stdout).toMatch(/^2024-08-08T00:00:00Z\s+BTCUSDT\s+BINANCE\s/m)
 
     // stop ends the daemon, then the warm driver, and says so.
     const stop = await k2ops(['scheduler', 'stop', '--home', homeDir, '--json'])
