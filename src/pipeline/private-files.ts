@@ -1,4 +1,7 @@
-import {appendFileSync, chmodSync, closeSync, fstatSync, fchmodSync, mkdirSync, openSync, renameSync, statSync, writeFileSync, writeSync} from 'node:fs'
+import {appendFileSync, chmodSync, closeSync, fstatSync, fchmodSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, writeSync} from 'node:fs'
+import {basename, dirname, join} from 'node:path'
+
+import {isProcessRunning} from './process-owner.js'
 
 /**
  * Files and folders k2ops keeps inside its home (state/, logs/, rejects/, the token, the pid file,
@@ -21,11 +24,31 @@ export function writePrivateFile(file: string, data: string): void {
   tighten(file, PRIVATE_FILE_MODE)
 }
 
-/** Replaces a file whole, 0600: written beside it and renamed over it, so a kill never leaves half of one. */
+/**
+ * Replaces a file whole, 0600: written beside it and renamed over it, so a kill never leaves half of
+ * one. What a writer killed between the two left beside it (`<file>.<pid>.tmp` of a process that is
+ * gone) is removed first.
+ */
 export function replacePrivateFile(file: string, data: string): void {
+  removeStaleTemporaries(file)
   const temporary = `${file}.${process.pid}.tmp`
   writePrivateFile(temporary, data)
   renameSync(temporary, file)
+}
+
+function removeStaleTemporaries(file: string): void {
+  const prefix = `${basename(file)}.`
+  let names: string[]
+  try {
+    names = readdirSync(dirname(file))
+  } catch {
+    return
+  }
+
+  for (const name of names) {
+    const pid = name.startsWith(prefix) && name.endsWith('.tmp') ? Number(name.slice(prefix.length, -'.tmp'.length)) : Number.NaN
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isProcessRunning(pid)) rmSync(join(dirname(file), name), {force: true})
+  }
 }
 
 /** Appends to a file, 0600. */

@@ -1,8 +1,9 @@
-import {chmodSync, mkdirSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {AuditLog} from '../../src/pipeline/audit.js'
+import {replacePrivateFile} from '../../src/pipeline/private-files.js'
 import {RejectsFile} from '../../src/pipeline/ingest/rejects-file.js'
 import {useTempDir} from '../helpers/temp-home.js'
 
@@ -33,5 +34,20 @@ describe('files k2ops writes in its home are private even when they were not', (
     rejects.add(3, 'price', 'not a number', 'abc')
     await rejects.close()
     expect([modeOf(join(file, '..')), modeOf(file)]).toEqual([0o700, 0o600])
+  })
+})
+
+describe('replacePrivateFile', () => {
+  const tempDir = useTempDir()
+
+  it('removes what a writer killed before its rename left beside the file, and only that', () => {
+    const dir = tempDir()
+    const file = join(dir, 'ledger.json')
+    // A pid that runs (this test's parent) and one that cannot (above the kernel's pid limit).
+    const [alive, gone] = [join(dir, `ledger.json.${process.ppid}.tmp`), join(dir, 'ledger.json.999999999.tmp')]
+    for (const left of [alive, gone]) writeFileSync(left, '{"half":')
+    replacePrivateFile(file, '{"whole": true}')
+    expect(readdirSync(dir).sort()).toEqual(['ledger.json', `ledger.json.${process.ppid}.tmp`])
+    expect(readFileSync(file, 'utf8')).toBe('{"whole": true}')
   })
 })
