@@ -3,6 +3,9 @@ import {networkInterfaces} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
+import type {RunState} from '../../src/pipeline/run-history.js'
+
+import {FINAL_STATES} from '../../src/pipeline/run-history.js'
 import {k2ops, k2opsTracingNativeModules} from '../helpers/cli.js'
 import {alive, call, holdHomeWarehouse, killDaemonsAfterEach, newHome, startScheduler, token, until} from '../helpers/scheduler-e2e.js'
 import {useTempDir} from '../helpers/temp-home.js'
@@ -54,6 +57,17 @@ describe('k2ops scheduler (real processes)', () => {
     expect(health.json.uptimeSeconds).toBeGreaterThanOrEqual(0)
 
     // Two late trades, one older than 1m's 90-day retention: the flow the daemon runs leaves that one out.
+    // The 1m deployment ticks every 5 minutes: a tick between the insert and the trigger would take
+    // the late trades first, so stay clear of one (let it pass, and its runs end).
+    const toTick = 300_000 - (Date.now() % 300_000)
+    if (toTick < 30_000) {
+      await new Promise((resolve) => setTimeout(resolve, toTick + 2000))
+      await until('the scheduled runs of the tick to end', async () => {
+        const listed = await k2ops(['runs', '--home', home, '--json'])
+        return listed.json.runs.every((r: {state: RunState}) => FINAL_STATES.has(r.state)) || undefined
+      }, 120_000)
+    }
+
     const warehouse = await openTestWarehouse(home)
     const daysAgo = (days: number) => Date.now() * 1000 - days * 86_400_000_000
     await insertTrades(warehouse, [
