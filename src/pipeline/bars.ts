@@ -1,6 +1,7 @@
 import type {Engine, TradeRow} from './engine/engine.js'
 
 import {UsageError} from './errors.js'
+import {decimal, roundedQuotient, units} from './exact-decimal.js'
 import {formatMicros} from './time.js'
 
 // Trade-driven bars (`candles --bars`): a bar closes on the trade that brings it to N trades, X of
@@ -37,20 +38,16 @@ export function parseBarRule(text: string): BarRule {
   const problem = `--bars: '${text}' is not a bar rule (ticks:N, volume:X or dollar:X, e.g. ticks:1000, volume:50, dollar:1000000)`
   if (!match || !kind) throw new UsageError(problem, {code: 'usage'})
   if (kind === 'ticks' && match[2].includes('.')) throw new UsageError(problem, {code: 'usage'})
-  const size = units(match[2], SCALE[kind])
+  const size = thresholdUnits(match[2], SCALE[kind])
   if (size <= 0n) throw new UsageError(`--bars: the size must be above 0, got ${match[2]}`, {code: 'usage'})
   return {kind, size}
 }
 
-function units(text: string, scale: number): bigint {
-  const [whole, frac = ''] = text.split('.')
+/** A threshold's text at its scale; more places than the scale is a usage error, not a rounding. */
+function thresholdUnits(text: string, scale: number): bigint {
+  const frac = text.split('.')[1] ?? ''
   if (frac.length > scale) throw new UsageError(`--bars: ${text} has more than ${scale} decimal places`, {code: 'usage'})
-  return BigInt(whole + frac.padEnd(scale, '0'))
-}
-
-function decimal(value: bigint, scale: number): string {
-  const digits = value.toString().padStart(scale + 1, '0')
-  return `${digits.slice(0, -scale)}.${digits.slice(-scale)}`
+  return units(text, scale)
 }
 
 interface Open {
@@ -98,7 +95,7 @@ export function buildBars(trades: TradeRow[], rule: BarRule): Bar[] {
 }
 
 function close(bar: Open, complete: boolean): Bar {
-  const vwap = bar.volume === 0n ? 0n : bar.quote / bar.volume + ((bar.quote % bar.volume) * 2n >= bar.volume ? 1n : 0n)
+  const vwap = bar.volume === 0n ? 0n : roundedQuotient(bar.quote, bar.volume)
   return {
     symbol: bar.first.symbol,
     exchange: bar.first.exchange,

@@ -1,6 +1,7 @@
 import type {CandleRow} from './engine/engine.js'
 import type {ReadTimeframe} from './read-timeframe.js'
 
+import {decimal, roundedQuotient, units} from './exact-decimal.js'
 import {windowOf} from './read-timeframe.js'
 import {formatMicros, parseIsoInstant} from './time.js'
 
@@ -14,24 +15,6 @@ export type ReadCandle = Omit<CandleRow, 'vwap'> & {vwap: string | null}
 
 const PRICE_SCALE = 8
 const QUOTE_SCALE = 16
-
-/** Decimal text at most `scale` places → an integer of 10^-scale units. */
-function units(text: string, scale: number): bigint {
-  const [whole, frac = ''] = text.split('.')
-  return BigInt(whole + frac.padEnd(scale, '0').slice(0, scale))
-}
-
-/** Units back to decimal text with `scale` places, as the tables print them. */
-function decimal(value: bigint, scale: number): string {
-  const digits = value.toString().padStart(scale + 1, '0')
-  return `${digits.slice(0, -scale)}.${digits.slice(-scale)}`
-}
-
-/** numerator / denominator rounded half away from zero (both positive). */
-function roundedQuotient(numerator: bigint, denominator: bigint): bigint {
-  const quotient = numerator / denominator
-  return (numerator % denominator) * 2n >= denominator ? quotient + 1n : quotient
-}
 
 interface Bucket {
   first: CandleRow
