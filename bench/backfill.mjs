@@ -92,7 +92,7 @@ const benchStarted = performance.now()
 // ------------------------------------------------------------------------------------------------
 // Preconditions: a build, and the ingest command unless --direct-load.
 
-for (const file of ['dist/pipeline/engine/duckdb/synthetic-trades.js', 'dist/pipeline/engine/duckdb/candle-sql.js', 'dist/pipeline/timeframes.js', 'dist/commands/backfill.js', 'dist/commands/trigger.js', 'dist/commands/init.js']) {
+for (const file of ['dist/pipeline/engine/duckdb/synthetic-trades.js', 'dist/pipeline/engine/duckdb/candle-sql.js', 'dist/pipeline/timeframes.js', 'dist/commands/backfill/index.js', 'dist/commands/trigger.js', 'dist/commands/init.js']) {
   if (!existsSync(join(ROOT, file))) fail(`${file} is missing: run \`npm run build\` first (or \`npm run bench\`)`)
 }
 if (!options.directLoad && !existsSync(join(ROOT, 'dist/commands/ingest.js'))) {

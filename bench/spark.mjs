@@ -70,7 +70,7 @@ function fail(message) {
 const benchStarted = performance.now()
 const log = (line) => process.stderr.write(`[bench ${((performance.now() - benchStarted) / 1000).toFixed(1).padStart(6)} s] ${line}\n`)
 
-for (const file of ['dist/commands/backfill.js', 'dist/commands/ingest.js', 'dist/pipeline/engine/spark/statement-log.js']) {
+for (const file of ['dist/commands/backfill/index.js', 'dist/commands/ingest.js', 'dist/pipeline/engine/spark/statement-log.js']) {
   if (!existsSync(join(ROOT, file))) fail(`${file} is missing: run \`npm run build\` first (or \`npm run bench:spark\`)`)
 }
 
