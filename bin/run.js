@@ -1,5 +1,9 @@
 #!/usr/bin/env node
+import module from 'node:module'
 import {fileURLToPath} from 'node:url'
+
+// Node 22.1+ keeps the compiled code of every module between runs (most of a command's start-up).
+if (typeof module.enableCompileCache === 'function') module.enableCompileCache()
 
 // `k2ops`, `k2ops --help` and `k2ops --version` print oclif's own text from the manifests,
 // without the ~100 ms of loading @oclif/core; anything unusual goes to oclif all the same.
