@@ -153,7 +153,7 @@ function manifestCommands(root: string, version: string): ManifestCommand[] | un
 /** Debug output, performance reports, other columns or directories: oclif's to handle. */
 function plainEnvironment(): boolean {
   if (process.env.DEBUG || (globalThis as {oclif?: unknown}).oclif) return false
-  if (Object.keys(process.env).some((key) => key.startsWith('OCLIF_') && key !== 'OCLIF_COLUMNS')) return false
+  if (Object.keys(process.env).some((key) => key.startsWith('OCLIF_') && !['OCLIF_COLUMNS', 'OCLIF_DISABLE_ENGINE_WARNING'].includes(key))) return false
   // is-wsl: oclif names the platform "wsl" there.
   if (platform() !== 'linux') return platform() !== 'win32'
   if (release().toLowerCase().includes('microsoft')) return false
