@@ -32,7 +32,7 @@ const START_US = Date.UTC(2024, 7, 1) * 1000 // 2024-08-01T00:00:00Z
 const TIMEFRAMES = ['1m', '5m', '30m', '1h', '1d']
 const CANDLE_COLUMNS = 'symbol, exchange, window_start, window_end, window_date, open_price, high_price, low_price, close_price, volume, trade_count, vwap, quote_volume, taker_buy_volume, taker_buy_quote_volume'
 
-const TARGETS = {backfillRatio: 1.3, backfillRssBytes: 1.5 * 1024 ** 3, triggerMs: 500, healthMs: 2000, startupRatio: 2.5}
+const TARGETS = {backfillRatio: 1.3, backfillRssBytes: 1.5 * 1024 ** 3, triggerMs: 500, healthMs: 2000, startupRatio: 2}
 
 // ------------------------------------------------------------------------------------------------
 // Options
