@@ -9,8 +9,8 @@ if (typeof module.enableCompileCache === 'function') module.enableCompileCache()
 // without the ~100 ms of loading @oclif/core; anything unusual goes to oclif all the same.
 async function rootAnswer(argv) {
   if (argv.length > 1 || (argv.length === 1 && !['--help', '--version', 'help'].includes(argv[0]))) return undefined
-  const {rootAnswer} = await import('../dist/root-help/answer.js')
-  return rootAnswer(argv, fileURLToPath(new URL('..', import.meta.url)))
+  const answer = await import('../dist/root-help/answer.js').catch(() => undefined)
+  return answer?.rootAnswer(argv, fileURLToPath(new URL('..', import.meta.url)))
 }
 
 const answer = await rootAnswer(process.argv.slice(2))
