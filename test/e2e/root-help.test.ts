@@ -34,7 +34,9 @@ describe('k2ops --help and --version without loading oclif', () => {
 
   it('print what oclif prints on a terminal', async () => {
     if (!hasScript) return
-    const run = (command: string) => execa('script', ['-qc', `stty cols 72; ${command}`, '/dev/null'], {cwd: ROOT, reject: false})
+    // A terminal as a user has one: CI variables make oclif's colour detection say no even on a tty.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(CI|FORCE_COLOR|NO_COLOR)$/.test(name)))
+    const run = (command: string) => execa('script', ['-qc', `stty cols 72; ${command}`, '/dev/null'], {cwd: ROOT, env: {...env, TERM: 'xterm-256color'}, extendEnv: false, reject: false})
     const k2ops = await run(`node ${BIN} --help`)
     const oclif = await run(`node --input-type=module -e "import {execute} from '@oclif/core'; await execute({dir: '${BIN}', args: ['--help']})"`)
     expect(k2ops.stdout).toContain('\u001B[1mCOMMANDS\u001B[22m')
