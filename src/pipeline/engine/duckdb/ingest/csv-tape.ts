@@ -181,7 +181,8 @@ function idPrefix(layout: TapeLayout): string {
   return layout.format === 'binance-agg' ? 'agg:' : ''
 }
 
-function detect(file: string, fields: string[] | {field: string; reason: string}, options: IngestOptions): TapeLayout {
+/** The layout of a tape from its first line, or the UsageError that says why there is none. */
+export function detect(file: string, fields: string[] | {field: string; reason: string}, options: IngestOptions): TapeLayout {
   if (isProblem(fields)) throw formatError(file, `first line: ${fields.reason}`, options)
   const detection = detectLayout(fields, options.format)
   if ('klines' in detection) {

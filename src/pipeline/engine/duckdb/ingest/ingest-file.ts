@@ -11,6 +11,7 @@ import type {IngestOptions, IngestResult} from '../../../ingest/ingest-types.js'
 import {type StagedTape, tapeSummary} from './staged-types.js'
 
 import {ExitCode, K2Error, UsageError} from '../../../errors.js'
+import {ingestCsvInBulk} from './csv-bulk.js'
 import {stageCsvTape} from './csv-tape.js'
 import {isOutOfMemory, stageParquet} from './k2-parquet.js'
 import {checkNameOptions} from '../../../ingest/market-names.js'
@@ -24,6 +25,9 @@ import {LiteralPath, openLiteralPath} from './literal-path.js'
 
 export async function ingestFile(warehouse: Warehouse, file: string, given: IngestOptions): Promise<IngestResult> {
   const nowMicros = Math.floor(given.nowMicros)
+  // A plain or gzip CSV that DuckDB can store in one statement goes in bulk (csv-bulk.ts); with
+  // sliceRows given, the caller asks for the sliced store.
+  const bulk = given.sliceRows === undefined && process.env.K2OPS_INGEST_BULK !== '0' ? ingestCsvInBulk.bind(undefined, warehouse, file) : undefined
   return withStagedTape(warehouse, file, given, async (staged) => {
     const names = stagedNames(staged)
     if (staged.staged > 0) {
@@ -52,7 +56,7 @@ export async function ingestFile(warehouse: Warehouse, file: string, given: Inge
       lastTradeMicros: staged.maxMicros,
       ingestionTimestamp: stored.ingestionTimestamp,
     }
-  })
+  }, bulk)
 }
 
 /** The one exchange / symbol of a staged tape, when it has one. */
@@ -63,9 +67,16 @@ export function stagedNames(staged: StagedTape): {exchange?: string; symbol?: st
 /**
  * Reads and checks one tape with ingest's rules (format, names, time window, bad rows) and stages
  * its accepted rows; `work` sees them, then the staging goes. Running out of memory, there or in
- * `work`, becomes one line that names the setting to raise.
+ * `work`, becomes one line that names the setting to raise. `bulk`, when given, is tried first on
+ * a plain or gzip CSV: what it returns is the answer, undefined sends the tape the staged way.
  */
-export async function withStagedTape<T>(warehouse: Warehouse, file: string, given: IngestOptions, work: (staged: StagedTape) => Promise<T>): Promise<T> {
+export async function withStagedTape<T>(
+  warehouse: Warehouse,
+  file: string,
+  given: IngestOptions,
+  work: (staged: StagedTape) => Promise<T>,
+  bulk?: (container: 'plain' | 'gzip', fileSize: number, options: IngestOptions) => Promise<T | undefined>,
+): Promise<T> {
   const options = {...given, timeWindow: given.timeWindow ?? ingestTimeWindow(undefined, given.nowMicros)}
   if (options.format !== undefined && !TAPE_FORMATS.includes(options.format)) {
     throw new UsageError(`--format: '${options.format}' is not one of ${TAPE_FORMATS.join(', ')}`, {code: 'bad_flag'})
@@ -78,9 +89,15 @@ export async function withStagedTape<T>(warehouse: Warehouse, file: string, give
     throw new UsageError(`${file}: a Parquet tape must be in the k2 contract layout (--format k2), not ${options.format}`, {code: 'unknown_format'})
   }
 
-  const staging = container === 'parquet' ? undefined : await Staging.create(warehouse)
+  let staging: Staging | undefined
   let parquet: LiteralPath | undefined
   try {
+    if (bulk && (container === 'plain' || container === 'gzip')) {
+      const done = await bulk(container, fileSize, options)
+      if (done !== undefined) return done
+    }
+
+    staging = container === 'parquet' ? undefined : await Staging.create(warehouse)
     let staged: StagedTape
     if (staging) {
       staged = await stageCsvTape(file, container as Exclude<typeof container, 'parquet'>, fileSize, options, staging)

@@ -36,11 +36,20 @@ export const ONE_TRADE = 'CAST(NULL AS BIGINT) AS covered_trades'
  * had quotes and were staged with their fields joined by 0x1F rather than as read.
  */
 export function parsedRowsSql(layout: TapeLayout, linesSql: string, names: StagedNames, rejoined = true): string {
-  const c = layout.columns
-  const f = (i: number | undefined): string => `f[${i! + 1}]`
   const separator = STAGED_SEPARATOR.charCodeAt(0)
   const by = rejoined ? `CASE WHEN contains(rec, chr(${separator})) THEN chr(${separator}) ELSE ',' END` : `','`
-  const split = `SELECT rn, string_split(rec, ${by}) AS f FROM (${linesSql})`
+  return parsedFieldsSql(layout, `SELECT rn, string_split(rec, ${by}) AS f FROM (${linesSql})`, (i) => `f[${i + 1}]`, names)
+}
+
+/**
+ * The same columns from `split`, any SELECT with `rn` and the row's fields, where `field(i)` is
+ * the text of the 0-based column i (a list element of a split line, or a column of read_csv).
+ * Kraken ids number the rows of one timestamp in file order; `ordered` says the rows come in
+ * timestamp order, so that number is counted as the rows stream by instead of by a sort.
+ */
+export function parsedFieldsSql(layout: TapeLayout, split: string, field: (i: number) => string, names: StagedNames, ordered = false): string {
+  const c = layout.columns
+  const f = (i: number | undefined): string => field(i!)
   const price = `CAST(${f(c.price)} AS DECIMAL(18,8))`
   const quantity = quantitySql(f(c.qty))
   const constant = (value: string | undefined, fallback: string): string => (value === undefined ? fallback : sqlLiteral(value))
@@ -66,11 +75,11 @@ export function parsedRowsSql(layout: TapeLayout, linesSql: string, names: Stage
       // No trade id: <µs>:<n-th row of that µs in the file, 6 digits>:<price text>:<volume text>.
       // Identical rows are separate fills and keep distinct ids; re-ingesting yields the same ids.
       return `SELECT rn,
-        CAST("timestamp" AS VARCHAR) || ':' || printf('%06d', row_number() OVER (PARTITION BY "timestamp" ORDER BY rn) - 1)
+        CAST("timestamp" AS VARCHAR) || ':' || printf('%06d', ${ordered ? 'rn - first_rn' : 'row_number() OVER (PARTITION BY "timestamp" ORDER BY rn) - 1'})
           || ':' || ${f(c.price)} || ':' || ${f(c.qty)} AS trade_id,
         ${symbol} AS symbol, ${exchange} AS exchange, "timestamp", ${price} AS price, ${quantity} AS quantity,
         CAST(NULL AS VARCHAR) AS side, CAST(NULL AS BIGINT) AS source_sequence, ${ONE_TRADE}
-      FROM (SELECT rn, f, ${unixSecondsTextMicrosSql(f(c.time))} AS "timestamp" FROM (${split}))`
+      FROM (${ordered ? firstOfTimestamp(`SELECT *, ${unixSecondsTextMicrosSql(f(c.time))} AS "timestamp" FROM (${split})`) : `SELECT *, ${unixSecondsTextMicrosSql(f(c.time))} AS "timestamp" FROM (${split})`})`
 
     case 'k2': {
       const side = c.side === undefined ? 'CAST(NULL AS VARCHAR)' : `NULLIF(upper(${f(c.side)}), '')`
@@ -81,4 +90,10 @@ export function parsedRowsSql(layout: TapeLayout, linesSql: string, names: Stage
       FROM (${split})`
     }
   }
+}
+
+/** Adds `first_rn`, the rn of the first row of each row's timestamp, for rows in timestamp order (streaming windows). */
+function firstOfTimestamp(rows: string): string {
+  return `SELECT *, max(starts) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS first_rn
+    FROM (SELECT *, CASE WHEN "timestamp" IS DISTINCT FROM lag("timestamp") OVER () THEN rn END AS starts FROM (${rows}))`
 }
