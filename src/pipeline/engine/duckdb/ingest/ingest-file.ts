@@ -12,6 +12,7 @@ import {type StagedTape, tapeSummary} from './staged-types.js'
 
 import {ExitCode, K2Error, UsageError} from '../../../errors.js'
 import {ingestCsvInBulk} from './csv-bulk.js'
+import {ingestParquetInBulk} from './k2-parquet-bulk.js'
 import {stageCsvTape} from './csv-tape.js'
 import {isOutOfMemory, stageParquet} from './k2-parquet.js'
 import {checkNameOptions} from '../../../ingest/market-names.js'
@@ -25,9 +26,13 @@ import {LiteralPath, openLiteralPath} from './literal-path.js'
 
 export async function ingestFile(warehouse: Warehouse, file: string, given: IngestOptions): Promise<IngestResult> {
   const nowMicros = Math.floor(given.nowMicros)
-  // A plain or gzip CSV that DuckDB can store in one statement goes in bulk (csv-bulk.ts); with
-  // sliceRows given, the caller asks for the sliced store.
-  const bulk = given.sliceRows === undefined && process.env.K2OPS_INGEST_BULK !== '0' ? ingestCsvInBulk.bind(undefined, warehouse, file) : undefined
+  // A tape that DuckDB can store in one statement goes in bulk (csv-bulk.ts, k2-parquet-bulk.ts);
+  // with sliceRows given, the caller asks for the sliced store.
+  const bulk =
+    given.sliceRows === undefined && process.env.K2OPS_INGEST_BULK !== '0'
+      ? (container: 'plain' | 'gzip' | 'parquet', fileSize: number, options: IngestOptions) =>
+          container === 'parquet' ? ingestParquetInBulk(warehouse, file, fileSize, options) : ingestCsvInBulk(warehouse, file, container, fileSize, options)
+      : undefined
   return withStagedTape(warehouse, file, given, async (staged) => {
     const names = stagedNames(staged)
     if (staged.staged > 0) {
@@ -68,14 +73,15 @@ export function stagedNames(staged: StagedTape): {exchange?: string; symbol?: st
  * Reads and checks one tape with ingest's rules (format, names, time window, bad rows) and stages
  * its accepted rows; `work` sees them, then the staging goes. Running out of memory, there or in
  * `work`, becomes one line that names the setting to raise. `bulk`, when given, is tried first on
- * a plain or gzip CSV: what it returns is the answer, undefined sends the tape the staged way.
+ * a plain or gzip CSV or a Parquet tape: what it returns is the answer, undefined sends the tape the
+ * staged way.
  */
 export async function withStagedTape<T>(
   warehouse: Warehouse,
   file: string,
   given: IngestOptions,
   work: (staged: StagedTape) => Promise<T>,
-  bulk?: (container: 'plain' | 'gzip', fileSize: number, options: IngestOptions) => Promise<T | undefined>,
+  bulk?: (container: 'plain' | 'gzip' | 'parquet', fileSize: number, options: IngestOptions) => Promise<T | undefined>,
 ): Promise<T> {
   const options = {...given, timeWindow: given.timeWindow ?? ingestTimeWindow(undefined, given.nowMicros)}
   if (options.format !== undefined && !TAPE_FORMATS.includes(options.format)) {
@@ -92,7 +98,7 @@ export async function withStagedTape<T>(
   let staging: Staging | undefined
   let parquet: LiteralPath | undefined
   try {
-    if (bulk && (container === 'plain' || container === 'gzip')) {
+    if (bulk && container !== 'zip') {
       const done = await bulk(container, fileSize, options)
       if (done !== undefined) return done
     }

@@ -115,7 +115,7 @@ export function isOutOfMemory(error: unknown): boolean {
 }
 
 /** Lower-cased column name → DuckDB type, plus `<name>\0name` → the name as written. */
-async function columnTypes(warehouse: Warehouse, file: string, readPath: string, messageOf: (text: string) => string): Promise<Map<string, string>> {
+export async function columnTypes(warehouse: Warehouse, file: string, readPath: string, messageOf: (text: string) => string): Promise<Map<string, string>> {
   let rows: {column_name: string; column_type: string}[]
   try {
     rows = await warehouse.all(`DESCRIBE SELECT * FROM read_parquet(${sqlLiteral(readPath)})`)

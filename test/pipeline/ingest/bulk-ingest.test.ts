@@ -8,6 +8,7 @@ import type {IngestOptions, IngestResult} from '../../../src/pipeline/ingest/ing
 import type {Warehouse} from '../../../src/pipeline/engine/duckdb/warehouse.js'
 
 import {ingestCsvInBulk} from '../../../src/pipeline/engine/duckdb/ingest/csv-bulk.js'
+import {ingestParquetInBulk} from '../../../src/pipeline/engine/duckdb/ingest/k2-parquet-bulk.js'
 import {ingestFile} from '../../../src/pipeline/engine/duckdb/ingest/ingest-file.js'
 import {ingestTimeWindow} from '../../../src/pipeline/ingest/time-window.js'
 import {TRADES_TABLE} from '../../../src/pipeline/schema.js'
@@ -72,12 +73,15 @@ async function takenInBulk(file: string, given: Partial<IngestOptions> = {}, bef
   const {warehouse, options} = await setup()
   await before?.(warehouse, options)
   const stored = await storedTrades(warehouse)
-  const container = file.endsWith('.gz') ? 'gzip' : 'plain'
-  const result = await ingestCsvInBulk(warehouse, file, container, statSync(file).size, {...options, ...given, timeWindow: ingestTimeWindow(undefined, NOW)})
+  const all = {...options, ...given, timeWindow: ingestTimeWindow(undefined, NOW)}
+  const size = statSync(file).size
+  const result = file.endsWith('.parquet')
+    ? await ingestParquetInBulk(warehouse, file, size, all)
+    : await ingestCsvInBulk(warehouse, file, file.endsWith('.gz') ? 'gzip' : 'plain', size, all)
   return {taken: result !== undefined, unchanged: JSON.stringify(await storedTrades(warehouse), (_, v) => (typeof v === 'bigint' ? String(v) : v)) === JSON.stringify(stored, (_, v) => (typeof v === 'bigint' ? String(v) : v))}
 }
 
-describe('ingest: a CSV tape stored in bulk by DuckDB', () => {
+describe('ingest: a tape stored in bulk by DuckDB', () => {
   it('stores a large Binance tape, plain and gzip, as the JS reader does', async () => {
     const {dir} = await setup()
     const file = await writeLines(join(dir, 'BTCUSDT-trades-2024-08-08.csv'), 300_000, binanceRow)
@@ -153,5 +157,22 @@ describe('ingest: a CSV tape stored in bulk by DuckDB', () => {
     const file = await writeLines(join(dir, 'BTCUSDT-trades-2024-08-08.csv'), 200_000, (i) => (i === 150_000 ? binanceRow(i).replace(',0.', ',-0.') : binanceRow(i)))
     await expect(ingestFile(warehouse, file, options)).rejects.toThrow(`${file}:150001: qty: must be > 0, got '-0.${String((150_000 % 997) + 1).padStart(8, '0')}'`)
     expect(await storedTrades(warehouse)).toMatchObject({n: 0n})
+  })
+
+  it('stores a k2 Parquet tape of many row groups as the staged way does, and leaves an unordered one to it', async () => {
+    const {dir, warehouse} = await setup()
+    const trades = (order: string) => `SELECT 't' || i AS trade_id, CASE WHEN i % 2 = 0 THEN 'BTCUSDT' ELSE 'eth/usdt' END AS symbol, 'binance' AS exchange,
+        1723161255342000 + i * 1000 AS "timestamp", CAST(61837.63 + i % 100 AS DECIMAL(18,8)) AS price, CAST(0.02 AS DECIMAL(38,8)) AS quantity,
+        CASE WHEN i % 3 = 0 THEN 'SELL' ELSE 'BUY' END AS side, i AS source_sequence FROM range(200000) t(i) ORDER BY ${order}`
+    const ordered = join(dir, 'trades.parquet')
+    const unordered = join(dir, 'shuffled.parquet')
+    await warehouse.run(`COPY (${trades('i')}) TO '${ordered}' (FORMAT parquet, ROW_GROUP_SIZE 20000)`)
+    await warehouse.run(`COPY (${trades('hash(i)')}) TO '${unordered}' (FORMAT parquet, ROW_GROUP_SIZE 20000)`)
+
+    expect(await takenInBulk(ordered)).toMatchObject({taken: true})
+    expect(await bothWays(ordered)).toMatchObject({format: 'k2', exchange: 'BINANCE', symbol: '*', rowsRead: 200_000, inserted: 200_000})
+    expect(await takenInBulk(unordered)).toEqual({taken: false, unchanged: true})
+    expect(await takenInBulk(ordered, {}, (w, options) => ingestFile(w, ordered, options))).toEqual({taken: false, unchanged: true})
+    expect(await bothWays(unordered)).toMatchObject({inserted: 200_000})
   })
 })
